@@ -1,0 +1,33 @@
+// Greedy and beam-search generation with Hugging Face `generate` semantics (transformers
+// 4.2x-4.35, the versions ROME and CounterFact+ ran with): `max_length` counts the prompt and
+// defaults to 20; `max_new_tokens` overrides it; no logits processors; beam search keeps
+// 2 * num_beams candidates per step, finished hypotheses are scored
+// sum_logprobs / len(prompt + generated) ** length_penalty, early_stopping = false uses HF's
+// heuristic, and an eos token is appended to a winner shorter than max_length.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "editlab/model/language_model.h"
+
+namespace editlab {
+
+struct GenerateOptions {
+  int64_t num_beams = 1;                  // 1 = greedy
+  std::optional<int64_t> max_length;      // total tokens, prompt included (HF default 20)
+  std::optional<int64_t> max_new_tokens;  // wins over max_length when set
+  double length_penalty = 1.0;
+  int64_t eos_token_id = 50256;
+};
+
+struct Generation {
+  std::vector<int64_t> ids;  // prompt + generated tokens (the eos included when produced)
+  double score = 0;          // beam: the winner's length-normalised score; greedy: sum of log-probs
+};
+
+Generation generate(LanguageModel& model, std::span<const int64_t> prompt,
+                    const GenerateOptions& options);
+
+}  // namespace editlab

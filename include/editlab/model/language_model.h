@@ -1,0 +1,101 @@
+// The model interface that edit and probe code program against. GPT-2 implements it
+// (gpt2.h); GPT-J / GPT-NeoX / Llama blocks can implement it later without touching the
+// edit or probe layers.
+//
+// Legend: B batch, T tokens in this call, P past tokens (KV cache), C d_model, M d_mlp, V vocab.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace editlab {
+
+// The architecture-independent facts the edit and probe code need.
+struct ModelShape {
+  int64_t n_layer = 0;
+  int64_t d_model = 0;       // C
+  int64_t d_mlp = 0;         // M: size of the ROME key (input of the MLP's output projection)
+  int64_t vocab_size = 0;    // V
+  int64_t n_positions = 0;   // longest sequence the model accepts
+};
+
+// A typed intervention on the MLP of one layer, at chosen (batch, position) pairs:
+//   key   = input of the MLP's output projection (GPT-2: input of mlp.c_proj), [P, M]
+//   value = output of the MLP (GPT-2: output of mlp.c_proj, bias included), [P, C]
+// `batch` and `position` are int64 tensors of equal length; leave both undefined to
+// address every (b, t) of the batch (captured tensors are then [B, T, M] / [B, T, C]).
+struct MlpIntervention {
+  int64_t layer = 0;
+  torch::Tensor batch;
+  torch::Tensor position;
+  bool capture_key = false;
+  bool capture_value = false;     // the value *before* add_value / replace_value
+  torch::Tensor add_value;        // [P, C] or [C]: added to the value (autograd flows through)
+  torch::Tensor replace_value;    // [P, C]: replaces the value
+};
+
+struct MlpCapture {
+  torch::Tensor key;    // [P, M] or [B, T, M]
+  torch::Tensor value;  // [P, C] or [B, T, C]
+};
+
+// Key/value cache for incremental decoding. One entry per layer, [B, H, P, D] each.
+struct KVCache {
+  std::vector<torch::Tensor> keys;
+  std::vector<torch::Tensor> values;
+  int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+  // Reorder the batch dimension (beam search).
+  void select(const torch::Tensor& batch_index);
+};
+
+struct ForwardRequest {
+  torch::Tensor input_ids;       // [B, T] int64
+  // [B, P + T] int64/bool, 1 = real token, 0 = padding; undefined = all real. With a cache it
+  // covers the past tokens too. Position ids are derived from it (cumsum - 1), so left- and
+  // right-padded rows give the same logits at real tokens as unpadded runs.
+  torch::Tensor attention_mask;
+  KVCache* cache = nullptr;      // appended to when given
+
+  // Run only layers [first_layer, last_layer]. With first_layer > 0, `residual` is the hidden
+  // state entering block first_layer, [B, T, C] (input_ids then only give the shape).
+  int64_t first_layer = 0;
+  torch::Tensor residual;
+  std::optional<int64_t> last_layer;  // stop after this block: no final norm, no logits
+  // Record the hidden state entering this block ([B, T, C]) into ForwardResult::residual_in.
+  std::optional<int64_t> capture_residual_before;
+
+  std::vector<MlpIntervention> interventions;
+
+  // Logits only at these (batch, position) pairs ([N, V]) instead of [B, T, V]: the LM head
+  // is the largest matmul of a small model, and scoring needs a few positions only.
+  torch::Tensor logit_batch;
+  torch::Tensor logit_position;
+};
+
+struct ForwardResult {
+  torch::Tensor logits;        // [B, T, V], or [N, V] with logit_batch/logit_position, or undefined
+  torch::Tensor hidden;        // [B, T, C]: after the last block run (before ln_f when stopped early)
+  torch::Tensor residual_in;   // see capture_residual_before
+  std::vector<MlpCapture> captures;  // one per intervention, same order
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  virtual const ModelShape& shape() const = 0;
+  virtual ForwardResult forward(const ForwardRequest& request) = 0;
+  // The weight that a rank-one edit changes at `layer`, as a [M, C] tensor that aliases the
+  // model's parameter (so `w += u v^T` edits the model). GPT-2: mlp.c_proj.weight.
+  virtual torch::Tensor mlp_out_weight(int64_t layer) = 0;
+  // Parameters by Hugging Face name (for fine-tuning and saving).
+  virtual std::vector<std::pair<std::string, torch::Tensor>> parameters_by_name() = 0;
+  virtual torch::Device device() const = 0;
+  virtual torch::ScalarType dtype() const = 0;
+};
+
+// Position ids from an attention mask: cumsum - 1, clamped at 0 for padding. [B, P+T] -> same.
+torch::Tensor positions_from_mask(const torch::Tensor& attention_mask);
+
+}  // namespace editlab

@@ -1,0 +1,54 @@
+// A Hugging Face GPT-2 directory: config.json, model.safetensors (or shards through
+// model.safetensors.index.json), vocab.json, merges.txt. Loading maps the weights
+// (zero-copy for float32), checks every tensor's name and shape, and builds the tokenizer.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "editlab/model/config.h"
+#include "editlab/model/gpt2.h"
+#include "editlab/model/safetensors.h"
+#include "editlab/model/tokenizer.h"
+
+namespace editlab {
+
+struct LoadOptions {
+  torch::ScalarType dtype = torch::kFloat32;  // compute dtype: float32 or float64
+  torch::Device device = torch::kCPU;
+};
+
+struct LoadedModel {
+  LoadedModel(std::filesystem::path dir_, GPT2Config config_, Checkpoint checkpoint_)
+      : dir(std::move(dir_)), config(std::move(config_)), checkpoint(std::move(checkpoint_)) {}
+
+  std::filesystem::path dir;
+  GPT2Config config;
+  std::shared_ptr<GPT2> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  Checkpoint checkpoint;  // keeps the mapped weights alive
+
+  // "xxh3-128:..." over the checkpoint's header and data bytes; reads every byte (cached).
+  const std::string& fingerprint();
+
+ private:
+  std::string fingerprint_;
+};
+
+// Maps a checkpoint tensor name to the module's name: drops a "transformer." prefix. Returns
+// "" for names that are accepted and ignored (attn.bias / attn.masked_bias buffers of old
+// checkpoints, and lm_head.weight, which GPT-2 ties to wte and is checked separately).
+std::string module_parameter_name(const std::string& checkpoint_name);
+
+LoadedModel load_model(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+// Writes a complete HF directory (config.json, model.safetensors with float32 weights and no
+// lm_head, since it is tied; vocab.json and merges.txt copied from `tokenizer_dir`). Atomic per
+// file; the directory is created if needed.
+void save_model(GPT2& model, const GPT2Config& config, const std::filesystem::path& tokenizer_dir,
+                const std::filesystem::path& out_dir);
+
+}  // namespace editlab

@@ -1,0 +1,75 @@
+// editlab info --model DIR: what a model directory holds, and whether this machine computes fast.
+#include <chrono>
+#include <iostream>
+
+#include "common.h"
+#include "editlab/util/blas_check.h"
+
+namespace editlab::cli {
+namespace {
+
+struct InfoOptions {
+  std::string model_dir;
+  bool json = false;
+  bool no_blas_check = false;
+};
+
+void run_info(const InfoOptions& opt, const GlobalOptions& global) {
+  auto loaded = load(global, opt.model_dir);
+  int64_t n_params = 0;
+  for (const auto& [name, p] : loaded.model->parameters_by_name()) n_params += p.numel();
+  const auto& c = loaded.config;
+  nlohmann::json j = {
+      {"model_dir", opt.model_dir},
+      {"config", c.to_json()},
+      {"parameters", n_params},
+      {"weights_bytes", loaded.checkpoint.total_bytes()},
+      {"shards", loaded.checkpoint.files().size()},
+      {"dtype", global.dtype},
+      {"device", global.device},
+      {"fingerprint", loaded.fingerprint()},
+      {"tokenizer", {{"vocab_size", loaded.tokenizer->vocab_size()}, {"eos_id", loaded.tokenizer->eos_id()}}},
+      {"threads", torch::get_num_threads()},
+  };
+  BlasCheck blas;
+  if (!opt.no_blas_check) {
+    blas = check_blas();
+    j["blas"] = {{"matmul_gflops", blas.gflops}, {"size", blas.size}, {"ok", blas.ok}};
+  }
+  if (opt.json) {
+    print_json(j);
+  } else {
+    fmt::print("model        {}\n", opt.model_dir);
+    fmt::print("architecture GPT-2: {} layers, d_model {}, {} heads, d_mlp {}, vocab {}, n_positions {}\n",
+               c.n_layer, c.n_embd, c.n_head, c.d_mlp(), c.vocab_size, c.n_positions);
+    fmt::print("activation   {}, layer_norm_epsilon {}\n", c.activation_function, c.layer_norm_epsilon);
+    fmt::print("parameters   {} ({:.1f} MB of weights in {} file(s))\n", n_params,
+               loaded.checkpoint.total_bytes() / 1e6, loaded.checkpoint.files().size());
+    fmt::print("compute      {} on {}, {} thread(s)\n", global.dtype, global.device, torch::get_num_threads());
+    fmt::print("fingerprint  {}\n", loaded.fingerprint());
+    fmt::print("tokenizer    {} tokens, <|endoftext|> = {}\n", loaded.tokenizer->vocab_size(),
+               loaded.tokenizer->eos_id());
+    if (!opt.no_blas_check) {
+      fmt::print("blas         {:.1f} GFLOP/s for a {}^3 float32 matmul\n", blas.gflops, blas.size);
+    }
+  }
+  if (!opt.no_blas_check && !blas.ok) {
+    std::cerr << fmt::format(
+        "editlab: warning: matmul runs at {:.1f} GFLOP/s, far below OpenBLAS (~95 GFLOP/s on 2 cores "
+        "here): libtorch is probably using the reference BLAS. Install libopenblas0-pthread "
+        "(scripts/setup.sh does).\n", blas.gflops);
+  }
+}
+
+}  // namespace
+
+void setup_info(CLI::App& app, const GlobalOptions& global) {
+  auto opt = std::make_shared<InfoOptions>();
+  auto* sub = app.add_subcommand("info", "describe a model directory; check BLAS speed");
+  sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_flag("--json", opt->json, "machine-readable output");
+  sub->add_flag("--no-blas-check", opt->no_blas_check, "skip the matmul speed measurement");
+  sub->callback([opt, &global] { run_info(*opt, global); });
+}
+
+}  // namespace editlab::cli

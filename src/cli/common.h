@@ -1,0 +1,33 @@
+// What every subcommand shares: the global options and how they become a loaded model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "editlab/model/model_dir.h"
+
+namespace editlab::cli {
+
+struct GlobalOptions {
+  int threads = 0;               // 0 = all cores
+  std::string device = "cpu";    // cpu | cuda | cuda:N
+  std::string dtype = "float32"; // float32 | float64
+};
+
+// Parsed forms of the global options (errors name the option).
+torch::Device parse_device(const std::string& text);
+torch::ScalarType parse_dtype(const std::string& text);
+LoadedModel load(const GlobalOptions& global, const std::string& model_dir);
+
+void print_json(const nlohmann::json& j);
+
+// One file per subcommand; each registers itself on the app.
+void setup_info(CLI::App& app, const GlobalOptions& global);
+void setup_tokenize(CLI::App& app, const GlobalOptions& global);
+void setup_score(CLI::App& app, const GlobalOptions& global);
+void setup_generate(CLI::App& app, const GlobalOptions& global);
+void setup_bench(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace editlab::cli

@@ -1,0 +1,118 @@
+#include "editlab/model/config.h"
+
+#include <fstream>
+#include <set>
+
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+template <typename T>
+void read_key(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  try {
+    out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key \"{}\" has the wrong type (found {})", source, key, it->dump());
+  }
+}
+
+void require_positive(int64_t value, const char* key, const std::string& source) {
+  if (value <= 0) fail("{}: \"{}\" must be positive, found {}", source, key, value);
+}
+
+}  // namespace
+
+GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object", source);
+  std::string model_type = "gpt2";
+  read_key(j, "model_type", model_type, source);
+  if (model_type != "gpt2") {
+    fail("{}: model_type \"{}\" is not supported (editlab loads GPT-2 models: model_type \"gpt2\")",
+         source, model_type);
+  }
+  GPT2Config c;
+  read_key(j, "vocab_size", c.vocab_size, source);
+  read_key(j, "n_positions", c.n_positions, source);
+  read_key(j, "n_embd", c.n_embd, source);
+  read_key(j, "n_layer", c.n_layer, source);
+  read_key(j, "n_head", c.n_head, source);
+  read_key(j, "n_inner", c.n_inner, source);
+  read_key(j, "activation_function", c.activation_function, source);
+  read_key(j, "layer_norm_epsilon", c.layer_norm_epsilon, source);
+  read_key(j, "scale_attn_weights", c.scale_attn_weights, source);
+  read_key(j, "scale_attn_by_inverse_layer_idx", c.scale_attn_by_inverse_layer_idx, source);
+  read_key(j, "reorder_and_upcast_attn", c.reorder_and_upcast_attn, source);
+  read_key(j, "bos_token_id", c.bos_token_id, source);
+  read_key(j, "eos_token_id", c.eos_token_id, source);
+  if (c.n_inner == 0) c.n_inner = 4 * c.n_embd;
+
+  require_positive(c.vocab_size, "vocab_size", source);
+  require_positive(c.n_positions, "n_positions", source);
+  require_positive(c.n_embd, "n_embd", source);
+  require_positive(c.n_layer, "n_layer", source);
+  require_positive(c.n_head, "n_head", source);
+  require_positive(c.n_inner, "n_inner", source);
+  if (c.n_embd % c.n_head != 0) {
+    fail("{}: n_embd ({}) must be divisible by n_head ({})", source, c.n_embd, c.n_head);
+  }
+  if (!(c.layer_norm_epsilon > 0)) {
+    fail("{}: layer_norm_epsilon must be positive, found {}", source, c.layer_norm_epsilon);
+  }
+  static const std::set<std::string> activations = {"gelu_new", "gelu_pytorch_tanh", "gelu",
+                                                    "relu", "silu", "swish"};
+  if (!activations.count(c.activation_function)) {
+    fail("{}: activation_function \"{}\" is not supported (supported: gelu_new, "
+         "gelu_pytorch_tanh, gelu, relu, silu)",
+         source, c.activation_function);
+  }
+  // n_ctx is a legacy alias of n_positions in old checkpoints; a disagreement is suspicious.
+  if (j.contains("n_ctx") && j["n_ctx"].is_number_integer() &&
+      j["n_ctx"].get<int64_t>() != c.n_positions) {
+    fail("{}: n_ctx ({}) differs from n_positions ({}); editlab cannot tell which one holds",
+         source, j["n_ctx"].get<int64_t>(), c.n_positions);
+  }
+  return c;
+}
+
+GPT2Config GPT2Config::from_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the model's config.json", path.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: not valid JSON ({})", path.string(), e.what());
+  }
+  return from_json(j, path.string());
+}
+
+nlohmann::json GPT2Config::to_json() const {
+  return {
+      {"model_type", "gpt2"},
+      {"architectures", {"GPT2LMHeadModel"}},
+      {"vocab_size", vocab_size},
+      {"n_positions", n_positions},
+      {"n_ctx", n_positions},
+      {"n_embd", n_embd},
+      {"n_layer", n_layer},
+      {"n_head", n_head},
+      {"n_inner", n_inner == 4 * n_embd ? nlohmann::json(nullptr) : nlohmann::json(n_inner)},
+      {"activation_function", activation_function},
+      {"layer_norm_epsilon", layer_norm_epsilon},
+      {"scale_attn_weights", scale_attn_weights},
+      {"scale_attn_by_inverse_layer_idx", scale_attn_by_inverse_layer_idx},
+      {"reorder_and_upcast_attn", reorder_and_upcast_attn},
+      {"bos_token_id", bos_token_id},
+      {"eos_token_id", eos_token_id},
+      {"resid_pdrop", 0.1},
+      {"embd_pdrop", 0.1},
+      {"attn_pdrop", 0.1},
+      {"initializer_range", 0.02},
+      {"use_cache", true},
+  };
+}
+
+}  // namespace editlab

@@ -1,0 +1,118 @@
+#include "editlab/model/model_dir.h"
+
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "editlab/model/safetensors_torch.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void require_file(const fs::path& path, const char* what) {
+  if (!fs::exists(path)) fail("{}: missing {} (expected a Hugging Face GPT-2 directory)", path.string(), what);
+}
+
+// lm_head.weight, when a checkpoint carries it, must be the tied wte.weight.
+void check_tied_head(const Checkpoint& ckpt, const TensorView* head, const fs::path& dir) {
+  const TensorView* wte = ckpt.find("transformer.wte.weight");
+  if (wte == nullptr) wte = ckpt.find("wte.weight");
+  if (wte == nullptr) return;  // reported as a missing parameter
+  if (head->dtype != wte->dtype || head->shape != wte->shape || head->nbytes != wte->nbytes ||
+      std::memcmp(head->data, wte->data, head->nbytes) != 0) {
+    fail("{}: lm_head.weight differs from wte.weight; editlab supports GPT-2 with a tied LM head",
+         dir.string());
+  }
+}
+
+}  // namespace
+
+std::string module_parameter_name(const std::string& checkpoint_name) {
+  std::string name = checkpoint_name;
+  if (name.rfind("transformer.", 0) == 0) name = name.substr(std::string("transformer.").size());
+  if (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias")) return "";
+  if (name == "lm_head.weight") return "";
+  return name;
+}
+
+const std::string& LoadedModel::fingerprint() {
+  if (fingerprint_.empty()) fingerprint_ = checkpoint.fingerprint();
+  return fingerprint_;
+}
+
+LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
+  if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face GPT-2 directory)", dir.string());
+  if (options.dtype != torch::kFloat32 && options.dtype != torch::kFloat64) {
+    fail("unsupported compute dtype (use float32 or float64)");
+  }
+  require_file(dir / "config.json", "config.json");
+  require_file(dir / "vocab.json", "vocab.json");
+  require_file(dir / "merges.txt", "merges.txt");
+
+  LoadedModel loaded(dir, GPT2Config::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
+  loaded.tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_dir(dir));
+  if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
+    fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
+         loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
+  }
+
+  torch::NoGradGuard no_grad;
+  loaded.model = std::make_shared<GPT2>(loaded.config);
+  std::set<std::string> expected;
+  for (const auto& [name, _] : loaded.model->parameters_by_name()) expected.insert(name);
+  for (const TensorView* view : loaded.checkpoint.tensors()) {
+    const std::string name = module_parameter_name(view->name);
+    if (name.empty()) {
+      if (ends_with(view->name, "lm_head.weight")) check_tied_head(loaded.checkpoint, view, dir);
+      continue;
+    }
+    if (!expected.count(name)) {
+      fail("{}: unexpected tensor \"{}\" for a GPT-2 with {} layers", dir.string(), view->name,
+           loaded.config.n_layer);
+    }
+    auto tensor = to_tensor(loaded.checkpoint.file_of(view->name), *view, options.dtype);
+    try {
+      loaded.model->set_parameter(name, tensor);
+    } catch (const Error& e) {
+      fail("{}: {}", dir.string(), e.what());
+    }
+    expected.erase(name);
+  }
+  if (!expected.empty()) {
+    fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(),
+         *expected.begin());
+  }
+  if (options.device != torch::kCPU) loaded.model->to(options.device);
+  return loaded;
+}
+
+void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer_dir,
+                const fs::path& out_dir) {
+  fs::create_directories(out_dir);
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (auto& [name, tensor] : model.parameters_by_name()) {
+    tensors.emplace_back(name, tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous());
+  }
+  save_tensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});
+  const auto config_tmp = out_dir / "config.json.tmp";
+  {
+    std::ofstream out(config_tmp);
+    if (!out) fail("{}: cannot write", config_tmp.string());
+    out << config.to_json().dump(2) << "\n";
+    if (!out) fail("{}: write failed", config_tmp.string());
+  }
+  fs::rename(config_tmp, out_dir / "config.json");
+  for (const char* file : {"vocab.json", "merges.txt"}) {
+    if (fs::equivalent(tokenizer_dir, out_dir)) break;
+    fs::copy_file(tokenizer_dir / file, out_dir / file, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace editlab

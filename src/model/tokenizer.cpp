@@ -1,0 +1,509 @@
+// GPT-2 byte-level BPE (see tokenizer.h for the algorithm and guarantees).
+//
+// Where this departs in form, but not in output, from OpenAI's encoder.py:
+// - Symbols are vocab ids, not strings, and merges are looked up by (left id, right id). This is
+//   possible because every merge result is itself a vocab entry (checked at load).
+// - The merge loop uses a heap instead of rescanning the word after every merge, so a piece of
+//   n bytes costs O(n log n), not O(n^2) (a megabyte of letters with no space is one piece).
+//   It reproduces encoder.py's order exactly; see bpe_merge().
+#include "editlab/model/tokenizer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <fstream>
+#include <mutex>
+#include <queue>
+#include <shared_mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+// GPT-2's pre-tokenization regex, in PCRE2 syntax with JavaScript's \s spelled out.
+//
+// The reference (gpt-3-encoder) runs it as a JS regex with the u flag, where \s is exactly
+// [\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]. PCRE2's \s (with
+// PCRE2_UCP) is a different set, so the class is written out. OpenAI's encoder.py and Hugging
+// Face's slow GPT2Tokenizer use Python's `regex` module, whose \s is Unicode White_Space; the
+// two differ on:
+//   U+0085 (NEL):            \s in Python regex, not in JS;
+//   U+FEFF (BOM / ZWNBSP):   \s in JS, not in Python regex;
+//   U+001C..U+001F:          \s in Python's built-in `re` (str.isspace) but in neither JS nor
+//                            the `regex` module that the GPT-2 code actually imports.
+// The difference shows only next to other spaces: "a \ufeffb" is [" ", "\ufeff", "b"] here
+// and [" \ufeff", "b"] in Python (ids 220 171 119 123 vs 27332 119 123).
+// \p{L} and \p{N} come from PCRE2's Unicode tables (Unicode 14 in PCRE2 10.42).
+constexpr std::string_view kWhitespace =
+    R"(\t\n\x{0B}\f\r\x{20}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F})"
+    R"(\x{3000}\x{FEFF})";
+
+std::string pretokenize_pattern() {
+  const std::string ws(kWhitespace);
+  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws +
+         "]+(?![^" + ws + "])|[" + ws + "]+";
+}
+
+// Pieces bigger than this are not cached: they are rare, and caching them would let one long
+// input pin its size in memory for the tokenizer's lifetime.
+constexpr size_t kMaxCachedPieceBytes = 64;
+// encoder.py's cache never shrinks; this bounds it (about 100 MB at worst) for long-running use.
+constexpr size_t kMaxCacheEntries = 1 << 20;
+
+// ---- bytes <-> printable code points (GPT-2's bytes_to_unicode) ----
+
+// The printable bytes ! .. ~, ¡ .. ¬, ® .. ÿ stand for themselves; the other 68 bytes are
+// mapped, in byte order, to U+0100, U+0101, ... so that no vocab entry holds a space or a
+// control character.
+std::array<char32_t, 256> bytes_to_unicode() {
+  std::array<char32_t, 256> table{};
+  char32_t next_unprintable = 256;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    table[b] = printable ? static_cast<char32_t>(b) : next_unprintable++;
+  }
+  return table;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Code points of a string that nlohmann::json already checked to be valid UTF-8.
+std::vector<char32_t> utf8_code_points(std::string_view s) {
+  std::vector<char32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    char32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+    for (int k = 1; k < length && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    out.push_back(cp);
+    i += length;
+  }
+  return out;
+}
+
+// ---- small helpers ----
+
+std::string read_file(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    fail("cannot read {} '{}': no such file (expected {}; the repository ships GPT-2's in "
+         "data/gpt2-tokenizer/)",
+         path.filename().string(), path.string(), what);
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (!in.good() && !in.eof()) fail("cannot read '{}': I/O error", path.string());
+  return std::move(buffer).str();
+}
+
+// Heterogeneous lookup, so that token_id() and the cache take string_view without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename Value>
+using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
+
+uint64_t pair_key(int32_t left, int32_t right) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+}
+
+struct Merge {
+  int32_t rank;    // line order in merges.txt: lower merges first
+  int32_t result;  // vocab id of left + right
+};
+
+struct PcreCodeDeleter {
+  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
+};
+struct PcreMatchDataDeleter {
+  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
+};
+
+std::string pcre2_message(int code) {
+  std::array<PCRE2_UCHAR, 256> buffer{};
+  pcre2_get_error_message(code, buffer.data(), buffer.size());
+  return reinterpret_cast<const char*>(buffer.data());
+}
+
+}  // namespace
+
+// ---- Impl ----
+
+struct Tokenizer::Impl {
+  std::vector<std::string> id_to_token;  // vocab entry, e.g. "Ġthe"
+  std::vector<std::string> id_to_bytes;  // the bytes it stands for, e.g. " the"
+  StringMap<int64_t> token_to_id;
+  std::array<int32_t, 256> byte_to_id{};  // the single-byte symbols a piece starts from
+  std::unordered_map<uint64_t, Merge> merges;  // pair_key(left, right) -> merge
+  std::unique_ptr<pcre2_code, PcreCodeDeleter> pretokenizer;
+
+  // Pieces already merged (encoder.py's cache): most words of a text repeat. Split in shards,
+  // each with its own lock, so that threads encoding at once rarely wait on the same lock.
+  struct alignas(64) CacheShard {
+    std::shared_mutex mutex;
+    StringMap<std::vector<int64_t>> pieces;
+  };
+  mutable std::array<CacheShard, 16> cache;
+
+  void load_vocab(const std::filesystem::path& path);
+  void load_merges(const std::filesystem::path& path);
+  void compile_pretokenizer();
+
+  template <typename OnPiece>
+  void for_each_piece(std::string_view text, OnPiece&& on_piece) const;
+  void encode_piece(std::string_view piece, std::vector<int64_t>& out) const;
+  std::vector<int64_t> bpe_merge(std::string_view piece) const;
+  void check_id(int64_t id, std::string_view caller) const;
+};
+
+void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
+  const std::string text = read_file(path, "a JSON object {\"token\": id}, GPT-2's encoder.json");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("'{}' is not valid JSON: {}", path.string(), e.what());
+  }
+  if (!json.is_object() || json.empty()) {
+    fail("'{}': expected a non-empty JSON object {{\"token\": id, ...}}, found {}", path.string(),
+         json.type_name());
+  }
+  const auto n = static_cast<int64_t>(json.size());
+  id_to_token.assign(n, {});
+  std::vector<bool> seen(n, false);
+  for (const auto& [token, value] : json.items()) {
+    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() >= n) {
+      fail("'{}': token \"{}\" has id {}; expected an integer in 0..{} (ids must be dense)",
+           path.string(), token, value.dump(), n - 1);
+    }
+    const auto id = value.get<int64_t>();
+    if (seen[id]) fail("'{}': id {} is given to two tokens (one is \"{}\")", path.string(), id, token);
+    seen[id] = true;
+    id_to_token[id] = token;
+    token_to_id.emplace(token, id);
+  }
+
+  const auto byte_to_unicode = bytes_to_unicode();
+  std::unordered_map<char32_t, char> unicode_to_byte;
+  for (int b = 0; b < 256; ++b) unicode_to_byte[byte_to_unicode[b]] = static_cast<char>(b);
+  id_to_bytes.assign(n, {});
+  for (int64_t id = 0; id < n; ++id) {
+    for (const char32_t cp : utf8_code_points(id_to_token[id])) {
+      const auto it = unicode_to_byte.find(cp);
+      if (it == unicode_to_byte.end()) {
+        fail("'{}': token \"{}\" (id {}) holds U+{:04X}, which is not in GPT-2's byte-to-unicode "
+             "alphabet; this is not a byte-level BPE vocabulary",
+             path.string(), id_to_token[id], id, static_cast<uint32_t>(cp));
+      }
+      id_to_bytes[id] += it->second;
+    }
+  }
+  for (int b = 0; b < 256; ++b) {
+    std::string symbol;
+    append_utf8(symbol, byte_to_unicode[b]);
+    const auto it = token_to_id.find(symbol);
+    if (it == token_to_id.end()) {
+      fail("'{}': no token for byte 0x{:02X} (\"{}\"); a byte-level vocabulary has all 256",
+           path.string(), b, symbol);
+    }
+    byte_to_id[b] = static_cast<int32_t>(it->second);
+  }
+}
+
+void Tokenizer::Impl::load_merges(const std::filesystem::path& path) {
+  const std::string text = read_file(path, "GPT-2's merges (vocab.bpe): one \"left right\" per line");
+  std::istringstream lines(text);
+  std::string line;
+  int32_t rank = 0;
+  for (int64_t line_number = 1; std::getline(lines, line); ++line_number) {
+    if (line_number == 1 && line.starts_with("#version")) continue;
+    std::istringstream fields(line);  // splits on whitespace, as Python's str.split() does
+    std::vector<std::string> parts;
+    for (std::string part; fields >> part;) parts.push_back(part);
+    if (parts.empty()) continue;
+    if (parts.size() != 2) {
+      fail("{}:{}: expected two tokens separated by a space, found {}: \"{}\"", path.string(),
+           line_number, parts.size(), line);
+    }
+    int32_t ids[3];
+    const std::string merged = parts[0] + parts[1];
+    for (int k = 0; k < 3; ++k) {
+      const std::string& token = k < 2 ? parts[k] : merged;
+      const auto it = token_to_id.find(token);
+      if (it == token_to_id.end()) {
+        fail("{}:{}: \"{}\" is not in the vocabulary; merges.txt and vocab.json must come from "
+             "the same tokenizer",
+             path.string(), line_number, token);
+      }
+      ids[k] = static_cast<int32_t>(it->second);
+    }
+    // A repeated pair takes its later rank, as dict(zip(merges, range(...))) does in encoder.py.
+    merges.insert_or_assign(pair_key(ids[0], ids[1]), Merge{rank++, ids[2]});
+  }
+}
+
+void Tokenizer::Impl::compile_pretokenizer() {
+  const std::string pattern = pretokenize_pattern();
+  int error = 0;
+  PCRE2_SIZE error_offset = 0;
+  pretokenizer.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP, &error, &error_offset, nullptr));
+  if (!pretokenizer) {
+    fail("internal error: the pre-tokenizer regex does not compile at offset {}: {}",
+         error_offset, pcre2_message(error));
+  }
+  // Without JIT (a build of PCRE2 without it) pcre2_match falls back to the interpreter, which
+  // gives the same matches more slowly, so a JIT failure is not an error.
+  pcre2_jit_compile(pretokenizer.get(), PCRE2_JIT_COMPLETE);
+}
+
+// Calls on_piece(std::string_view) for each regex match, in order. The first pcre2_match checks
+// the whole text for valid UTF-8; later calls skip that check, which would otherwise make the
+// loop quadratic.
+template <typename OnPiece>
+void Tokenizer::Impl::for_each_piece(std::string_view text, OnPiece&& on_piece) const {
+  std::unique_ptr<pcre2_match_data, PcreMatchDataDeleter> match(
+      pcre2_match_data_create_from_pattern(pretokenizer.get(), nullptr));
+  if (!match) fail("out of memory creating PCRE2 match data");
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  uint32_t options = 0;
+  for (size_t offset = 0; offset < text.size();) {
+    int rc = pcre2_match(pretokenizer.get(), subject, text.size(), offset, options, match.get(),
+                         nullptr);
+    // The JIT's default 32 KiB stack can run out on huge inputs; the interpreter uses the heap.
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      rc = pcre2_match(pretokenizer.get(), subject, text.size(), offset, options | PCRE2_NO_JIT,
+                       match.get(), nullptr);
+    }
+    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
+      fail("cannot tokenize: the text is not valid UTF-8 at byte offset {} ({}); decode or clean "
+           "the input before encoding",
+           pcre2_get_startchar(match.get()), pcre2_message(rc));
+    }
+    if (rc < 0) fail("pre-tokenizer regex failed at byte offset {}: {}", offset, pcre2_message(rc));
+    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match.get());
+    // Every character is in \s, \p{L}, \p{N} or their complement, so matches tile the text.
+    if (span[0] != offset || span[1] <= span[0]) {
+      fail("internal error: the pre-tokenizer skipped bytes {}..{}", offset, span[0]);
+    }
+    on_piece(text.substr(span[0], span[1] - span[0]));
+    offset = span[1];
+    options |= PCRE2_NO_UTF_CHECK;
+  }
+}
+
+void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_t>& out) const {
+  if (piece.size() == 1) {
+    out.push_back(byte_to_id[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
+  const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
+  // The top bits pick the shard; the map's buckets use the hash modulo a prime.
+  CacheShard& shard = cache[StringHash{}(piece) >> (8 * sizeof(size_t) - 4)];
+  if (cacheable) {
+    std::shared_lock lock(shard.mutex);
+    if (const auto it = shard.pieces.find(piece); it != shard.pieces.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int64_t> ids = bpe_merge(piece);
+  out.insert(out.end(), ids.begin(), ids.end());
+  if (cacheable) {
+    std::unique_lock lock(shard.mutex);
+    if (shard.pieces.size() < kMaxCacheEntries / cache.size()) {
+      shard.pieces.emplace(std::string(piece), std::move(ids));
+    }
+  }
+}
+
+// encoder.py's bpe(): repeatedly take the adjacent pair with the lowest rank and merge all of
+// its occurrences in one left-to-right pass (so "a a a" with the merge (a, a) gives "aa a"),
+// until no pair has a rank.
+//
+// Here the symbols form a linked list over byte positions and candidate pairs wait in a heap
+// ordered by (rank, position). One round pops every candidate of the lowest rank, which is one
+// bigram since ranks are unique per pair, and applies them left to right. A popped candidate
+// is applied only if its two symbols are still what they were when it was pushed; otherwise an
+// earlier merge consumed one of them (an overlap, as in "a a a", or a stale entry). The pairs
+// that a round creates are pushed after the round, so that even a merge file whose ranks are
+// not in training order gives encoder.py's result: each round merges one bigram everywhere.
+std::vector<int64_t> Tokenizer::Impl::bpe_merge(std::string_view piece) const {
+  struct Symbol {
+    int32_t id;    // vocab id, -1 once merged into its left neighbour
+    int32_t prev;  // position of the previous live symbol, -1 at the start
+    int32_t next;  // position of the next live symbol, -1 at the end
+  };
+  struct Candidate {
+    int32_t rank, left, left_id, right_id, result;
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : left > o.left;
+    }
+  };
+  const auto n = static_cast<int32_t>(piece.size());
+  std::vector<Symbol> symbols(n);
+  for (int32_t i = 0; i < n; ++i) {
+    symbols[i] = {byte_to_id[static_cast<unsigned char>(piece[i])], i - 1, i + 1 < n ? i + 1 : -1};
+  }
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+  std::vector<Candidate> created;
+  auto propose = [&](int32_t left, std::vector<Candidate>& into) {
+    if (left < 0 || symbols[left].next < 0) return;
+    const int32_t left_id = symbols[left].id, right_id = symbols[symbols[left].next].id;
+    if (const auto it = merges.find(pair_key(left_id, right_id)); it != merges.end()) {
+      into.push_back({it->second.rank, left, left_id, right_id, it->second.result});
+    }
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) propose(i, created);
+  for (const Candidate& c : created) heap.push(c);
+
+  while (!heap.empty()) {
+    const int32_t round_rank = heap.top().rank;
+    created.clear();
+    while (!heap.empty() && heap.top().rank == round_rank) {
+      const Candidate c = heap.top();
+      heap.pop();
+      Symbol& left = symbols[c.left];
+      if (left.id != c.left_id || left.next < 0 || symbols[left.next].id != c.right_id) continue;
+      Symbol& right = symbols[left.next];
+      left.id = c.result;
+      left.next = right.next;
+      if (right.next >= 0) symbols[right.next].prev = c.left;
+      right.id = -1;
+      propose(left.prev, created);
+      propose(c.left, created);
+    }
+    for (const Candidate& c : created) heap.push(c);
+  }
+
+  std::vector<int64_t> ids;
+  for (int32_t i = 0; i >= 0; i = symbols[i].next) ids.push_back(symbols[i].id);
+  return ids;
+}
+
+void Tokenizer::Impl::check_id(int64_t id, std::string_view caller) const {
+  if (id < 0 || id >= static_cast<int64_t>(id_to_token.size())) {
+    fail("{}: token id {} is outside the vocabulary (valid ids are 0..{})", caller, id,
+         id_to_token.size() - 1);
+  }
+}
+
+// ---- Tokenizer ----
+
+Tokenizer::Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(const Tokenizer&) = default;
+Tokenizer& Tokenizer::operator=(const Tokenizer&) = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+
+Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json,
+                                const std::filesystem::path& merges_txt) {
+  auto impl = std::make_shared<Impl>();
+  impl->load_vocab(vocab_json);
+  impl->load_merges(merges_txt);
+  impl->compile_pretokenizer();
+  return Tokenizer(std::move(impl));
+}
+
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  return from_files(dir / "vocab.json", dir / "merges.txt");
+}
+
+std::vector<int64_t> Tokenizer::encode(std::string_view utf8) const {
+  std::vector<int64_t> ids;
+  ids.reserve(utf8.size() / 4);  // English averages about 4 bytes per token
+  impl_->for_each_piece(utf8, [&](std::string_view piece) { impl_->encode_piece(piece, ids); });
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const int64_t> ids) const {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab_size()) {
+      fail("decode: token id {} at position {} is outside the vocabulary (valid ids are 0..{})",
+           ids[i], i, vocab_size() - 1);
+    }
+    out += impl_->id_to_bytes[ids[i]];
+  }
+  return out;
+}
+
+std::string Tokenizer::token_string(int64_t id) const {
+  impl_->check_id(id, "token_string");
+  return impl_->id_to_token[id];
+}
+
+std::string Tokenizer::token_bytes(int64_t id) const {
+  impl_->check_id(id, "token_bytes");
+  return impl_->id_to_bytes[id];
+}
+
+std::optional<int64_t> Tokenizer::token_id(std::string_view vocab_string) const {
+  const auto it = impl_->token_to_id.find(vocab_string);
+  if (it == impl_->token_to_id.end()) return std::nullopt;
+  return it->second;
+}
+
+int64_t Tokenizer::eos_id() const {
+  const auto id = token_id("<|endoftext|>");
+  if (!id) fail("the vocabulary has no \"<|endoftext|>\" token, so it has no end-of-text id");
+  return *id;
+}
+
+int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(impl_->id_to_token.size()); }
+
+// ---- clean_up_tokenization_spaces ----
+
+namespace {
+// Python's str.replace: one left-to-right pass, replacements are not rescanned.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(text.size());
+  size_t start = 0;
+  for (size_t hit; (hit = text.find(from, start)) != std::string_view::npos;
+       start = hit + from.size()) {
+    out.append(text, start, hit - start);
+    out.append(to);
+  }
+  out.append(text, start);
+  return out;
+}
+}  // namespace
+
+std::string clean_up_tokenization_spaces(std::string_view text) {
+  static constexpr std::pair<std::string_view, std::string_view> kReplacements[] = {
+      {" .", "."},     {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"}};
+  std::string out(text);
+  for (const auto& [from, to] : kReplacements) out = replace_all(out, from, to);
+  return out;
+}
+
+}  // namespace editlab
