@@ -17,7 +17,8 @@
 //
 // The strings are generated deterministically (no clock, no Math.random), so rerunning the
 // script reproduces the file byte for byte. They avoid code points assigned after Unicode 14
-// (PCRE2 10.42's tables; Node 20 knows Unicode 15) and lone surrogates.
+// (PCRE2 10.42's tables; Node 20.20's ICU 78 knows Unicode 17, so a newer letter would be
+// \p{L} here and unassigned in the C++) and lone surrogates.
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -1,6 +1,6 @@
 // Generation (greedy and beam search, Hugging Face semantics) and CounterFact scoring against
 // the reference values of scripts/make_fixture.py.
-#include <catch.hpp>
+#include "catch_torch.h"
 
 #include <fstream>
 

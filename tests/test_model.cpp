@@ -1,7 +1,7 @@
 // GPT-2 parity with the reference forward pass of scripts/make_fixture.py (written after Hugging
 // Face's modeling_gpt2.py, run in float64), padding, the KV cache, checkpoint variants and the
 // intervention points.
-#include <catch.hpp>
+#include "catch_torch.h"
 
 #include <fstream>
 

@@ -1,11 +1,7 @@
 // Safetensors: exact round trips, the reference layout, every malformed-header error (each must
 // name the file and the tensor), sharded checkpoints, fingerprints, atomic writes, and the
 // torch bridge (zero-copy views, exact conversions, lifetimes, copy-on-write edits).
-// torch (through glog) defines CHECK too; included after catch.hpp it silently replaces Catch's
-// CHECK with glog's, which aborts the run on failure. So: torch first, drop glog's, then Catch.
-#include <torch/torch.h>
-#undef CHECK
-#include <catch.hpp>
+#include "catch_torch.h"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -32,10 +28,10 @@ using editlab::SafetensorsFile;
 using editlab::TensorToWrite;
 
 // Both the type (editlab::Error) and the message.
-#define REQUIRE_ERROR(expr, matcher)            \
-  do {                                          \
-    REQUIRE_THROWS_AS(expr, editlab::Error);    \
-    REQUIRE_THROWS_WITH(expr, matcher);         \
+#define REQUIRE_ERROR(expr, matcher)         \
+  do {                                       \
+    REQUIRE_THROWS_AS(expr, editlab::Error); \
+    REQUIRE_THROWS_WITH(expr, matcher);      \
   } while (0)
 
 namespace {
@@ -110,14 +106,16 @@ TEST_CASE("write then open round-trips bytes, names, shapes, dtypes and metadata
           "[safetensors]") {
   TempDir dir;
   const std::vector<float> f32{1.5f, -2.0f, 3.25f, 0.0f, -0.0f, 1e-30f};
-  const std::vector<std::uint16_t> f16{0x3c00, 0xc000, 0x7bff};      // 1, -2, 65504
+  const std::vector<std::uint16_t> f16{0x3c00, 0xc000, 0x7bff};           // 1, -2, 65504
   const std::vector<std::uint16_t> bf16{0x3f80, 0x4049, 0xff80, 0x0001};  // 1, 3.14, -inf, tiny
   const std::vector<int64_t> i64{-1, 1LL << 40};
   const std::vector<float> scalar{42.0f};
   const std::vector<TensorToWrite> tensors{
       tensor_of("h.0.attn.c_attn.weight", DType::F32, {2, 3}, f32),
-      tensor_of("half", DType::F16, {3}, f16), tensor_of("brain", DType::BF16, {2, 2}, bf16),
-      tensor_of("ids", DType::I64, {2}, i64), tensor_of("scalar", DType::F32, {}, scalar),
+      tensor_of("half", DType::F16, {3}, f16),
+      tensor_of("brain", DType::BF16, {2, 2}, bf16),
+      tensor_of("ids", DType::I64, {2}, i64),
+      tensor_of("scalar", DType::F32, {}, scalar),
       TensorToWrite{"empty", DType::F32, {0, 4}, nullptr, 0}};
   const std::map<std::string, std::string> metadata{{"format", "pt"}, {"editlab", "ünïcode ok"}};
   editlab::write_safetensors(dir / "m.safetensors", tensors, metadata);
@@ -174,15 +172,18 @@ TEST_CASE("write_safetensors rejects bad tensors and leaves nothing behind", "[s
   SECTION("duplicate names") {
     const std::vector<TensorToWrite> tensors{tensor_of("x", DType::F32, {2}, two),
                                              tensor_of("x", DType::F32, {2}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("w.safetensors") && Contains("'x'"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
+                  Contains("w.safetensors") && Contains("'x'"));
   }
   SECTION("byte count that does not match the shape") {
     const std::vector<TensorToWrite> tensors{tensor_of("y", DType::F32, {3}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("'y'") && Contains("12 bytes"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
+                  Contains("'y'") && Contains("12 bytes"));
   }
   SECTION("negative dimension") {
     const std::vector<TensorToWrite> tensors{tensor_of("n", DType::F32, {-2}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("'n'") && Contains("negative"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
+                  Contains("'n'") && Contains("negative"));
   }
   SECTION("a directory that does not exist") {
     const std::vector<TensorToWrite> tensors{tensor_of("a", DType::F32, {2}, two)};
@@ -192,13 +193,22 @@ TEST_CASE("write_safetensors rejects bad tensors and leaves nothing behind", "[s
   CHECK(fs::is_empty(dir.path));
 }
 
-TEST_CASE("malformed files give one error naming the file and the tensor", "[safetensors]") {
-  TempDir dir;
-  const fs::path path = dir / "bad.safetensors";
-  const std::string f32_2x2 = R"("dtype":"F32","shape":[2,2])";
-  const auto open = [&] { return SafetensorsFile::open(path); };
-  const auto names_file = Contains("bad.safetensors");
+namespace {
 
+// One malformed file per SECTION; every error must name it.
+struct MalformedFile {
+  TempDir dir;
+  fs::path path = dir / "bad.safetensors";
+  const std::string f32_2x2 = R"("dtype":"F32","shape":[2,2])";
+  Catch::Matchers::StdString::ContainsMatcher names_file = Contains("bad.safetensors");
+  std::shared_ptr<SafetensorsFile> open() const { return SafetensorsFile::open(path); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(MalformedFile,
+                 "truncated files and malformed JSON headers are errors naming the file",
+                 "[safetensors]") {
   SECTION("empty file") {
     write_bytes(path, "");
     REQUIRE_ERROR(open(), names_file && Contains("0 bytes"));
@@ -223,6 +233,26 @@ TEST_CASE("malformed files give one error naming the file and the tensor", "[saf
     write_raw(path, "[1, 2]", 0);
     REQUIRE_ERROR(open(), names_file && Contains("JSON object"));
   }
+  SECTION("a tensor name given twice") {
+    write_raw(path,
+              R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "w": {)" + f32_2x2 +
+                  R"(,"data_offsets":[16,32]}})",
+              32);
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w' appears twice"));
+  }
+  SECTION("a key given twice inside an entry") {
+    write_raw(path, R"({"w": {)" + f32_2x2 + R"(,"dtype":"F16","data_offsets":[0,16]}})", 16);
+    REQUIRE_ERROR(open(), names_file && Contains("'dtype' appears twice in 'w'"));
+  }
+  SECTION("__metadata__ that is not string to string") {
+    write_raw(path, R"({"__metadata__": {"epoch": 3}})", 0);
+    REQUIRE_ERROR(open(), names_file && Contains("__metadata__") && Contains("'epoch'"));
+  }
+}
+
+TEST_CASE_METHOD(MalformedFile,
+                 "malformed tensor entries are errors naming the file and the tensor",
+                 "[safetensors]") {
   SECTION("entry not an object") {
     write_raw(path, R"({"w": [0, 16]})", 16);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'"));
@@ -245,54 +275,56 @@ TEST_CASE("malformed files give one error naming the file and the tensor", "[saf
   }
   SECTION("unknown dtype") {
     write_raw(path, R"({"w": {"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", 4);
-    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("unknown dtype 'F8_E4M3'"));
+    REQUIRE_ERROR(open(),
+                  names_file && Contains("tensor 'w'") && Contains("unknown dtype 'F8_E4M3'"));
   }
   SECTION("negative dimension") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[-2,2],"data_offsets":[0,16]}})", 16);
-    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("negative dimension -2"));
+    REQUIRE_ERROR(open(),
+                  names_file && Contains("tensor 'w'") && Contains("negative dimension -2"));
   }
   SECTION("shape product that does not match the byte range") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})", 16);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("needs 24 bytes"));
   }
   SECTION("shape product that overflows") {
-    write_raw(path, R"({"w": {"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})", 0);
+    write_raw(path,
+              R"({"w": {"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})",
+              0);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("2^64"));
   }
   SECTION("offsets that begin after they end") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 16);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("[8, 4)"));
   }
+}
+
+TEST_CASE_METHOD(
+    MalformedFile,
+    "tensor byte ranges must tile the data section: no overlap, gap or tail",
+    "[safetensors]") {
   SECTION("offsets beyond the data section") {
     write_raw(path, R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}})", 12);
-    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("beyond the data section"));
+    REQUIRE_ERROR(open(),
+                  names_file && Contains("tensor 'w'") && Contains("beyond the data section"));
   }
   SECTION("overlapping ranges") {
-    write_raw(path, R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
-                        R"(,"data_offsets":[8,24]}})", 24);
+    write_raw(path,
+              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
+                  R"(,"data_offsets":[8,24]}})",
+              24);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'b'") && Contains("overlap tensor 'a'"));
   }
   SECTION("a gap between tensors (the holes policy)") {
-    write_raw(path, R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
-                        R"(,"data_offsets":[20,36]}})", 36);
+    write_raw(path,
+              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
+                  R"(,"data_offsets":[20,36]}})",
+              36);
     REQUIRE_ERROR(open(), names_file && Contains("4 unused bytes before tensor 'b'"));
   }
   SECTION("trailing bytes after the last tensor") {
     write_raw(path, R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}})", 20);
     REQUIRE_ERROR(open(), names_file && Contains("4 trailing bytes"));
-  }
-  SECTION("a tensor name given twice") {
-    write_raw(path, R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "w": {)" + f32_2x2 +
-                        R"(,"data_offsets":[16,32]}})", 32);
-    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w' appears twice"));
-  }
-  SECTION("a key given twice inside an entry") {
-    write_raw(path, R"({"w": {)" + f32_2x2 + R"(,"dtype":"F16","data_offsets":[0,16]}})", 16);
-    REQUIRE_ERROR(open(), names_file && Contains("'dtype' appears twice in 'w'"));
-  }
-  SECTION("__metadata__ that is not string to string") {
-    write_raw(path, R"({"__metadata__": {"epoch": 3}})", 0);
-    REQUIRE_ERROR(open(), names_file && Contains("__metadata__") && Contains("'epoch'"));
   }
 }
 
@@ -302,7 +334,8 @@ TEST_CASE("files without tensors, and zero-size tensors, are valid", "[safetenso
   CHECK(SafetensorsFile::open(dir / "none.safetensors")->tensors().empty());
   write_raw(dir / "zero.safetensors",
             R"({"e": {"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},)"
-            R"( "w": {"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
+            R"( "w": {"dtype":"U8","shape":[2],"data_offsets":[0,2]}})",
+            2);
   const auto file = SafetensorsFile::open(dir / "zero.safetensors");
   REQUIRE(file->tensors().size() == 2);
   CHECK(file->tensors()[0].name == "e");
@@ -321,7 +354,8 @@ struct ShardedModel {
     write_two_tensor_file(dir / shard1, a, b);
     const std::vector<TensorToWrite> second{tensor_of("c", DType::F32, {3}, c)};
     editlab::write_safetensors(dir / shard2, second);
-    write_index(R"({"a": ")" + shard1 + R"(", "b": ")" + shard1 + R"(", "c": ")" + shard2 + R"("})");
+    write_index(R"({"a": ")" + shard1 + R"(", "b": ")" + shard1 + R"(", "c": ")" + shard2 +
+                R"("})");
   }
   void write_index(const std::string& weight_map) const {
     write_bytes(dir / "model.safetensors.index.json",
@@ -368,13 +402,14 @@ TEST_CASE("index errors name the index, the shard and the tensor", "[safetensors
   const std::string s1 = model.shard1, s2 = model.shard2;
 
   SECTION("a weight_map tensor missing from its shard") {
-    model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":")" + s2 + R"(","d":")" + s2 + R"("})");
+    model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":")" + s2 + R"(","d":")" + s2 +
+                      R"("})");
     REQUIRE_ERROR(open(), names_index && Contains("tensor 'd'") && Contains(s2));
   }
   SECTION("a shard file that does not exist") {
     model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":"model-00003.safetensors"})");
-    REQUIRE_ERROR(open(), names_index && Contains("tensor 'c'") && Contains("model-00003.safetensors") &&
-                              Contains("does not exist"));
+    REQUIRE_ERROR(open(), names_index && Contains("tensor 'c'") &&
+                              Contains("model-00003.safetensors") && Contains("does not exist"));
   }
   SECTION("a tensor in two shards") {
     const std::vector<TensorToWrite> second{tensor_of("a", DType::F32, {3}, model.c)};
@@ -413,7 +448,8 @@ TEST_CASE("index errors name the index, the shard and the tensor", "[safetensors
   }
 }
 
-TEST_CASE("the fingerprint is stable for the same bytes and changes with one byte", "[safetensors]") {
+TEST_CASE("the fingerprint is stable for the same bytes and changes with one byte",
+          "[safetensors]") {
   TempDir dir;
   fs::create_directories(dir / "one");
   fs::create_directories(dir / "two");
@@ -446,14 +482,16 @@ TEST_CASE("the fingerprint is stable for the same bytes and changes with one byt
   CHECK(checkpoint.fingerprint() == first);
 }
 
-TEST_CASE("writes are atomic: no temp file, and open mappings keep the old bytes", "[safetensors]") {
+TEST_CASE("writes are atomic: no temp file, and open mappings keep the old bytes",
+          "[safetensors]") {
   TempDir dir;
   const fs::path path = dir / "model.safetensors";
   write_two_tensor_file(path, {1, 2, 3, 4}, {5, 6});
   const auto old_file = SafetensorsFile::open(path);
   write_two_tensor_file(path, {9, 9, 9, 9}, {9, 9});
   std::vector<std::string> entries;
-  for (const auto& entry : fs::directory_iterator(dir.path)) entries.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    entries.push_back(entry.path().filename().string());
   CHECK(entries == std::vector<std::string>{"model.safetensors"});
   const std::vector<float> old_a{1, 2, 3, 4}, new_a{9, 9, 9, 9};
   CHECK(same_bytes(*old_file->find("a"), old_a.data(), 16));
@@ -498,7 +536,8 @@ TEST_CASE("to_tensor converts F16, BF16 and F64 exactly as torch's own .to()", "
   // "wide" first: at offset 0 of the 8-aligned data section it is aligned for F64.
   editlab::save_tensors(dir / "m.safetensors", {{"wide", wide}, {"half", half}, {"brain", brain}});
   const auto file = SafetensorsFile::open(dir / "m.safetensors");
-  for (const auto& [name, source] : {std::pair{"half", half}, std::pair{"brain", brain}, std::pair{"wide", wide}}) {
+  for (const auto& [name, source] :
+       {std::pair{"half", half}, std::pair{"brain", brain}, std::pair{"wide", wide}}) {
     INFO(name);
     for (const auto compute : {torch::kFloat32, torch::kFloat64}) {
       const torch::Tensor loaded = editlab::to_tensor(file, *file->find(name), compute);
@@ -547,12 +586,14 @@ TEST_CASE("editing a zero-copy tensor in place changes memory, never the file", 
   write_two_tensor_file(path, {1, 2, 3, 4}, {5, 6});
   const auto before = read_bytes(path);
   const Checkpoint checkpoint = Checkpoint::open_file(path);
-  torch::Tensor a = editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
+  torch::Tensor a =
+      editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
   {
     torch::NoGradGuard no_grad;
     a.mul_(10).add_(torch::ones({2, 2}));
   }
-  const torch::Tensor again = editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
+  const torch::Tensor again =
+      editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
   CHECK(torch::equal(again, torch::tensor({11.0f, 21.0f, 31.0f, 41.0f}).reshape({2, 2})));
   CHECK(read_bytes(path) == before);
   const auto reopened = SafetensorsFile::open(path);
@@ -565,7 +606,8 @@ TEST_CASE("save_tensors writes contiguous CPU copies in their own dtypes", "[saf
   const torch::Tensor matrix = torch::arange(6, torch::kFloat32).reshape({2, 3});
   const torch::Tensor transposed = matrix.t();  // not contiguous
   editlab::save_tensors(dir / "s.safetensors",
-                        {{"t", transposed}, {"ids", torch::tensor({7, 8}, torch::kInt32)},
+                        {{"t", transposed},
+                         {"ids", torch::tensor({7, 8}, torch::kInt32)},
                          {"mask", torch::tensor({true, false})}},
                         {{"format", "pt"}});
   const auto file = SafetensorsFile::open(dir / "s.safetensors");
@@ -582,8 +624,9 @@ TEST_CASE("save_tensors writes contiguous CPU copies in their own dtypes", "[saf
   CHECK(editlab::dtype_of(torch::kBFloat16) == DType::BF16);
   CHECK(editlab::dtype_of(torch::kUInt8) == DType::U8);
   REQUIRE_ERROR(editlab::dtype_of(torch::kComplexFloat), Contains("ComplexFloat"));
-  REQUIRE_ERROR(editlab::save_tensors(dir / "c.safetensors", {{"z", torch::ones({2}, torch::kComplexFloat)}}),
-                Contains("c.safetensors") && Contains("tensor 'z'"));
+  REQUIRE_ERROR(
+      editlab::save_tensors(dir / "c.safetensors", {{"z", torch::ones({2}, torch::kComplexFloat)}}),
+      Contains("c.safetensors") && Contains("tensor 'z'"));
   REQUIRE_ERROR(editlab::save_tensors(dir / "d.safetensors", {{"x", matrix}, {"x", matrix}}),
                 Contains("d.safetensors") && Contains("'x'"));
   CHECK_FALSE(fs::exists(dir / "d.safetensors"));

@@ -1,7 +1,7 @@
 // GPT-2 tokenizer: golden parity with gpt-3-encoder@1.1.4 (the ids in
 // tests/golden/tokenizer_golden.json come from that package; scripts/make_tokenizer_golden.sh),
 // exact round trips, and the errors a user can run into.
-#include <catch.hpp>
+#include "catch_torch.h"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 

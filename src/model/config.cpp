@@ -47,14 +47,13 @@ GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& sou
   read_key(j, "reorder_and_upcast_attn", c.reorder_and_upcast_attn, source);
   read_key(j, "bos_token_id", c.bos_token_id, source);
   read_key(j, "eos_token_id", c.eos_token_id, source);
-  if (c.n_inner == 0) c.n_inner = 4 * c.n_embd;
 
   require_positive(c.vocab_size, "vocab_size", source);
   require_positive(c.n_positions, "n_positions", source);
   require_positive(c.n_embd, "n_embd", source);
   require_positive(c.n_layer, "n_layer", source);
   require_positive(c.n_head, "n_head", source);
-  require_positive(c.n_inner, "n_inner", source);
+  if (c.n_inner < 0) fail("{}: \"n_inner\" must be positive or null, found {}", source, c.n_inner);
   if (c.n_embd % c.n_head != 0) {
     fail("{}: n_embd ({}) must be divisible by n_head ({})", source, c.n_embd, c.n_head);
   }
@@ -99,7 +98,7 @@ nlohmann::json GPT2Config::to_json() const {
       {"n_embd", n_embd},
       {"n_layer", n_layer},
       {"n_head", n_head},
-      {"n_inner", n_inner == 4 * n_embd ? nlohmann::json(nullptr) : nlohmann::json(n_inner)},
+      {"n_inner", n_inner > 0 ? nlohmann::json(n_inner) : nlohmann::json(nullptr)},
       {"activation_function", activation_function},
       {"layer_norm_epsilon", layer_norm_epsilon},
       {"scale_attn_weights", scale_attn_weights},

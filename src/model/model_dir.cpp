@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <set>
 
 #include "editlab/model/safetensors_torch.h"
@@ -56,12 +57,9 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   require_file(dir / "vocab.json", "vocab.json");
   require_file(dir / "merges.txt", "merges.txt");
 
+  // The tokenizer (parsing ~1.5 MB of vocab and merges) builds on another core meanwhile.
+  auto tokenizer = std::async(std::launch::async, [dir] { return Tokenizer::from_dir(dir); });
   LoadedModel loaded(dir, GPT2Config::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
-  loaded.tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_dir(dir));
-  if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
-    fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
-         loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
-  }
 
   torch::NoGradGuard no_grad;
   loaded.model = std::make_shared<GPT2>(loaded.config);
@@ -90,6 +88,11 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
          *expected.begin());
   }
   if (options.device != torch::kCPU) loaded.model->to(options.device);
+  loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
+  if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
+    fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
+         loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
+  }
   return loaded;
 }
 

@@ -91,7 +91,8 @@ json parse_json_strict(const char* begin, const char* end, const std::string& fi
       Frame& frame = frames.back();
       frame.last_key = parsed.get<std::string>();
       if (!frame.keys.insert(frame.last_key).second) {
-        if (frames.size() == 1) fail("{}: {} '{}' appears twice", file, top_level_noun, frame.last_key);
+        if (frames.size() == 1)
+          fail("{}: {} '{}' appears twice", file, top_level_noun, frame.last_key);
         fail("{}: key '{}' appears twice in '{}'", file, frame.last_key, frame.parent_key);
       }
     }
@@ -121,7 +122,8 @@ std::vector<int64_t> parse_shape(const std::string& where, const json& shape) {
     if (dim.is_number_integer() && !dim.is_number_unsigned()) {
       fail("{}: negative dimension {} in shape {}", where, dim.get<int64_t>(), brief(shape));
     }
-    if (!dim.is_number_unsigned() || dim.get<std::uint64_t>() > std::numeric_limits<int64_t>::max()) {
+    if (!dim.is_number_unsigned() ||
+        dim.get<std::uint64_t>() > std::numeric_limits<int64_t>::max()) {
       fail("{}: 'shape' must be an array of non-negative integers, found {}", where, brief(shape));
     }
     dims.push_back(dim.get<int64_t>());
@@ -159,13 +161,15 @@ ParsedEntry parse_entry(const std::string& file, const std::string& name, const 
                         std::byte* data_section, std::uint64_t data_size) {
   const std::string where = fmt::format("{}: tensor '{}'", file, name);
   if (!entry.is_object()) {
-    fail("{}: expected an object with dtype, shape and data_offsets, found {}", where, brief(entry));
+    fail("{}: expected an object with dtype, shape and data_offsets, found {}", where,
+         brief(entry));
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
     if (!entry.contains(key)) fail("{}: missing '{}' (found {})", where, key, brief(entry));
   }
   const json& dtype_json = entry.at("dtype");
-  if (!dtype_json.is_string()) fail("{}: 'dtype' must be a string, found {}", where, brief(dtype_json));
+  if (!dtype_json.is_string())
+    fail("{}: 'dtype' must be a string, found {}", where, brief(dtype_json));
   const auto dtype = parse_dtype(dtype_json.get<std::string>());
   if (!dtype) {
     fail("{}: unknown dtype '{}' (editlab reads F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)",
@@ -191,7 +195,8 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
   std::map<std::string, std::string> result;
   for (const auto& [key, value] : metadata.items()) {
     if (!value.is_string()) {
-      fail("{}: '__metadata__' must map strings to strings, but '{}' is {}", file, key, brief(value));
+      fail("{}: '__metadata__' must map strings to strings, but '{}' is {}", file, key,
+           brief(value));
     }
     result.emplace(key, value.get<std::string>());
   }
@@ -199,7 +204,8 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
 }
 
 // Sorts by offset and checks that the tensors tile [0, data_size) exactly (see the holes policy).
-void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries, std::uint64_t data_size) {
+void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries,
+                  std::uint64_t data_size) {
   std::sort(entries.begin(), entries.end(), [](const ParsedEntry& a, const ParsedEntry& b) {
     return std::tie(a.begin, a.end, a.view.name) < std::tie(b.begin, b.end, b.view.name);
   });
@@ -207,21 +213,24 @@ void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries, st
   const ParsedEntry* previous = nullptr;
   for (const ParsedEntry& entry : entries) {
     if (entry.begin < cursor) {
-      fail("{}: tensor '{}' bytes [{}, {}) overlap tensor '{}' bytes [{}, {})", file, entry.view.name,
-           entry.begin, entry.end, previous->view.name, previous->begin, previous->end);
+      fail("{}: tensor '{}' bytes [{}, {}) overlap tensor '{}' bytes [{}, {})", file,
+           entry.view.name, entry.begin, entry.end, previous->view.name, previous->begin,
+           previous->end);
     }
     if (entry.begin > cursor) {
-      fail("{}: {} unused bytes before tensor '{}' (data_offsets [{}, {})); the tensors must fill "
-           "the data section with no gaps, as the reference safetensors requires",
-           file, entry.begin - cursor, entry.view.name, entry.begin, entry.end);
+      fail(
+          "{}: {} unused bytes before tensor '{}' (data_offsets [{}, {})); the tensors must fill "
+          "the data section with no gaps, as the reference safetensors requires",
+          file, entry.begin - cursor, entry.view.name, entry.begin, entry.end);
     }
     cursor = entry.end;
     previous = &entry;
   }
   if (cursor != data_size) {
-    fail("{}: the data section is {} bytes but the tensors end at byte {}: {} trailing bytes "
-         "(a damaged header, or data appended to the file)",
-         file, data_size, cursor, data_size - cursor);
+    fail(
+        "{}: the data section is {} bytes but the tensors end at byte {}: {} trailing bytes "
+        "(a damaged header, or data appended to the file)",
+        file, data_size, cursor, data_size - cursor);
   }
 }
 
@@ -257,13 +266,15 @@ MappedFile MappedFile::open(const fs::path& path) {
   if (::fstat(mapped.fd_, &st) != 0) fail("{}: cannot stat: {}", path.string(), errno_text());
   if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", path.string());
   if (st.st_size < static_cast<off_t>(kLengthPrefixBytes)) {
-    fail("{}: file is {} bytes; a safetensors file starts with an 8-byte header length "
-         "(empty or truncated file?)",
-         path.string(), st.st_size);
+    fail(
+        "{}: file is {} bytes; a safetensors file starts with an 8-byte header length "
+        "(empty or truncated file?)",
+        path.string(), st.st_size);
   }
   mapped.size_ = static_cast<std::size_t>(st.st_size);
   void* address = ::mmap(nullptr, mapped.size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, mapped.fd_, 0);
-  if (address == MAP_FAILED) fail("{}: cannot mmap {} bytes: {}", path.string(), mapped.size_, errno_text());
+  if (address == MAP_FAILED)
+    fail("{}: cannot mmap {} bytes: {}", path.string(), mapped.size_, errno_text());
   mapped.data_ = static_cast<std::byte*>(address);
   return mapped;
 }
@@ -273,24 +284,9 @@ MappedFile::MappedFile(MappedFile&& other) noexcept
       data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}
 
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-  if (this != &other) {
-    release();
-    fd_ = std::exchange(other.fd_, -1);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-MappedFile::~MappedFile() { release(); }
-
-void MappedFile::release() noexcept {
+MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
   if (fd_ >= 0) ::close(fd_);
-  data_ = nullptr;
-  fd_ = -1;
-  size_ = 0;
 }
 
 }  // namespace detail
@@ -298,7 +294,8 @@ void MappedFile::release() noexcept {
 // ---- one file ----
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
-  return std::shared_ptr<SafetensorsFile>(new SafetensorsFile(path, detail::MappedFile::open(path)));
+  return std::shared_ptr<SafetensorsFile>(
+      new SafetensorsFile(path, detail::MappedFile::open(path)));
 }
 
 SafetensorsFile::SafetensorsFile(fs::path path, detail::MappedFile map)
@@ -310,9 +307,10 @@ SafetensorsFile::SafetensorsFile(fs::path path, detail::MappedFile map)
   }
   const std::uint64_t after_prefix = map_.size() - kLengthPrefixBytes;
   if (header_size > after_prefix) {
-    fail("{}: header length {} is larger than the {} bytes that follow it (truncated, or not a "
-         "safetensors file)",
-         file, header_size, after_prefix);
+    fail(
+        "{}: header length {} is larger than the {} bytes that follow it (truncated, or not a "
+        "safetensors file)",
+        file, header_size, after_prefix);
   }
   if (header_size > kMaxHeaderBytes) {
     fail("{}: header length {} is over the {} byte limit", file, header_size, kMaxHeaderBytes);
@@ -354,7 +352,8 @@ void SafetensorsFile::read_disk_bytes(
     const ssize_t got = ::pread(map_.fd(), buffer.data(), want, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) fail("{}: read failed at byte {}: {}", path_.string(), offset, errno_text());
-    if (got == 0) fail("{}: file shrank to {} bytes while open (was {})", path_.string(), offset, map_.size());
+    if (got == 0)
+      fail("{}: file shrank to {} bytes while open (was {})", path_.string(), offset, map_.size());
     consume(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(got)));
     offset += static_cast<std::size_t>(got);
   }
@@ -378,7 +377,8 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   const std::string content = text.str();
   const json root = parse_json_strict(content.data(), content.data() + content.size(), file, "key");
   if (!root.is_object() || !root.contains("weight_map") || !root.at("weight_map").is_object()) {
-    fail("{}: expected a JSON object with a \"weight_map\" object {{tensor name: shard file}}", file);
+    fail("{}: expected a JSON object with a \"weight_map\" object {{tensor name: shard file}}",
+         file);
   }
   std::map<std::string, std::string> weight_map;
   for (const auto& [name, shard] : root.at("weight_map").items()) {
@@ -389,9 +389,10 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
     const std::string shard_name = shard.get<std::string>();
     if (shard_name.empty() || shard_name == "." || shard_name == ".." ||
         fs::path(shard_name).filename().string() != shard_name) {
-      fail("{}: tensor '{}' maps to shard '{}', which is not a plain file name in the model "
-           "directory",
-           file, name, shard_name);
+      fail(
+          "{}: tensor '{}' maps to shard '{}', which is not a plain file name in the model "
+          "directory",
+          file, name, shard_name);
     }
     weight_map.emplace(name, shard_name);
   }
@@ -402,7 +403,8 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
 }  // namespace
 
 Checkpoint Checkpoint::open_dir(const fs::path& dir) {
-  if (!fs::is_directory(dir)) fail("{}: not a directory (expected a model directory)", dir.string());
+  if (!fs::is_directory(dir))
+    fail("{}: not a directory (expected a model directory)", dir.string());
   if (fs::exists(dir / kIndexFile)) return open_index(dir / kIndexFile);
   if (fs::exists(dir / kSingleFile)) return open_file(dir / kSingleFile);
   fail("{}: no weights: expected {} or {} (sharded) in this directory", dir.string(), kSingleFile,
@@ -422,7 +424,8 @@ void Checkpoint::add_file(std::shared_ptr<SafetensorsFile> file, const std::stri
   for (const TensorView& view : added.tensors()) {
     const auto [it, inserted] = by_name_.try_emplace(view.name, Entry{file_index, &view});
     if (!inserted) {
-      fail("{}: tensor '{}' is in two shards: {} and {}", index, view.name, files_[it->second.file_index]->path().filename().string(),
+      fail("{}: tensor '{}' is in two shards: {} and {}", index, view.name,
+           files_[it->second.file_index]->path().filename().string(),
            added.path().filename().string());
     }
   }
@@ -441,17 +444,18 @@ Checkpoint Checkpoint::open_index(const fs::path& index_path) {
       fail("{}: tensor '{}' is mapped to shard '{}', which does not exist in {}", index, tensor,
            shard, dir.string());
     }
-    checkpoint.add_file(SafetensorsFile::open(dir / shard), index);  // fails on a tensor in two shards
+    checkpoint.add_file(SafetensorsFile::open(dir / shard), index);  // Error if in two shards
   }
   for (const auto& [name, entry] : checkpoint.by_name_) {
     const std::string shard = checkpoint.files_[entry.file_index]->path().filename().string();
     const auto listed = weight_map.find(name);
     if (listed == weight_map.end()) {
-      fail("{}: shard '{}' holds tensor '{}', which the weight_map does not list", index, shard, name);
+      fail("{}: shard '{}' holds tensor '{}', which the weight_map does not list", index, shard,
+           name);
     }
     if (listed->second != shard) {
-      fail("{}: the weight_map puts tensor '{}' in shard '{}', but it is in shard '{}'", index, name,
-           listed->second, shard);
+      fail("{}: the weight_map puts tensor '{}' in shard '{}', but it is in shard '{}'", index,
+           name, listed->second, shard);
     }
   }
   for (const auto& [name, shard] : weight_map) {
@@ -481,7 +485,8 @@ std::shared_ptr<SafetensorsFile> Checkpoint::file_of(std::string_view name) cons
 }
 
 std::string Checkpoint::fingerprint() const {
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                 &XXH3_freeState);
   if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) fail("fingerprint: cannot set up XXH3");
   for (const auto& file : files_) {
     file->read_disk_bytes([&](std::span<const std::byte> chunk) {
@@ -520,13 +525,14 @@ std::string build_header(const std::string& file, std::span<const TensorToWrite>
     if (tensor.name.empty() || tensor.name == kMetadataKey) fail("{}: invalid tensor name", where);
     if (!names.insert(tensor.name).second) fail("{}: name given twice", where);
     for (const int64_t dim : tensor.shape) {
-      if (dim < 0) fail("{}: negative dimension in shape [{}]", where, fmt::join(tensor.shape, ", "));
+      if (dim < 0)
+        fail("{}: negative dimension in shape [{}]", where, fmt::join(tensor.shape, ", "));
     }
     const auto expected = byte_size(tensor.shape, tensor.dtype);
     if (!expected || *expected != tensor.nbytes) {
-      fail("{}: shape [{}] of {} needs {} bytes but {} were given", where, fmt::join(tensor.shape, ", "),
-           dtype_name(tensor.dtype), expected ? std::to_string(*expected) : std::string("> 2^64"),
-           tensor.nbytes);
+      fail("{}: shape [{}] of {} needs {} bytes but {} were given", where,
+           fmt::join(tensor.shape, ", "), dtype_name(tensor.dtype),
+           expected ? std::to_string(*expected) : std::string("> 2^64"), tensor.nbytes);
     }
     if (tensor.data == nullptr && tensor.nbytes > 0) fail("{}: null data", where);
     header[tensor.name] = {{"dtype", dtype_name(tensor.dtype)},
@@ -547,7 +553,7 @@ std::string build_header(const std::string& file, std::span<const TensorToWrite>
 // Owns the temporary file until commit(): on any earlier exit it is closed and removed.
 class TempFile {
  public:
-  TempFile(fs::path target) : target_(std::move(target)), temp_(target_) {
+  explicit TempFile(fs::path target) : target_(std::move(target)), temp_(target_) {
     temp_ += fmt::format(".tmp-{}", ::getpid());
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) fail("{}: cannot create {}: {}", target_.string(), temp_.string(), errno_text());

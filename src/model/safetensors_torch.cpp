@@ -44,8 +44,8 @@ torch::Tensor to_tensor(const std::shared_ptr<SafetensorsFile>& file, const Tens
     return copy.to(compute_dtype);
   }
   // The deleter owns a reference to the file: the mapping outlives every tensor made over it.
-  torch::Tensor over_mapping =
-      torch::from_blob(view.data, view.shape, [keep_alive = file](void*) {}, options);
+  torch::Tensor over_mapping = torch::from_blob(
+      view.data, view.shape, [keep_alive = file](void*) {}, options);
   return over_mapping.to(compute_dtype);  // the same tensor (zero-copy) when stored == compute
 }
 

@@ -55,6 +55,7 @@ std::string pretokenize_pattern() {
 constexpr size_t kMaxCachedPieceBytes = 64;
 // encoder.py's cache never shrinks; this bounds it (about 100 MB at worst) for long-running use.
 constexpr size_t kMaxCacheEntries = 1 << 20;
+constexpr size_t kCacheShards = 16;
 
 // ---- bytes <-> printable code points (GPT-2's bytes_to_unicode) ----
 
@@ -107,12 +108,74 @@ std::vector<char32_t> utf8_code_points(std::string_view s) {
 
 // ---- small helpers ----
 
+// Splits on ASCII whitespace. Byte-level BPE tokens never contain whitespace (bytes_to_unicode
+// maps every whitespace byte to a printable code point), so this equals str.split() on them.
+void split_ascii_whitespace(std::string_view line, std::vector<std::string>& parts) {
+  parts.clear();
+  size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; };
+  while (i < line.size()) {
+    while (i < line.size() && is_space(line[i])) ++i;
+    size_t j = i;
+    while (j < line.size() && !is_space(line[j])) ++j;
+    if (j > i) parts.emplace_back(line.substr(i, j - i));
+    i = j;
+  }
+}
+
+// Collects the {"token": id} pairs of vocab.json; anything else is an error.
+struct VocabReader : nlohmann::json_sax<nlohmann::json> {
+  std::vector<std::pair<std::string, int64_t>> entries;
+  std::string current, error;
+  int depth = 0;
+
+  bool reject(const std::string& what) {
+    if (error.empty()) error = what;
+    return false;
+  }
+  bool not_an_integer(std::string_view found) {
+    return reject(fmt::format("token \"{}\" has {} as its id; expected an integer", current, found));
+  }
+  bool value(int64_t id) {
+    if (depth != 1) return reject("expected one JSON object {\"token\": id, ...}");
+    entries.emplace_back(std::move(current), id);
+    return true;
+  }
+  bool null() override { return not_an_integer("null"); }
+  bool boolean(bool) override { return not_an_integer("a boolean"); }
+  bool number_integer(number_integer_t v) override { return value(v); }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (v > static_cast<number_unsigned_t>(INT64_MAX)) return not_an_integer("a huge number");
+    return value(static_cast<int64_t>(v));
+  }
+  bool number_float(number_float_t, const string_t& text) override { return not_an_integer(text); }
+  bool string(string_t&) override { return not_an_integer("a string"); }
+  bool binary(binary_t&) override { return not_an_integer("binary data"); }
+  bool start_object(std::size_t) override { return ++depth == 1 || not_an_integer("an object"); }
+  bool key(string_t& k) override {
+    current = std::move(k);
+    return true;
+  }
+  bool end_object() override {
+    --depth;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    return depth == 0 ? reject("expected a JSON object {\"token\": id, ...}, found an array")
+                      : not_an_integer("an array");
+  }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return reject(fmt::format("not valid JSON: {}", e.what()));
+  }
+};
+
 std::string read_file(const std::filesystem::path& path, std::string_view what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    fail("cannot read {} '{}': no such file (expected {}; the repository ships GPT-2's in "
+    fail("cannot read '{}': no such file (expected {}; the repository ships GPT-2's in "
          "data/gpt2-tokenizer/)",
-         path.filename().string(), path.string(), what);
+         path.string(), what);
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buffer;
@@ -169,7 +232,7 @@ struct Tokenizer::Impl {
     std::shared_mutex mutex;
     StringMap<std::vector<int64_t>> pieces;
   };
-  mutable std::array<CacheShard, 16> cache;
+  mutable std::array<CacheShard, kCacheShards> cache;
 
   void load_vocab(const std::filesystem::path& path);
   void load_merges(const std::filesystem::path& path);
@@ -183,30 +246,29 @@ struct Tokenizer::Impl {
 };
 
 void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
-  const std::string text = read_file(path, "a JSON object {\"token\": id}, GPT-2's encoder.json");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("'{}' is not valid JSON: {}", path.string(), e.what());
+  const std::string text = read_file(path, "the vocabulary, a JSON object {\"token\": id}");
+  // SAX, not a DOM: 50,257 entries would otherwise become a std::map first.
+  VocabReader reader;
+  const bool parsed = nlohmann::json::sax_parse(text, &reader);
+  if (!parsed || !reader.error.empty()) {
+    fail("'{}': {}", path.string(), reader.error.empty() ? "not valid JSON" : reader.error);
   }
-  if (!json.is_object() || json.empty()) {
-    fail("'{}': expected a non-empty JSON object {{\"token\": id, ...}}, found {}", path.string(),
-         json.type_name());
-  }
-  const auto n = static_cast<int64_t>(json.size());
+  if (reader.entries.empty()) fail("'{}': expected a non-empty JSON object {{\"token\": id, ...}}", path.string());
+  const auto n = static_cast<int64_t>(reader.entries.size());
   id_to_token.assign(n, {});
   std::vector<bool> seen(n, false);
-  for (const auto& [token, value] : json.items()) {
-    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() >= n) {
+  token_to_id.reserve(n);
+  for (auto& [token, id] : reader.entries) {
+    if (id < 0 || id >= n) {
       fail("'{}': token \"{}\" has id {}; expected an integer in 0..{} (ids must be dense)",
-           path.string(), token, value.dump(), n - 1);
+           path.string(), token, id, n - 1);
     }
-    const auto id = value.get<int64_t>();
     if (seen[id]) fail("'{}': id {} is given to two tokens (one is \"{}\")", path.string(), id, token);
+    if (!token_to_id.emplace(token, id).second) {
+      fail("'{}': token \"{}\" appears twice", path.string(), token);
+    }
     seen[id] = true;
-    id_to_token[id] = token;
-    token_to_id.emplace(token, id);
+    id_to_token[id] = std::move(token);
   }
 
   const auto byte_to_unicode = bytes_to_unicode();
@@ -237,22 +299,26 @@ void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
 }
 
 void Tokenizer::Impl::load_merges(const std::filesystem::path& path) {
-  const std::string text = read_file(path, "GPT-2's merges (vocab.bpe): one \"left right\" per line");
-  std::istringstream lines(text);
-  std::string line;
+  const std::string text = read_file(path, "the BPE merges, one \"left right\" pair per line");
   int32_t rank = 0;
-  for (int64_t line_number = 1; std::getline(lines, line); ++line_number) {
+  std::vector<std::string> parts;
+  std::string merged;
+  size_t line_start = 0;
+  for (int64_t line_number = 1; line_start < text.size(); ++line_number) {
+    size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = text.size();
+    const std::string_view line(text.data() + line_start, line_end - line_start);
+    line_start = line_end + 1;
     if (line_number == 1 && line.starts_with("#version")) continue;
-    std::istringstream fields(line);  // splits on whitespace, as Python's str.split() does
-    std::vector<std::string> parts;
-    for (std::string part; fields >> part;) parts.push_back(part);
+    split_ascii_whitespace(line, parts);  // as Python's str.split() does for these tokens
     if (parts.empty()) continue;
     if (parts.size() != 2) {
       fail("{}:{}: expected two tokens separated by a space, found {}: \"{}\"", path.string(),
            line_number, parts.size(), line);
     }
     int32_t ids[3];
-    const std::string merged = parts[0] + parts[1];
+    merged = parts[0];
+    merged += parts[1];
     for (int k = 0; k < 3; ++k) {
       const std::string& token = k < 2 ? parts[k] : merged;
       const auto it = token_to_id.find(token);
@@ -324,8 +390,8 @@ void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_t>&
     return;
   }
   const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
-  // The top bits pick the shard; the map's buckets use the hash modulo a prime.
-  CacheShard& shard = cache[StringHash{}(piece) >> (8 * sizeof(size_t) - 4)];
+  // The high bits pick the shard; the map's buckets use the hash modulo a prime.
+  CacheShard& shard = cache[(StringHash{}(piece) >> 32) % kCacheShards];
   if (cacheable) {
     std::shared_lock lock(shard.mutex);
     if (const auto it = shard.pieces.find(piece); it != shard.pieces.end()) {

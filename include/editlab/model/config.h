@@ -17,7 +17,7 @@ struct GPT2Config {
   int64_t n_embd = 768;                        // C
   int64_t n_layer = 12;                        // L
   int64_t n_head = 12;                         // H
-  int64_t n_inner = 0;                         // M; null / absent in config.json means 4 * C
+  int64_t n_inner = 0;                         // M; 0 (null / absent in config.json) means 4 * C
   std::string activation_function = "gelu_new";
   double layer_norm_epsilon = 1e-5;
   bool scale_attn_weights = true;              // divide scores by sqrt(D)
@@ -27,7 +27,7 @@ struct GPT2Config {
   int64_t eos_token_id = 50256;
 
   int64_t head_dim() const { return n_embd / n_head; }
-  int64_t d_mlp() const { return n_inner; }
+  int64_t d_mlp() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
 
   // Parses config.json content; `source` names the file in error messages. Unknown keys are
   // ignored (HF configs carry many training-only keys); unsupported values are errors.

@@ -53,8 +53,8 @@ namespace editlab {
 // The element types editlab reads and writes, named as in the safetensors header.
 enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
 
-std::size_t dtype_size(DType dtype);              // bytes per element
-std::string_view dtype_name(DType dtype);         // "F32", "BF16", ...
+std::size_t dtype_size(DType dtype);                      // bytes per element
+std::string_view dtype_name(DType dtype);                 // "F32", "BF16", ...
 std::optional<DType> parse_dtype(std::string_view name);  // nullopt for names editlab lacks
 
 // One tensor inside a mapped file. `data` points into the (copy-on-write) mapping and is valid
@@ -64,7 +64,7 @@ struct TensorView {
   DType dtype;
   std::vector<int64_t> shape;  // empty for a scalar
   std::byte* data;
-  std::size_t nbytes;          // == numel() * dtype_size(dtype), checked by open()
+  std::size_t nbytes;  // == numel() * dtype_size(dtype), checked by open()
 
   int64_t numel() const;
 };
@@ -72,14 +72,12 @@ struct TensorView {
 namespace detail {
 
 // A read-only file descriptor plus a private (copy-on-write) mapping of the whole file; both
-// are released by the destructor. Move-only.
+// are released by the destructor. Move-constructible only.
 class MappedFile {
  public:
   static MappedFile open(const std::filesystem::path& path);  // Error if shorter than 8 bytes
   MappedFile(MappedFile&& other) noexcept;
-  MappedFile& operator=(MappedFile&& other) noexcept;
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  MappedFile& operator=(MappedFile&&) = delete;  // not needed: the owner is never reassigned
   ~MappedFile();
 
   std::byte* data() const { return data_; }
@@ -88,7 +86,6 @@ class MappedFile {
 
  private:
   MappedFile() = default;
-  void release() noexcept;
 
   int fd_ = -1;
   std::byte* data_ = nullptr;
