@@ -31,6 +31,9 @@ LoadedModel load(const GlobalOptions& global, const std::string& model_dir) {
   return load_model(model_dir, options);
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+// Decoded model output may hold partial UTF-8 sequences: replace them rather than fail.
+void print_json(const nlohmann::json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
 
 }  // namespace editlab::cli
