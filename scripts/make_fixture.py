@@ -145,9 +145,10 @@ def conv1d(x, w, b):
     return torch.addmm(b, x.view(-1, x.size(-1)), w).view(size_out)
 
 
-def forward(w, ids, mask=None):
+def forward(w, ids, mask=None, mlp_hook=None):
     """GPT2LMHeadModel logits [B, T, V]. Position ids from the mask (cumsum - 1), as HF's
-    generate prepares them for padded batches."""
+    generate prepares them for padded batches. mlp_hook(layer, key, value) -> value, when given,
+    sees the input (key) and output (value) of every mlp.c_proj and may replace the output."""
     B, T = ids.shape
     C, H = CONFIG["n_embd"], CONFIG["n_head"]
     D = C // H
@@ -170,7 +171,10 @@ def forward(w, ids, mask=None):
         x = x + conv1d(o, w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"])
         m = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"])
         m = gelu_new(conv1d(m, w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"]))
-        x = x + conv1d(m, w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"])
+        out = conv1d(m, w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"])
+        if mlp_hook is not None:
+            out = mlp_hook(i, m, out)
+        x = x + out
     x = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"])
     return torch.matmul(x, w["wte.weight"].t())
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread       # libtorch, and a fast BLAS for it (see README)
-  libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libxxhash-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libzip-dev libxxhash-dev
   python3-torch python3-numpy python3-regex  # fixture generators in scripts/ only
 )
 

@@ -1,0 +1,42 @@
+// What an edit changed, as a value the caller can undo exactly. Every method records the
+// original contents of each weight it touches (a [d_mlp, d_model] copy per edited layer for
+// ROME; the trainable weights for FT), so undo restores them bit for bit; floating-point
+// subtraction of u v^T would not.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace editlab {
+
+struct WeightChange {
+  std::string name;        // e.g. "h.17.mlp.c_proj.weight"
+  torch::Tensor weight;    // aliases the model's parameter
+  torch::Tensor original;  // a copy taken before the edit
+};
+
+struct RomeLayerUpdate {
+  int64_t layer = 0;
+  torch::Tensor u;  // [M] left vector, unit norm (C^-1 k* normalised)
+  torch::Tensor v;  // [C] right vector; the update is W += u v^T
+};
+
+struct EditResult {
+  std::string method;                 // "rome", "ft", "ft-l"
+  std::vector<WeightChange> changes;
+  std::vector<RomeLayerUpdate> rome;  // ROME only
+  nlohmann::json diagnostics = nlohmann::json::object();
+  double seconds = 0;
+  bool undone = false;
+};
+
+// Restores every changed weight to its original contents (bit-exact). Idempotent.
+void undo(EditResult& edit);
+
+// Parameter name of the rank-one edit weight of `layer` (GPT-2: h.L.mlp.c_proj.weight).
+std::string mlp_out_weight_name(int64_t layer);
+
+}  // namespace editlab

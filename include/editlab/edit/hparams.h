@@ -1,0 +1,53 @@
+// Hyperparameters in ROME's own JSON files (kmeng01/rome hparams/ROME/*.json, hparams/FT/*.json):
+// the same keys; keys editlab does not need (rewrite_module_tmp, layer_module_tmp, ...) are
+// accepted and ignored; known keys are type- and range-checked with errors naming file and key.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace editlab {
+
+struct RomeHparams {
+  std::vector<int64_t> layers = {17};
+  std::string fact_token = "subject_last";  // or "last"
+  int64_t v_num_grad_steps = 20;
+  double v_lr = 0.5;
+  int64_t v_loss_layer = 47;  // read and kept; it has no effect in the reference (final logits)
+  double v_weight_decay = 0.5;
+  double clamp_norm_factor = 4;
+  double kl_factor = 0.0625;
+  bool mom2_adjustment = true;
+  std::vector<std::pair<int64_t, int64_t>> context_template_length_params = {{5, 10}, {10, 10}};
+  std::string mom2_dataset = "wikipedia";  // informational: editlab takes a corpus file
+  int64_t mom2_n_samples = 100000;
+  std::string mom2_dtype = "float32";      // float32 | float64 (float16 is accumulated in float32)
+
+  static RomeHparams from_json(const nlohmann::json& j, const std::string& source);
+  nlohmann::json to_json() const;
+};
+
+struct FtHparams {
+  std::vector<int64_t> layers = {0};
+  int64_t num_steps = 25;
+  double lr = 5e-4;
+  double weight_decay = 0;
+  double kl_factor = 0;         // read; the reference FT never uses it
+  double norm_constraint = -1;  // FT-L's L-infinity radius; < 0 = none (JSON false)
+  int64_t batch_size = 64;
+  // "nll" (default): teacher-forced NLL of the target sequence. "rome-compat": the reference
+  // code's objective, the log-probs of every target token at the prompt's last position.
+  std::string objective = "nll";
+
+  bool constrained() const { return norm_constraint >= 0; }
+  static FtHparams from_json(const nlohmann::json& j, const std::string& source);
+  nlohmann::json to_json() const;
+};
+
+nlohmann::json read_json_file(const std::filesystem::path& path, const char* what);
+
+}  // namespace editlab

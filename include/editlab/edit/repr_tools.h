@@ -1,0 +1,46 @@
+// Where the fact is looked up, and what the MLP reads and writes there (ROME's repr_tools).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "editlab/model/language_model.h"
+#include "editlab/model/tokenizer.h"
+
+namespace editlab {
+
+struct LocatedSubject {
+  std::vector<int64_t> ids;  // tokens of template.format(subject), what the model reads
+  int64_t index = 0;         // the lookup position in `ids`
+};
+
+// fact_token "subject_last": as ROME's get_words_idxs_in_templates, the template is split at
+// "{}"; a non-empty prefix loses its trailing space (it must have one) and the subject becomes
+// " " + subject.strip(); prefix and subject are tokenized separately and the index is
+// len(prefix) + len(subject) - 1. The whole sentence is also tokenized (that is the model's
+// input); when its first tokens differ from prefix + subject, the boundary is ambiguous and this
+// is an Error rather than a silent shift. fact_token "last": the sentence's last token.
+LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& template_with_braces,
+                              const std::string& subject, const std::string& fact_token);
+
+// Right-padded batch (pad = eos) of token rows: ids and mask [N, T].
+std::pair<torch::Tensor, torch::Tensor> pad_right(const std::vector<std::vector<int64_t>>& rows,
+                                                  int64_t pad_id, torch::Device device);
+
+struct MlpReadout {
+  torch::Tensor keys;    // [N, M]: input of the MLP's output projection
+  torch::Tensor values;  // [N, C]: output of the MLP
+};
+
+// Runs the rows up to `layer` only (no later layers, no logits) and reads key and value at
+// rows[i][index[i]].
+MlpReadout read_mlp_at(LanguageModel& model, const std::vector<std::vector<int64_t>>& rows,
+                       const std::vector<int64_t>& index, int64_t layer, int64_t pad_id);
+
+// Replaces the first "{}" of `text` by `value` (Python's str.format for one positional field,
+// without interpreting other braces).
+std::string fill_braces(const std::string& text, const std::string& value);
+
+}  // namespace editlab

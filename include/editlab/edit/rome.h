@@ -1,0 +1,53 @@
+// ROME (Meng et al. 2022), as kmeng01/rome computes it and ALGORITHMS.md pins down:
+// compute_u (the key k* averaged over context templates at the subject's last token, times C^-1
+// when mom2_adjustment, normalised), compute_v (delta added to the MLP output at the subject
+// token of every prompt, optimised with Adam against the target's NLL + KL + weight decay, kept
+// in an L2 ball; v = (target - o0) / (k0 . u)), and the update W += u v^T on mlp.c_proj.weight.
+// The v optimisation re-runs only layers L..N from the residual stream cached at layer L.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "editlab/edit/edit_result.h"
+#include "editlab/edit/hparams.h"
+#include "editlab/edit/request.h"
+#include "editlab/model/language_model.h"
+#include "editlab/model/tokenizer.h"
+
+namespace editlab {
+
+// What ROME needs besides the model: no global caches, the caller owns and reuses this.
+struct RomeResources {
+  std::vector<std::string> context_templates;  // ["{}", "<sample>. {}", ...]
+  std::map<int64_t, torch::Tensor> inverse_moment;  // layer -> C^-1 [M, M], when mom2_adjustment
+  // Re-run the whole network at every v step instead of layers L..N (same result; for the
+  // speed comparison in `editlab bench`).
+  bool full_depth_v = false;
+};
+
+struct VResult {
+  torch::Tensor v;            // [C]
+  torch::Tensor target;       // [C]: target_init + delta, what the layer outputs for k0 after the edit
+  torch::Tensor k0, o0;       // key and MLP output at the subject token of the bare prompt
+  nlohmann::json diagnostics; // losses per step, norms
+};
+
+torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
+                        const RomeHparams& hparams, int64_t layer, const RomeResources& resources);
+
+VResult compute_v(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
+                  const RomeHparams& hparams, int64_t layer, const torch::Tensor& u,
+                  const RomeResources& resources);
+
+// Applies one request (every layer of hparams.layers, in order); the model stays edited.
+EditResult apply_rome(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
+                      const RomeHparams& hparams, const RomeResources& resources);
+
+// " " + target unless it already starts with a space (ROME's rule for target_new).
+std::string with_leading_space(const std::string& target);
+
+}  // namespace editlab

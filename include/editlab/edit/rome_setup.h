@@ -1,0 +1,47 @@
+// Getting ROME's resources ready: context templates (loaded from a file, or generated, seeded,
+// and cached per model) and C^-1 per edited layer (from a statistics file, or computed from a
+// corpus and cached on disk). Keeps the caches explicit: files under a cache directory whose
+// names carry every input that changes them.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "editlab/edit/hparams.h"
+#include "editlab/edit/layer_stats.h"
+#include "editlab/edit/rome.h"
+#include "editlab/util/atomic_file.h"
+
+namespace editlab {
+
+struct RomeSetupOptions {
+  std::filesystem::path cache_dir = default_cache_dir();
+  bool use_cache = true;
+  std::filesystem::path context_templates_file;  // use these templates (JSON list of strings)
+  uint64_t template_seed = 0;
+  std::filesystem::path stats_file;    // .npz (ROME's) or .safetensors (editlab's) for the one edited layer
+  std::filesystem::path stats_corpus;  // or compute the statistics from this corpus
+  std::optional<int64_t> samples;      // overrides hparams.mom2_n_samples
+  std::function<void(const std::string&)> log = [](const std::string&) {};
+  std::function<void(const StatsProgress&)> stats_progress;
+};
+
+struct StatsRequest {
+  int64_t layer = 0;
+  std::filesystem::path corpus;
+  int64_t samples = 100000;
+  std::string dtype = "float32";  // float32 | float64 (float16 accumulates in float32)
+};
+
+// The statistics for one layer from the cache, or computed (then cached). `cache_file` receives
+// the file used.
+SecondMoment cached_layer_stats(LanguageModel& model, const Tokenizer& tokenizer, const std::string& fingerprint,
+                                const StatsRequest& request, const RomeSetupOptions& options,
+                                std::filesystem::path* cache_file = nullptr);
+
+RomeResources prepare_rome(LanguageModel& model, const Tokenizer& tokenizer, const std::string& fingerprint,
+                           const RomeHparams& hparams, const RomeSetupOptions& options);
+
+}  // namespace editlab

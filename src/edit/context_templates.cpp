@@ -1,0 +1,92 @@
+#include "editlab/edit/context_templates.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/util/atomic_file.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// `count` samples of `length` tokens (the leading <|endoftext|> included), top-k sampling.
+std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int64_t length,
+                                         int64_t count, int64_t top_k, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::vector<int64_t>> rows(count, std::vector<int64_t>{eos});
+  KVCache cache;
+  auto ids = torch::full({count, 1}, eos, torch::kLong).to(model.device());
+  for (int64_t step = 1; step < length; ++step) {
+    ForwardRequest request;
+    request.input_ids = ids;
+    request.cache = &cache;
+    request.logit_batch = torch::arange(count, torch::kLong).to(model.device());
+    request.logit_position = torch::full({count}, ids.size(1) - 1, torch::kLong).to(model.device());
+    auto probs = torch::softmax(model.forward(request).logits.to(torch::kCPU, torch::kFloat), -1);
+    auto [top_probs, top_ids] = probs.topk(top_k, -1);                      // [count, k]
+    top_probs = top_probs / top_probs.sum(1, true);
+    auto choice = torch::multinomial(top_probs, 1, false, gen);             // [count, 1]
+    auto next = top_ids.gather(1, choice);                                  // [count, 1]
+    for (int64_t i = 0; i < count; ++i) rows[i].push_back(next[i][0].item<int64_t>());
+    ids = next.to(model.device());
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::vector<std::string> generate_context_templates(
+    LanguageModel& model, const Tokenizer& tokenizer,
+    const std::vector<std::pair<int64_t, int64_t>>& length_params, uint64_t seed, int64_t top_k) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<std::string> templates = {"{}"};
+  const int64_t eos = tokenizer.eos_id();
+  for (auto [length, count] : length_params) {
+    if (count == 0) continue;
+    for (const auto& row : sample(model, eos, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
+      std::string text = tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end()));
+      replace_all(text, "\n\n", " ");
+      replace_all(text, "<|endoftext|>", "");
+      std::erase(text, '{');
+      std::erase(text, '}');
+      templates.push_back(text + ". {}");
+    }
+  }
+  return templates;
+}
+
+std::vector<std::string> load_context_templates(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the context-template file", path.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: not valid JSON ({})", path.string(), e.what());
+  }
+  if (!j.is_array() || j.empty()) fail("{}: expected a non-empty JSON array of template strings", path.string());
+  std::vector<std::string> templates;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_string()) fail("{}: template {} is not a string", path.string(), i);
+    auto t = j[i].get<std::string>();
+    const auto pos = t.find("{}");
+    if (pos == std::string::npos || t.find("{}", pos + 1) != std::string::npos) {
+      fail("{}: template {} (\"{}\") must contain \"{{}}\" exactly once", path.string(), i, t);
+    }
+    templates.push_back(std::move(t));
+  }
+  return templates;
+}
+
+void save_context_templates(const std::filesystem::path& path, const std::vector<std::string>& templates) {
+  write_file_atomically(path, nlohmann::json(templates).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+}  // namespace editlab

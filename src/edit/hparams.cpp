@@ -1,0 +1,152 @@
+#include "editlab/edit/hparams.h"
+
+#include <fstream>
+
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+// Reads j[key] into out when present, checking its type; errors name the file and the key.
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  bool ok = false;
+  if constexpr (std::is_same_v<T, bool>) ok = it->is_boolean();
+  else if constexpr (std::is_same_v<T, int64_t>) ok = it->is_number_integer();
+  else if constexpr (std::is_same_v<T, double>) ok = it->is_number();
+  else if constexpr (std::is_same_v<T, std::string>) ok = it->is_string();
+  else ok = it->is_array();
+  if (!ok) fail("{}: key \"{}\" has the wrong type: {}", source, key, it->dump());
+  try {
+    out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key \"{}\" has the wrong type: {}", source, key, it->dump());
+  }
+}
+
+void check_layers(const std::vector<int64_t>& layers, const std::string& source) {
+  if (layers.empty()) fail("{}: \"layers\" must list at least one layer", source);
+  for (auto l : layers) {
+    if (l < 0) fail("{}: \"layers\" holds a negative layer ({})", source, l);
+  }
+}
+
+void check_positive(double value, const char* key, const std::string& source) {
+  if (!(value > 0)) fail("{}: \"{}\" must be positive, found {}", source, key, value);
+}
+
+void check_non_negative(double value, const char* key, const std::string& source) {
+  if (!(value >= 0)) fail("{}: \"{}\" must be >= 0, found {}", source, key, value);
+}
+
+}  // namespace
+
+nlohmann::json read_json_file(const std::filesystem::path& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the {}", path.string(), what);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: not valid JSON ({})", path.string(), e.what());
+  }
+}
+
+RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object of ROME hyperparameters", source);
+  RomeHparams h;
+  read(j, "layers", h.layers, source);
+  read(j, "fact_token", h.fact_token, source);
+  read(j, "v_num_grad_steps", h.v_num_grad_steps, source);
+  read(j, "v_lr", h.v_lr, source);
+  read(j, "v_loss_layer", h.v_loss_layer, source);
+  read(j, "v_weight_decay", h.v_weight_decay, source);
+  read(j, "clamp_norm_factor", h.clamp_norm_factor, source);
+  read(j, "kl_factor", h.kl_factor, source);
+  read(j, "mom2_adjustment", h.mom2_adjustment, source);
+  read(j, "context_template_length_params", h.context_template_length_params, source);
+  read(j, "mom2_dataset", h.mom2_dataset, source);
+  read(j, "mom2_n_samples", h.mom2_n_samples, source);
+  read(j, "mom2_dtype", h.mom2_dtype, source);
+  check_layers(h.layers, source);
+  if (h.fact_token != "subject_last" && h.fact_token != "last") {
+    fail("{}: \"fact_token\" must be \"subject_last\" or \"last\", found \"{}\"", source, h.fact_token);
+  }
+  if (h.v_num_grad_steps < 1) fail("{}: \"v_num_grad_steps\" must be >= 1, found {}", source, h.v_num_grad_steps);
+  check_positive(h.v_lr, "v_lr", source);
+  check_non_negative(h.v_weight_decay, "v_weight_decay", source);
+  check_positive(h.clamp_norm_factor, "clamp_norm_factor", source);
+  check_non_negative(h.kl_factor, "kl_factor", source);
+  if (h.mom2_n_samples < 1) fail("{}: \"mom2_n_samples\" must be >= 1", source);
+  if (h.mom2_dtype != "float32" && h.mom2_dtype != "float64" && h.mom2_dtype != "float16") {
+    fail("{}: \"mom2_dtype\" must be float16, float32 or float64, found \"{}\"", source, h.mom2_dtype);
+  }
+  for (auto [length, count] : h.context_template_length_params) {
+    if (length < 2 || count < 0) {
+      fail("{}: \"context_template_length_params\" entries are [length >= 2, count >= 0], found [{}, {}]",
+           source, length, count);
+    }
+  }
+  return h;
+}
+
+nlohmann::json RomeHparams::to_json() const {
+  return {{"layers", layers},
+          {"fact_token", fact_token},
+          {"v_num_grad_steps", v_num_grad_steps},
+          {"v_lr", v_lr},
+          {"v_loss_layer", v_loss_layer},
+          {"v_weight_decay", v_weight_decay},
+          {"clamp_norm_factor", clamp_norm_factor},
+          {"kl_factor", kl_factor},
+          {"mom2_adjustment", mom2_adjustment},
+          {"context_template_length_params", context_template_length_params},
+          {"mom2_dataset", mom2_dataset},
+          {"mom2_n_samples", mom2_n_samples},
+          {"mom2_dtype", mom2_dtype}};
+}
+
+FtHparams FtHparams::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object of FT hyperparameters", source);
+  FtHparams h;
+  read(j, "layers", h.layers, source);
+  read(j, "num_steps", h.num_steps, source);
+  read(j, "lr", h.lr, source);
+  read(j, "weight_decay", h.weight_decay, source);
+  read(j, "kl_factor", h.kl_factor, source);
+  read(j, "batch_size", h.batch_size, source);
+  read(j, "objective", h.objective, source);
+  if (auto it = j.find("norm_constraint"); it != j.end()) {
+    if (it->is_boolean() && !it->get<bool>()) {
+      h.norm_constraint = -1;
+    } else if (it->is_number()) {
+      h.norm_constraint = it->get<double>();
+      check_non_negative(h.norm_constraint, "norm_constraint", source);
+    } else {
+      fail("{}: \"norm_constraint\" must be a number (FT-L's radius) or false, found {}", source, it->dump());
+    }
+  }
+  check_layers(h.layers, source);
+  if (h.num_steps < 1) fail("{}: \"num_steps\" must be >= 1, found {}", source, h.num_steps);
+  check_positive(h.lr, "lr", source);
+  check_non_negative(h.weight_decay, "weight_decay", source);
+  if (h.batch_size < 1) fail("{}: \"batch_size\" must be >= 1", source);
+  if (h.objective != "nll" && h.objective != "rome-compat") {
+    fail("{}: \"objective\" must be \"nll\" or \"rome-compat\", found \"{}\"", source, h.objective);
+  }
+  return h;
+}
+
+nlohmann::json FtHparams::to_json() const {
+  return {{"layers", layers},
+          {"num_steps", num_steps},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"kl_factor", kl_factor},
+          {"norm_constraint", constrained() ? nlohmann::json(norm_constraint) : nlohmann::json(false)},
+          {"batch_size", batch_size},
+          {"objective", objective}};
+}
+
+}  // namespace editlab

@@ -1,0 +1,195 @@
+#include "editlab/edit/layer_stats.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/edit/repr_tools.h"
+#include "editlab/model/safetensors.h"
+#include "editlab/model/safetensors_torch.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace fs = std::filesystem;
+namespace {
+
+std::string hex128(XXH128_hash_t hash) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, hash);
+  std::string out = "xxh3-128:";
+  for (unsigned char byte : canonical.digest) out += fmt::format("{:02x}", byte);
+  return out;
+}
+
+std::string hash_tensor(const torch::Tensor& t) {
+  auto c = t.contiguous().cpu();
+  return hex128(XXH3_128bits(c.data_ptr(), c.numel() * c.element_size()));
+}
+
+}  // namespace
+
+std::vector<std::string> read_corpus_texts(const fs::path& path, int64_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open the corpus", path.string());
+  std::vector<std::string> texts;
+  auto full = [&] { return limit > 0 && static_cast<int64_t>(texts.size()) >= limit; };
+  std::string line;
+  if (path.extension() == ".jsonl") {
+    for (int64_t n = 1; !full() && std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      try {
+        auto j = nlohmann::json::parse(line);
+        if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
+          fail("{}:{}: expected an object with a string field \"text\"", path.string(), n);
+        }
+        texts.push_back(j["text"].get<std::string>());
+      } catch (const nlohmann::json::parse_error& e) {
+        fail("{}:{}: not valid JSON ({})", path.string(), n, e.what());
+      }
+    }
+  } else {
+    std::string doc;
+    auto flush = [&] {
+      if (!doc.empty()) texts.push_back(doc);
+      doc.clear();
+    };
+    while (!full() && std::getline(in, line)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        flush();
+      } else {
+        if (!doc.empty()) doc += "\n";
+        doc += line;
+      }
+    }
+    if (!full()) flush();
+  }
+  if (texts.empty()) fail("{}: the corpus holds no text", path.string());
+  return texts;
+}
+
+SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokenizer,
+                                   const std::vector<std::string>& texts, int64_t layer,
+                                   torch::ScalarType dtype, int64_t max_batch_tokens,
+                                   const std::function<void(const StatsProgress&)>& progress) {
+  if (layer < 0 || layer >= model.shape().n_layer) {
+    fail("layer {} is out of range (the model has layers 0..{})", layer, model.shape().n_layer - 1);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::vector<int64_t>> rows;
+  for (const auto& text : texts) {
+    auto ids = tokenizer.encode(text);
+    if (static_cast<int64_t>(ids.size()) > model.shape().n_positions) ids.resize(model.shape().n_positions);
+    if (!ids.empty()) rows.push_back(std::move(ids));
+  }
+  // Length-sorted batches keep padding small; the sum does not depend on the order beyond rounding.
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() < rows[b].size(); });
+
+  const int64_t M = model.shape().d_mlp;
+  SecondMoment stats{torch::zeros({M, M}, torch::TensorOptions().dtype(dtype).device(model.device())), 0};
+  StatsProgress report{0, static_cast<int64_t>(texts.size()), 0, 0};
+  torch::NoGradGuard no_grad;
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin;
+    while (end < order.size() && (end == begin || static_cast<int64_t>(rows[order[end]].size() * (end - begin + 1)) <= max_batch_tokens)) ++end;
+    std::vector<std::vector<int64_t>> batch;
+    for (size_t i = begin; i < end; ++i) batch.push_back(rows[order[i]]);
+    auto [ids, mask] = pad_right(batch, tokenizer.eos_id(), model.device());
+    ForwardRequest request;
+    request.input_ids = ids;
+    request.attention_mask = mask;
+    request.last_layer = layer;  // nothing past the layer is computed
+    MlpIntervention read;
+    read.layer = layer;
+    read.capture_key = true;
+    request.interventions.push_back(read);
+    auto keys = model.forward(request).captures[0].key;               // [B, T, M]
+    auto flat = keys.index({mask.to(torch::kBool)}).to(dtype);        // [tokens, M]
+    stats.mom2.addmm_(flat.t(), flat);
+    stats.count += flat.size(0);
+    report.texts_done += end - begin;
+    report.tokens = stats.count;
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress) progress(report);
+    begin = end;
+  }
+  report.texts_done = report.texts_total;
+  if (progress) progress(report);
+  if (stats.count == 0) fail("the corpus gave no tokens");
+  return stats;
+}
+
+std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer, const std::string& corpus_hash,
+                            int64_t samples, const std::string& dtype) {
+  auto short_hash = [](const std::string& h) {
+    auto pos = h.find(':');
+    return (pos == std::string::npos ? h : h.substr(pos + 1)).substr(0, 16);
+  };
+  return fmt::format("mom2-model_{}-layer{}-corpus_{}-n{}-{}", short_hash(model_fingerprint), layer,
+                     short_hash(corpus_hash), samples, dtype);
+}
+
+std::string hash_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open", path.string());
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), buffer.size());
+    XXH3_128bits_update(state, buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  auto digest = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return hex128(digest);
+}
+
+bool load_cached_stats(const fs::path& file, const std::string& key, SecondMoment& out, std::string& why) {
+  if (!fs::exists(file)) {
+    why = "not cached yet";
+    return false;
+  }
+  try {
+    auto st = SafetensorsFile::open(file);
+    const auto& meta = st->metadata();
+    auto it = meta.find("editlab.key");
+    if (it == meta.end() || it->second != key) {
+      why = "its key does not match";
+      return false;
+    }
+    const TensorView* mom2 = st->find("mom2.mom2");
+    const TensorView* count = st->find("mom2.count");
+    if (mom2 == nullptr || count == nullptr || count->dtype != DType::I64 || count->numel() != 1) {
+      why = "it lacks mom2.mom2 or mom2.count";
+      return false;
+    }
+    auto compute = mom2->dtype == DType::F64 ? torch::kFloat64 : torch::kFloat32;
+    auto tensor = to_tensor(st, *mom2, compute).clone();
+    if (meta.count("editlab.mom2_hash") == 0 || hash_tensor(tensor) != meta.at("editlab.mom2_hash")) {
+      why = "its data does not match its recorded hash (corrupt)";
+      return false;
+    }
+    out.mom2 = tensor;
+    std::memcpy(&out.count, count->data, sizeof(int64_t));
+    return out.count > 0;
+  } catch (const Error& e) {
+    why = std::string("it is not a valid statistics file (") + e.what() + ")";
+    return false;
+  }
+}
+
+void save_cached_stats(const fs::path& file, const std::string& key, const SecondMoment& stats) {
+  fs::create_directories(file.parent_path());
+  auto mom2 = stats.mom2.contiguous().cpu();
+  save_tensors(file, {{"mom2.mom2", mom2}, {"mom2.count", torch::tensor({stats.count}, torch::kLong)}},
+               {{"editlab.key", key}, {"editlab.mom2_hash", hash_tensor(mom2)}});
+}
+
+}  // namespace editlab

@@ -1,0 +1,121 @@
+#include "editlab/edit/request.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+std::string field_string(const nlohmann::json& object, const char* key, const std::string& where,
+                         bool required) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) fail("{}: missing field \"{}\"", where, key);
+    return {};
+  }
+  if (it->is_string()) return it->get<std::string>();
+  // CounterFact's targets are {"str": ..., "id": ...}.
+  if (it->is_object() && it->contains("str") && (*it)["str"].is_string()) return (*it)["str"].get<std::string>();
+  fail("{}: field \"{}\" must be a string{}, found {}", where, key,
+       std::string(key).rfind("target", 0) == 0 ? " or {\"str\": ...}" : "", it->dump());
+}
+
+size_t count_occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++count;
+  return count;
+}
+
+}  // namespace
+
+std::string EditRequest::sentence() const {
+  std::string out = prompt;
+  const auto pos = out.find("{}");
+  if (pos != std::string::npos) out.replace(pos, 2, subject);
+  return out;
+}
+
+void validate_edit_request(const EditRequest& r, const std::string& where) {
+  const size_t braces = count_occurrences(r.prompt, "{}");
+  if (braces == 0 && !r.subject.empty() && r.prompt.find(r.subject) != std::string::npos) {
+    fail("{}: field \"prompt\" must mark the subject with \"{{}}\" (found the subject itself in \"{}\"; "
+         "write {{}} in its place)", where, r.prompt);
+  }
+  if (braces != 1) {
+    fail("{}: field \"prompt\" must contain \"{{}}\" exactly once (where the subject goes), found {} in \"{}\"",
+         where, braces, r.prompt);
+  }
+  if (r.subject.empty()) fail("{}: field \"subject\" is empty", where);
+  if (r.target_new.empty()) fail("{}: field \"target_new\" is empty", where);
+  if (!r.target_true.empty() && r.target_new == r.target_true) {
+    fail("{}: target_new equals target_true (\"{}\"): nothing to edit", where, r.target_new);
+  }
+  const std::string prefix = r.prompt.substr(0, r.prompt.find("{}"));
+  if (!prefix.empty() && prefix.back() != ' ') {
+    fail("{}: the text before \"{{}}\" in the prompt must end with a space (ROME locates the subject "
+         "as \" \" + subject), found \"{}\"", where, prefix);
+  }
+}
+
+EditRequest parse_edit_request(const nlohmann::json& record, const std::string& where_in) {
+  if (!record.is_object()) fail("{}: expected a JSON object, found {}", where_in, record.type_name());
+  std::string where = where_in;
+  EditRequest r;
+  if (record.contains("case_id") && !record["case_id"].is_null()) {
+    r.case_id = record["case_id"].is_string() ? record["case_id"].get<std::string>() : record["case_id"].dump();
+    where += fmt::format(" (case_id {})", r.case_id);
+  }
+  const nlohmann::json* source = &record;
+  if (record.contains("requested_rewrite")) {
+    source = &record["requested_rewrite"];
+    if (!source->is_object()) fail("{}: field \"requested_rewrite\" must be an object", where);
+  }
+  r.prompt = field_string(*source, "prompt", where, true);
+  r.subject = field_string(*source, "subject", where, true);
+  r.target_new = field_string(*source, "target_new", where, true);
+  r.target_true = field_string(*source, "target_true", where, false);
+  r.relation_id = field_string(*source, "relation_id", where, false);
+  validate_edit_request(r, where);
+  return r;
+}
+
+std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open the edit file", path.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  std::vector<nlohmann::json> records;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.is_array()) {
+      records.assign(j.begin(), j.end());
+    } else {
+      records.push_back(std::move(j));
+    }
+  } catch (const nlohmann::json::parse_error&) {
+    // Not one JSON document: JSON Lines, one record per non-empty line.
+    std::istringstream lines(text);
+    std::string line;
+    for (int line_number = 1; std::getline(lines, line); ++line_number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      try {
+        records.push_back(nlohmann::json::parse(line));
+      } catch (const nlohmann::json::parse_error& e) {
+        fail("{}:{}: not valid JSON (nor a JSON document, nor JSON Lines): {}", path.string(), line_number, e.what());
+      }
+    }
+  }
+  if (records.empty()) fail("{}: no edit records", path.string());
+  std::vector<EditRequest> requests;
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto r = parse_edit_request(records[i], fmt::format("{}: record {}", path.string(), i));
+    if (r.case_id.empty()) r.case_id = fmt::format("#{}", i);
+    requests.push_back(std::move(r));
+  }
+  return requests;
+}
+
+}  // namespace editlab

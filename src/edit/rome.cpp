@@ -1,0 +1,224 @@
+#include "editlab/edit/rome.h"
+
+#include <chrono>
+
+#include "editlab/edit/repr_tools.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+torch::Tensor long_tensor(const std::vector<int64_t>& values, torch::Device device) {
+  return torch::tensor(values, torch::kLong).to(device);
+}
+
+// The batch of the v optimisation: one rewriting prompt per context template
+// (template.format(prompt) + decode(target_ids[:-1]), subject filled in), then the KL prompt
+// "{} is a"; right-padded with eos. `lookup` is the subject's last token in every row; the
+// loss reads row r's logits at `target_positions[r]` for the target tokens.
+struct VBatch {
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<int64_t> lookup;
+  std::vector<int64_t> target_ids;
+  std::vector<std::vector<int64_t>> target_positions;  // rewriting rows only
+  int64_t retokenized_differently = 0;                 // rows whose last tokens are not target_ids[:-1]
+};
+
+VBatch build_v_batch(const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                     const std::vector<std::string>& templates) {
+  VBatch b;
+  b.target_ids = tok.encode(with_leading_space(request.target_new));
+  const int64_t n_target = b.target_ids.size();
+  // Hugging Face's decode cleans up tokenization spaces by default; the reference relies on it.
+  const std::string target_prefix = clean_up_tokenization_spaces(
+      tok.decode(std::vector<int64_t>(b.target_ids.begin(), b.target_ids.end() - 1)));
+  std::vector<std::string> prompts;
+  for (const auto& t : templates) prompts.push_back(fill_braces(t, request.prompt) + target_prefix);
+  prompts.push_back("{} is a");
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto located = locate_subject(tok, prompts[i], request.subject, hp.fact_token);
+    b.lookup.push_back(located.index);
+    if (i + 1 < prompts.size()) {
+      // As the reference: the target's tokens are the row's last n_target - 1 tokens, and the
+      // row's position len - n_target predicts the first of them.
+      const int64_t len = located.ids.size();
+      if (len < n_target) fail("rewriting prompt \"{}\" is shorter than its target", prompts[i]);
+      std::vector<int64_t> positions;
+      for (int64_t j = 0; j < n_target; ++j) positions.push_back(len - n_target + j);
+      for (int64_t j = 0; j + 1 < n_target; ++j) {
+        if (located.ids[len - n_target + 1 + j] != b.target_ids[j]) {
+          ++b.retokenized_differently;
+          break;
+        }
+      }
+      b.target_positions.push_back(std::move(positions));
+    }
+    b.rows.push_back(std::move(located.ids));
+  }
+  return b;
+}
+
+}  // namespace
+
+std::string with_leading_space(const std::string& target) {
+  return !target.empty() && target[0] == ' ' ? target : " " + target;
+}
+
+torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
+                        const RomeHparams& hp, int64_t layer, const RomeResources& resources) {
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<int64_t> index;
+  for (const auto& t : resources.context_templates) {
+    auto located = locate_subject(tok, fill_braces(t, request.prompt), request.subject, hp.fact_token);
+    rows.push_back(std::move(located.ids));
+    index.push_back(located.index);
+  }
+  auto k_star = read_mlp_at(model, rows, index, layer, tok.eos_id()).keys.mean(0);  // [M]
+  torch::Tensor u = k_star;
+  if (hp.mom2_adjustment) {
+    auto it = resources.inverse_moment.find(layer);
+    if (it == resources.inverse_moment.end()) {
+      fail("ROME with mom2_adjustment needs second-moment statistics for layer {} "
+           "(give a corpus or a statistics file)", layer);
+    }
+    u = torch::matmul(it->second.to(k_star.scalar_type()), k_star);  // C^-1 k*
+  }
+  return u / u.norm();
+}
+
+VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
+                  const RomeHparams& hp, int64_t layer, const torch::Tensor& u,
+                  const RomeResources& resources) {
+  VBatch b = build_v_batch(tok, request, hp, resources.context_templates);
+  const auto device = model.device();
+  const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
+  const int64_t n_target = b.target_ids.size();
+  auto [ids, mask] = pad_right(b.rows, tok.eos_id(), device);
+  const auto all_rows = torch::arange(n_rows, torch::kLong).to(device);
+  const auto lookup = long_tensor(b.lookup, device);
+
+  // Logits wanted: every target position of the rewriting rows, then the KL row at its subject.
+  std::vector<int64_t> logit_row, logit_pos, wanted;
+  for (int64_t r = 0; r < n_rewrite; ++r) {
+    for (int64_t j = 0; j < n_target; ++j) {
+      logit_row.push_back(r);
+      logit_pos.push_back(b.target_positions[r][j]);
+      wanted.push_back(b.target_ids[j]);
+    }
+  }
+  logit_row.push_back(n_rows - 1);
+  logit_pos.push_back(b.lookup.back());
+  const auto wanted_t = long_tensor(wanted, device);
+
+  // One pass without delta: the residual stream entering `layer` (it does not depend on delta),
+  // target_init (the MLP output at the subject token of the first prompt) and the initial KL
+  // distribution, which the reference records at step 0 where delta is still zero.
+  ForwardRequest base;
+  base.input_ids = ids;
+  base.attention_mask = mask;
+  base.logit_batch = long_tensor(logit_row, device);
+  base.logit_position = long_tensor(logit_pos, device);
+  base.capture_residual_before = layer;
+  base.interventions.push_back({layer, all_rows, lookup, false, true, {}, {}});
+  torch::Tensor residual, target_init, kl_init;
+  {
+    torch::NoGradGuard no_grad;
+    auto result = model.forward(base);
+    residual = result.residual_in;
+    target_init = result.captures[0].value[0].clone();                 // [C]
+    kl_init = torch::log_softmax(result.logits[-1], -1).unsqueeze(0);  // [1, V]
+  }
+
+  auto delta = torch::zeros({model.shape().d_model}, target_init.options()).requires_grad_(true);
+  torch::optim::Adam optimizer({delta}, torch::optim::AdamOptions(hp.v_lr));
+  ForwardRequest step = base;
+  step.capture_residual_before.reset();
+  if (!resources.full_depth_v) {
+    step.first_layer = layer;
+    step.residual = residual;
+  }
+  step.interventions[0].capture_value = false;
+  const double max_norm = hp.clamp_norm_factor * target_init.norm().item<double>();
+  const double init_norm_sq = std::pow(target_init.norm().item<double>(), 2);
+  nlohmann::json losses = nlohmann::json::array();
+  bool early_stop = false;
+  for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
+    optimizer.zero_grad();
+    step.interventions[0].add_value = delta;
+    auto logits = model.forward(step).logits;                           // [n_rewrite * n_target + 1, V]
+    auto log_probs = torch::log_softmax(logits, -1);
+    auto picked = log_probs.slice(0, 0, n_rewrite * n_target).gather(1, wanted_t.unsqueeze(1));
+    auto nll_each = -picked.view({n_rewrite, n_target}).sum(1) / static_cast<double>(n_target);
+    auto nll = nll_each.mean();
+    auto kl_log = log_probs.slice(0, n_rewrite * n_target).view({1, -1});  // [1, V]
+    // torch's kl_div(p0_log, p_log, log_target=True, reduction="batchmean"): sum p (log p - log p0).
+    auto kl = hp.kl_factor * (kl_log.exp() * (kl_log - kl_init)).sum() / 1.0;
+    auto wd = hp.v_weight_decay * delta.norm() / init_norm_sq;
+    auto loss = nll + kl + wd;
+    const double loss_value = loss.item<double>();
+    losses.push_back({{"loss", loss_value}, {"nll", nll.item<double>()}, {"kl", kl.item<double>()},
+                      {"weight_decay", wd.item<double>()},
+                      {"target_prob", torch::exp(-nll_each).mean().item<double>()}});
+    if (loss_value < 5e-2) {
+      early_stop = true;
+      break;
+    }
+    if (it == hp.v_num_grad_steps - 1) break;  // the last iteration only evaluates
+    loss.backward();
+    optimizer.step();
+    torch::NoGradGuard no_grad;
+    const double norm = delta.norm().item<double>();
+    if (norm > max_norm) delta.mul_(max_norm / norm);  // project into the L2 ball
+  }
+
+  VResult out;
+  out.target = (target_init + delta).detach();
+  auto bare = locate_subject(tok, request.prompt, request.subject, hp.fact_token);
+  auto readout = read_mlp_at(model, {bare.ids}, {bare.index}, layer, tok.eos_id());
+  out.k0 = readout.keys[0];
+  out.o0 = readout.values[0];
+  const auto divisor = torch::dot(out.k0, u.to(out.k0.scalar_type()));
+  out.v = (out.target - out.o0) / divisor;
+  out.diagnostics = {{"losses", losses},
+                     {"steps", losses.size()},
+                     {"early_stop", early_stop},
+                     {"delta_norm", delta.norm().item<double>()},
+                     {"target_init_norm", target_init.norm().item<double>()},
+                     {"k0_dot_u", divisor.item<double>()},
+                     {"v_norm", out.v.norm().item<double>()},
+                     {"rewriting_prompts", n_rewrite},
+                     {"target_tokens", n_target},
+                     {"prompts_retokenized_differently", b.retokenized_differently}};
+  return out;
+}
+
+EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
+                      const RomeHparams& hp, const RomeResources& resources) {
+  const auto start = std::chrono::steady_clock::now();
+  validate_edit_request(request, "edit " + request.case_id);
+  if (resources.context_templates.empty()) fail("ROME needs context templates (at least \"{{}}\")");
+  EditResult edit;
+  edit.method = "rome";
+  std::vector<int64_t> layers = hp.layers;
+  std::sort(layers.begin(), layers.end());
+  nlohmann::json per_layer = nlohmann::json::array();
+  for (int64_t layer : layers) {
+    auto weight = model.mlp_out_weight(layer);  // checks the range; [M, C]
+    auto u = compute_u(model, tok, request, hp, layer, resources);
+    auto v = compute_v(model, tok, request, hp, layer, u, resources);
+    {
+      torch::NoGradGuard no_grad;
+      edit.changes.push_back({mlp_out_weight_name(layer), weight, weight.clone()});
+      weight.add_(torch::outer(u.to(weight.scalar_type()), v.v.to(weight.scalar_type())));
+    }
+    edit.rome.push_back({layer, u.detach(), v.v.detach()});
+    v.diagnostics["layer"] = layer;
+    v.diagnostics["u_norm"] = u.norm().item<double>();
+    per_layer.push_back(v.diagnostics);
+  }
+  edit.diagnostics = {{"layers", per_layer}};
+  edit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return edit;
+}
+
+}  // namespace editlab

@@ -1,0 +1,229 @@
+// Edits on the fixture GPT-2: ROME against a Python version of ROME's compute_u / compute_v
+// (scripts/make_rome_reference.py), the rank-one update's properties, FT / FT-L, exact undo,
+// second-moment statistics (direct computation, early exit, cache, ROME's .npz) and input errors.
+#include "catch_torch.h"
+
+#include <fstream>
+
+#include "editlab/edit/ft.h"
+#include "editlab/edit/repr_tools.h"
+#include "editlab/edit/rome.h"
+#include "editlab/edit/rome_setup.h"
+#include "editlab/model/model_dir.h"
+#include "editlab/util/error.h"
+#include "support.h"
+
+using namespace editlab;
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+const nlohmann::json& reference() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(test::source_dir() / "tests/fixtures/tiny-gpt2-rome.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+torch::Tensor reference_tensor(const nlohmann::json& values) {
+  if (values[0].is_array()) {
+    std::vector<torch::Tensor> rows;
+    for (const auto& r : values) rows.push_back(torch::tensor(r.get<std::vector<double>>(), torch::kDouble));
+    return torch::stack(rows);
+  }
+  return torch::tensor(values.get<std::vector<double>>(), torch::kDouble);
+}
+
+double cosine(const torch::Tensor& a, const torch::Tensor& b) {
+  auto x = a.to(torch::kDouble), y = b.to(torch::kDouble);
+  return (torch::dot(x, y) / (x.norm() * y.norm())).item<double>();
+}
+
+EditRequest request_of(const nlohmann::json& r) {
+  return parse_edit_request(r, "reference request");
+}
+
+RomeHparams reference_hparams() { return RomeHparams::from_json(reference()["hparams"], "reference hparams"); }
+
+RomeResources reference_resources(LanguageModel& model) {
+  RomeResources resources;
+  resources.context_templates = reference()["context_templates"].get<std::vector<std::string>>();
+  auto mom2 = reference_tensor(reference()["mom2"]);
+  resources.inverse_moment[0] = torch::inverse(mom2 / reference()["mom2_count"].get<double>()).to(model.dtype());
+  return resources;
+}
+
+}  // namespace
+
+TEST_CASE("second-moment statistics equal a direct computation and stop after the layer", "[stats]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  auto texts = reference()["corpus"].get<std::vector<std::string>>();
+  auto expected = reference_tensor(reference()["mom2"]);
+  auto stats = compute_second_moment(*loaded.model, *loaded.tokenizer, texts, 0, torch::kFloat64, 64);
+  REQUIRE(stats.count == reference()["mom2_count"].get<int64_t>());
+  const double rel = ((stats.mom2 - expected).abs().max() / expected.abs().max()).item<double>();
+  WARN(fmt::format("float64 statistics vs direct computation: max relative difference {:.2g}", rel));
+  REQUIRE(rel < 1e-12);
+  SECTION("early exit: nothing past the layer is computed (NaN weights there change nothing)") {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, p] : loaded.model->parameters_by_name()) {
+      if (name.rfind("h.1.", 0) == 0 || name.rfind("ln_f", 0) == 0) p.fill_(std::nan(""));
+    }
+    auto again = compute_second_moment(*loaded.model, *loaded.tokenizer, texts, 0, torch::kFloat64);
+    REQUIRE(torch::allclose(again.mom2, stats.mom2, 1e-12, 0));
+  }
+  SECTION("float32 accumulation, as ROME") {
+    auto f32 = compute_second_moment(*loaded.model, *loaded.tokenizer, texts, 0, torch::kFloat32);
+    REQUIRE(((f32.mom2.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>() < 1e-5);
+  }
+}
+
+TEST_CASE("statistics cache: miss, hit, corrupt file recomputed; ROME's .npz imported", "[stats]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  test::TempDir tmp;
+  {
+    std::ofstream corpus(tmp / "corpus.txt");
+    for (const auto& t : reference()["corpus"]) corpus << t.get<std::string>() << "\n\n";
+  }
+  std::vector<std::string> log;
+  RomeSetupOptions options;
+  options.cache_dir = tmp / "cache";
+  options.log = [&](const std::string& line) { log.push_back(line); };
+  StatsRequest request{0, tmp / "corpus.txt", 1000, "float64"};
+  fs::path file;
+  auto first = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), request, options, &file);
+  REQUIRE(fs::exists(file));
+  REQUIRE_THAT(log.back(), Contains("computing"));
+  auto second = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), request, options);
+  REQUIRE_THAT(log.back(), Contains("cache hit"));
+  REQUIRE(torch::equal(first.mom2, second.mom2));
+  {  // flip one byte of the data section
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-16, std::ios::end);
+    char c;
+    f.read(&c, 1);
+    f.seekp(-16, std::ios::end);
+    c ^= 0x55;
+    f.write(&c, 1);
+  }
+  auto third = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), request, options);
+  REQUIRE_THAT(log[log.size() - 2] + log.back(), Contains("corrupt") || Contains("computing"));
+  REQUIRE(torch::equal(first.mom2, third.mom2));
+  // Another layer or sample count is another key.
+  REQUIRE(stats_cache_key("xxh3-128:ab", 0, "xxh3-128:cd", 10, "float32") !=
+          stats_cache_key("xxh3-128:ab", 1, "xxh3-128:cd", 10, "float32"));
+
+  auto npz = import_npz_stats(test::source_dir() / "tests/fixtures/tiny-gpt2-layer0-mom2.npz");
+  REQUIRE(npz.count == reference()["mom2_count"].get<int64_t>());
+  REQUIRE(npz.mom2.scalar_type() == torch::kFloat32);
+  auto expected = reference_tensor(reference()["mom2"]);
+  REQUIRE(((npz.mom2.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>() < 1e-6);
+  REQUIRE_THROWS_WITH(import_npz_stats(tmp / "corpus.txt"), Contains("corpus.txt"));
+}
+
+TEST_CASE("ROME's u and v agree with the Python reference", "[rome]") {
+  for (auto [dtype, label] : {std::pair{torch::kFloat64, "float64"}, std::pair{torch::kFloat32, "float32"}}) {
+    auto loaded = load_model(test::fixture_model_dir(), {dtype, torch::kCPU});
+    auto resources = reference_resources(*loaded.model);
+    auto hp = reference_hparams();
+    for (const auto& c : reference()["cases"]) {
+      auto request = request_of(c["request"]);
+      auto u = compute_u(*loaded.model, *loaded.tokenizer, request, hp, 0, resources);
+      auto v = compute_v(*loaded.model, *loaded.tokenizer, request, hp, 0, u, resources);
+      const double cu = cosine(u, reference_tensor(c["u"])), cv = cosine(v.v, reference_tensor(c["v"]));
+      WARN(fmt::format("{} case {}: cosine(u) = {:.9f}, cosine(v) = {:.9f}", label, request.case_id, cu, cv));
+      REQUIRE(cu >= 0.9999);
+      REQUIRE(cv >= 0.9999);
+      const auto& losses = v.diagnostics["losses"];
+      REQUIRE(losses.size() == c["losses"].size());
+      REQUIRE(losses.back()["loss"].get<double>() < losses.front()["loss"].get<double>());  // the v loss falls
+    }
+  }
+}
+
+TEST_CASE("a ROME edit is rank one, maps k0 to its target, and undoes bit-exactly", "[rome]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat32, torch::kCPU});
+  auto& model = *loaded.model;
+  auto resources = reference_resources(model);
+  auto hp = reference_hparams();
+  auto request = request_of(reference()["cases"][0]["request"]);
+  auto before = model.mlp_out_weight(0).clone();
+  auto edit = apply_rome(model, *loaded.tokenizer, request, hp, resources);
+  auto diff = (model.mlp_out_weight(0) - before).to(torch::kDouble);
+  auto s = torch::linalg::svdvals(diff, c10::nullopt);
+  REQUIRE((s[1] / s[0]).item<double>() < 1e-5);  // rank one up to float32 rounding
+  // The layer now outputs the target for k0.
+  auto u = edit.rome[0].u;
+  auto bare = locate_subject(*loaded.tokenizer, request.prompt, request.subject, hp.fact_token);
+  auto now = read_mlp_at(model, {bare.ids}, {bare.index}, 0, loaded.tokenizer->eos_id()).values[0];
+  undo(edit);
+  REQUIRE(torch::equal(model.mlp_out_weight(0), before));  // bit-exact
+  // target from a fresh computation on the unedited model
+  auto v0 = compute_v(model, *loaded.tokenizer, request, hp, 0, u, resources);
+  const double rel = ((now - v0.target).norm() / v0.target.norm()).item<double>();
+  WARN(fmt::format("|layer(k0) - target| / |target| = {:.2g}", rel));
+  REQUIRE(rel <= 1e-4);
+}
+
+TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exact", "[ft]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat32, torch::kCPU});
+  auto& model = *loaded.model;
+  std::vector<EditRequest> requests = {request_of(reference()["cases"][0]["request"])};
+  auto before = model.mlp_out_weight(1).clone();
+  for (std::string objective : {"nll", "rome-compat"}) {
+    FtHparams hp = FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"objective", objective}}, "ft");
+    auto ft = apply_ft(model, *loaded.tokenizer, requests, hp, "ft");
+    const auto& losses = ft.diagnostics["losses"];
+    INFO(objective);
+    REQUIRE(losses.back().get<double>() < losses.front().get<double>());
+    REQUIRE_FALSE(torch::equal(model.mlp_out_weight(1), before));
+    undo(ft);
+    REQUIRE(torch::equal(model.mlp_out_weight(1), before));
+  }
+  FtHparams constrained = FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"norm_constraint", 2e-4}}, "ft-l");
+  auto ftl = apply_ft(model, *loaded.tokenizer, requests, constrained, "ft-l");
+  const double max_change = (model.mlp_out_weight(1) - before).abs().max().item<double>();
+  auto w = model.mlp_out_weight(1);
+  REQUIRE(((w <= before + 2e-4) & (w >= before - 2e-4)).all().item<bool>());  // the L-inf ball, as clamped
+  REQUIRE(max_change > 1e-4);  // it did move, up to the clamp
+  undo(ftl);
+  REQUIRE(torch::equal(model.mlp_out_weight(1), before));
+  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, constrained, "ft"), Contains("FT-L"));
+  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, FtHparams{}, "ft-l"), Contains("norm_constraint"));
+}
+
+TEST_CASE("edit inputs: requests, hyperparameters and resources give clear errors", "[edit_inputs]") {
+  auto where = std::string("edits.json: record 2");
+  auto parse = [&](nlohmann::json j) { return parse_edit_request(j, where); };
+  REQUIRE(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", "Rome"}}).target_new == "Rome");
+  auto cf = parse({{"case_id", 7}, {"requested_rewrite", {{"prompt", "The mother tongue of {} is"}, {"subject", "Danielle Darrieux"},
+                   {"target_new", {{"str", "English"}, {"id", "Q1860"}}}, {"target_true", {{"str", "French"}}}, {"relation_id", "P103"}}}});
+  REQUIRE(cf.case_id == "7");
+  REQUIRE(cf.sentence() == "The mother tongue of Danielle Darrieux is");
+  REQUIRE_THROWS_WITH(parse({{"prompt", "The Eiffel Tower is in"}, {"subject", "The Eiffel Tower"}, {"target_new", "Rome"}}),
+                      Contains("record 2") && Contains("prompt") && Contains("{}"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", ""}}), Contains("target_new"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}}), Contains("target_new"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", 3}, {"target_new", "Rome"}}), Contains("subject"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "Where is{} located"}, {"subject", "X"}, {"target_new", "Rome"}}), Contains("space"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", "Rome"}, {"target_true", "Rome"}}), Contains("equals"));
+  REQUIRE_THROWS_WITH(parse({{"case_id", 9}, {"requested_rewrite", "x"}}), Contains("case_id 9"));
+
+  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"layers", "17"}}, "h.json"), Contains("h.json") && Contains("layers"));
+  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"v_lr", -1}}, "h.json"), Contains("v_lr"));
+  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"fact_token", "subject_first"}}, "h.json"), Contains("fact_token"));
+  REQUIRE_NOTHROW(RomeHparams::from_json({{"rewrite_module_tmp", "transformer.h.{}.mlp.c_proj"}}, "h.json"));
+  REQUIRE_THROWS_WITH(FtHparams::from_json({{"norm_constraint", "small"}}, "f.json"), Contains("norm_constraint"));
+
+  auto loaded = load_model(test::fixture_model_dir());
+  auto request = request_of(reference()["cases"][0]["request"]);
+  RomeHparams out_of_range = reference_hparams();
+  out_of_range.layers = {5};
+  auto resources = reference_resources(*loaded.model);
+  REQUIRE_THROWS_WITH(apply_rome(*loaded.model, *loaded.tokenizer, request, out_of_range, resources), Contains("layer 5"));
+  RomeHparams hp = reference_hparams();
+  REQUIRE_THROWS_WITH(prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, RomeSetupOptions{}),
+                      Contains("statistics") && Contains("--stats-corpus"));
+}
