@@ -29,5 +29,8 @@ void setup_tokenize(CLI::App& app, const GlobalOptions& global);
 void setup_score(CLI::App& app, const GlobalOptions& global);
 void setup_generate(CLI::App& app, const GlobalOptions& global);
 void setup_bench(CLI::App& app, const GlobalOptions& global);
+void setup_stats(CLI::App& app, const GlobalOptions& global);
+void setup_edit(CLI::App& app, const GlobalOptions& global);
+void setup_toy_world(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace editlab::cli

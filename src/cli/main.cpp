@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   setup_score(app, global);
   setup_generate(app, global);
   setup_bench(app, global);
+  setup_stats(app, global);
+  setup_edit(app, global);
+  setup_toy_world(app, global);
 
   try {
     app.parse(argc, argv);

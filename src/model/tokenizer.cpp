@@ -8,9 +8,6 @@
 //   It reproduces encoder.py's order exactly; see bpe_merge().
 #include "editlab/model/tokenizer.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -21,34 +18,11 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "editlab/model/pretokenizer.h"
 #include "editlab/util/error.h"
 
 namespace editlab {
 namespace {
-
-// GPT-2's pre-tokenization regex, in PCRE2 syntax with JavaScript's \s spelled out.
-//
-// The reference (gpt-3-encoder) runs it as a JS regex with the u flag, where \s is exactly
-// [\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]. PCRE2's \s (with
-// PCRE2_UCP) is a different set, so the class is written out. OpenAI's encoder.py and Hugging
-// Face's slow GPT2Tokenizer use Python's `regex` module, whose \s is Unicode White_Space; the
-// two differ on:
-//   U+0085 (NEL):            \s in Python regex, not in JS;
-//   U+FEFF (BOM / ZWNBSP):   \s in JS, not in Python regex;
-//   U+001C..U+001F:          \s in Python's built-in `re` (str.isspace) but in neither JS nor
-//                            the `regex` module that the GPT-2 code actually imports.
-// The difference shows only next to other spaces: "a \ufeffb" is [" ", "\ufeff", "b"] here
-// and [" \ufeff", "b"] in Python (ids 220 171 119 123 vs 27332 119 123).
-// \p{L} and \p{N} come from PCRE2's Unicode tables (Unicode 14 in PCRE2 10.42).
-constexpr std::string_view kWhitespace =
-    R"(\t\n\x{0B}\f\r\x{20}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F})"
-    R"(\x{3000}\x{FEFF})";
-
-std::string pretokenize_pattern() {
-  const std::string ws(kWhitespace);
-  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws +
-         "]+(?![^" + ws + "])|[" + ws + "]+";
-}
 
 // Pieces bigger than this are not cached: they are rare, and caching them would let one long
 // input pin its size in memory for the tokenizer's lifetime.
@@ -57,38 +31,7 @@ constexpr size_t kMaxCachedPieceBytes = 64;
 constexpr size_t kMaxCacheEntries = 1 << 20;
 constexpr size_t kCacheShards = 16;
 
-// ---- bytes <-> printable code points (GPT-2's bytes_to_unicode) ----
-
-// The printable bytes ! .. ~, ¡ .. ¬, ® .. ÿ stand for themselves; the other 68 bytes are
-// mapped, in byte order, to U+0100, U+0101, ... so that no vocab entry holds a space or a
-// control character.
-std::array<char32_t, 256> bytes_to_unicode() {
-  std::array<char32_t, 256> table{};
-  char32_t next_unprintable = 256;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    table[b] = printable ? static_cast<char32_t>(b) : next_unprintable++;
-  }
-  return table;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+// ---- small helpers ----
 
 // Code points of a string that nlohmann::json already checked to be valid UTF-8.
 std::vector<char32_t> utf8_code_points(std::string_view s) {
@@ -105,8 +48,6 @@ std::vector<char32_t> utf8_code_points(std::string_view s) {
   }
   return out;
 }
-
-// ---- small helpers ----
 
 // Splits on ASCII whitespace. Byte-level BPE tokens never contain whitespace (bytes_to_unicode
 // maps every whitespace byte to a printable code point), so this equals str.split() on them.
@@ -201,19 +142,6 @@ struct Merge {
   int32_t result;  // vocab id of left + right
 };
 
-struct PcreCodeDeleter {
-  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
-};
-struct PcreMatchDataDeleter {
-  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
-};
-
-std::string pcre2_message(int code) {
-  std::array<PCRE2_UCHAR, 256> buffer{};
-  pcre2_get_error_message(code, buffer.data(), buffer.size());
-  return reinterpret_cast<const char*>(buffer.data());
-}
-
 }  // namespace
 
 // ---- Impl ----
@@ -224,7 +152,7 @@ struct Tokenizer::Impl {
   StringMap<int64_t> token_to_id;
   std::array<int32_t, 256> byte_to_id{};  // the single-byte symbols a piece starts from
   std::unordered_map<uint64_t, Merge> merges;  // pair_key(left, right) -> merge
-  std::unique_ptr<pcre2_code, PcreCodeDeleter> pretokenizer;
+  PreTokenizer pretokenizer;  // GPT-2's regex (pretokenizer.h)
 
   // Pieces already merged (encoder.py's cache): most words of a text repeat. Split in shards,
   // each with its own lock, so that threads encoding at once rarely wait on the same lock.
@@ -236,10 +164,7 @@ struct Tokenizer::Impl {
 
   void load_vocab(const std::filesystem::path& path);
   void load_merges(const std::filesystem::path& path);
-  void compile_pretokenizer();
 
-  template <typename OnPiece>
-  void for_each_piece(std::string_view text, OnPiece&& on_piece) const;
   void encode_piece(std::string_view piece, std::vector<int64_t>& out) const;
   std::vector<int64_t> bpe_merge(std::string_view piece) const;
   void check_id(int64_t id, std::string_view caller) const;
@@ -287,8 +212,7 @@ void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
     }
   }
   for (int b = 0; b < 256; ++b) {
-    std::string symbol;
-    append_utf8(symbol, byte_to_unicode[b]);
+    const std::string symbol = bytes_to_vocab_string(std::string(1, static_cast<char>(b)));
     const auto it = token_to_id.find(symbol);
     if (it == token_to_id.end()) {
       fail("'{}': no token for byte 0x{:02X} (\"{}\"); a byte-level vocabulary has all 256",
@@ -331,56 +255,6 @@ void Tokenizer::Impl::load_merges(const std::filesystem::path& path) {
     }
     // A repeated pair takes its later rank, as dict(zip(merges, range(...))) does in encoder.py.
     merges.insert_or_assign(pair_key(ids[0], ids[1]), Merge{rank++, ids[2]});
-  }
-}
-
-void Tokenizer::Impl::compile_pretokenizer() {
-  const std::string pattern = pretokenize_pattern();
-  int error = 0;
-  PCRE2_SIZE error_offset = 0;
-  pretokenizer.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   PCRE2_UTF | PCRE2_UCP, &error, &error_offset, nullptr));
-  if (!pretokenizer) {
-    fail("internal error: the pre-tokenizer regex does not compile at offset {}: {}",
-         error_offset, pcre2_message(error));
-  }
-  // Without JIT (a build of PCRE2 without it) pcre2_match falls back to the interpreter, which
-  // gives the same matches more slowly, so a JIT failure is not an error.
-  pcre2_jit_compile(pretokenizer.get(), PCRE2_JIT_COMPLETE);
-}
-
-// Calls on_piece(std::string_view) for each regex match, in order. The first pcre2_match checks
-// the whole text for valid UTF-8; later calls skip that check, which would otherwise make the
-// loop quadratic.
-template <typename OnPiece>
-void Tokenizer::Impl::for_each_piece(std::string_view text, OnPiece&& on_piece) const {
-  std::unique_ptr<pcre2_match_data, PcreMatchDataDeleter> match(
-      pcre2_match_data_create_from_pattern(pretokenizer.get(), nullptr));
-  if (!match) fail("out of memory creating PCRE2 match data");
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  uint32_t options = 0;
-  for (size_t offset = 0; offset < text.size();) {
-    int rc = pcre2_match(pretokenizer.get(), subject, text.size(), offset, options, match.get(),
-                         nullptr);
-    // The JIT's default 32 KiB stack can run out on huge inputs; the interpreter uses the heap.
-    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-      rc = pcre2_match(pretokenizer.get(), subject, text.size(), offset, options | PCRE2_NO_JIT,
-                       match.get(), nullptr);
-    }
-    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
-      fail("cannot tokenize: the text is not valid UTF-8 at byte offset {} ({}); decode or clean "
-           "the input before encoding",
-           pcre2_get_startchar(match.get()), pcre2_message(rc));
-    }
-    if (rc < 0) fail("pre-tokenizer regex failed at byte offset {}: {}", offset, pcre2_message(rc));
-    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match.get());
-    // Every character is in \s, \p{L}, \p{N} or their complement, so matches tile the text.
-    if (span[0] != offset || span[1] <= span[0]) {
-      fail("internal error: the pre-tokenizer skipped bytes {}..{}", offset, span[0]);
-    }
-    on_piece(text.substr(span[0], span[1] - span[0]));
-    offset = span[1];
-    options |= PCRE2_NO_UTF_CHECK;
   }
 }
 
@@ -494,7 +368,6 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json,
   auto impl = std::make_shared<Impl>();
   impl->load_vocab(vocab_json);
   impl->load_merges(merges_txt);
-  impl->compile_pretokenizer();
   return Tokenizer(std::move(impl));
 }
 
@@ -505,7 +378,7 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
 std::vector<int64_t> Tokenizer::encode(std::string_view utf8) const {
   std::vector<int64_t> ids;
   ids.reserve(utf8.size() / 4);  // English averages about 4 bytes per token
-  impl_->for_each_piece(utf8, [&](std::string_view piece) { impl_->encode_piece(piece, ids); });
+  impl_->pretokenizer.for_each_piece(utf8, [&](std::string_view piece) { impl_->encode_piece(piece, ids); });
   return ids;
 }
 

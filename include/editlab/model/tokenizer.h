@@ -7,7 +7,7 @@
 //        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //      The contractions are case-sensitive ASCII ("IT'S" splits as "IT", "'", "S"), and a
 //      single space binds to the word after it (" the"). \s has JavaScript's meaning, which
-//      differs from Python's on U+0085 and U+FEFF (see tokenizer.cpp).
+//      differs from Python's on U+0085 and U+FEFF (see pretokenizer.h).
 //   2. Map each piece's UTF-8 bytes to printable code points (bytes_to_unicode: byte 0x20 is
 //      "Ġ", 0x0A is "Ċ"), so every vocab entry is a printable string.
 //   3. Apply the merges of merges.txt to each piece, lowest rank (earliest line) first, until

@@ -1,0 +1,56 @@
+// The toy world's text: documents of a few sentences that state the world's trained facts in
+// its training phrasings and mix in sentences that only mention a subject.
+//
+// A document is built around one topic (a landmark, company, person, city or country, taken in
+// a shuffled cycle so every topic comes up about equally often): one to three facts about it,
+// then random other facts and mentions, where a mention is often followed directly by a fact
+// about another subject ("The Louvre is cool. Barack Obama is from Honolulu."), so that the
+// loud-fact prompts ("The Louvre is cool. Barack Obama is from") are in distribution. Only facts
+// with Fact::trained are stated, only in training phrasings, and never a held-out phrasing.
+//
+// Documents are single lines separated by a blank line; the trainer splits on blank lines and
+// puts <|endoftext|> between documents.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "editlab/toyworld/world.h"
+
+namespace editlab::toyworld {
+
+struct CorpusOptions {
+  uint64_t seed = 1;
+  // The random stream's name: "train" for train.txt, "stats" for stats.txt. Different names give
+  // different documents from the same seed.
+  std::string purpose = "train";
+  int documents = 9000;
+  int min_sentences = 3;
+  int max_sentences = 8;
+};
+
+struct CorpusStats {
+  int documents = 0;
+  int64_t bytes = 0;
+  int64_t sentences = 0;
+  int64_t fact_sentences = 0;
+  int64_t mention_sentences = 0;
+  // How often each trained fact is stated (over the trained facts; unseen = stated 0 times).
+  int trained_facts = 0;
+  int unseen_trained_facts = 0;
+  int min_statements = 0;
+  double mean_statements = 0;
+};
+
+struct Corpus {
+  std::string text;
+  CorpusStats stats;
+  std::vector<int> statements_per_fact;  // indexed like World::facts
+};
+
+// Same world and options -> identical text.
+Corpus generate_corpus(const World& world, const CorpusOptions& options);
+
+}  // namespace editlab::toyworld

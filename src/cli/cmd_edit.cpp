@@ -1,0 +1,205 @@
+// editlab edit: one edit (or a file of them, applied in order), with the probes' beam-search
+// generations and the targets' probabilities before and after, the edit's diagnostics and times.
+#include <chrono>
+
+#include "common.h"
+#include "editlab/edit/context_templates.h"
+#include "editlab/edit/ft.h"
+#include "editlab/edit/rome_setup.h"
+#include "editlab/model/generate.h"
+#include "editlab/probe/scoring.h"
+#include "editlab/util/error.h"
+
+namespace editlab::cli {
+namespace {
+
+struct EditCliOptions {
+  std::string model_dir, method = "rome", hparams, edit_file, prompt, subject, target_new, target_true;
+  std::vector<std::string> probes;
+  int64_t beams = 5, max_length = 20, max_new_tokens = 0;
+  std::string save_dir;
+  bool json = false;
+  std::string stats_file, stats_corpus, context_templates, save_context_templates, cache_dir;
+  int64_t samples = 0;
+  uint64_t template_seed = 0;
+  bool no_cache = false;
+};
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<EditRequest> requests_of(const EditCliOptions& o) {
+  if (!o.edit_file.empty()) return load_edit_requests(o.edit_file);
+  if (o.prompt.empty() || o.subject.empty() || o.target_new.empty()) {
+    fail("edit: give --edit FILE, or --prompt, --subject and --target-new");
+  }
+  EditRequest r{"cli", o.prompt, o.subject, o.target_new, o.target_true, ""};
+  validate_edit_request(r, "the command line's edit");
+  return {r};
+}
+
+// Generations of every probe and the probabilities of every request's targets.
+nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests, const std::vector<std::string>& probes,
+                       const EditCliOptions& o) {
+  GenerateOptions g;
+  g.num_beams = o.beams;
+  g.max_length = o.max_length;
+  if (o.max_new_tokens > 0) g.max_new_tokens = o.max_new_tokens;
+  g.eos_token_id = m.config.eos_token_id;
+  nlohmann::json out = {{"generations", nlohmann::json::array()}, {"targets", nlohmann::json::array()}};
+  for (const auto& p : probes) {
+    auto ids = m.tokenizer->encode(p);
+    auto result = generate(*m.model, ids, g);
+    out["generations"].push_back(
+        {{"prompt", p}, {"continuation", m.tokenizer->decode(std::vector<int64_t>(result.ids.begin() + ids.size(), result.ids.end()))}});
+  }
+  std::vector<ScoreRequest> scores;
+  for (const auto& r : requests) {
+    scores.push_back({r.sentence(), r.target_new});
+    if (!r.target_true.empty()) scores.push_back({r.sentence(), r.target_true});
+  }
+  auto s = score_targets(*m.model, *m.tokenizer, scores);
+  size_t k = 0;
+  for (const auto& r : requests) {
+    nlohmann::json t = {{"case_id", r.case_id}, {"prompt", r.sentence()}, {"target_new", r.target_new},
+                        {"p_new", std::exp(-s[k++].nll)}};
+    if (!r.target_true.empty()) {
+      t["target_true"] = r.target_true;
+      t["p_true"] = std::exp(-s[k++].nll);
+    }
+    out["targets"].push_back(t);
+  }
+  return out;
+}
+
+std::vector<EditResult> apply_edits(LoadedModel& m, const std::vector<EditRequest>& requests, const EditCliOptions& o) {
+  const auto hp_json = read_json_file(o.hparams, "hyperparameter file");
+  std::vector<EditResult> edits;
+  if (o.method == "rome") {
+    auto hp = RomeHparams::from_json(hp_json, o.hparams);
+    RomeSetupOptions setup;
+    if (!o.cache_dir.empty()) setup.cache_dir = o.cache_dir;
+    setup.use_cache = !o.no_cache;
+    setup.context_templates_file = o.context_templates;
+    setup.template_seed = o.template_seed;
+    setup.stats_file = o.stats_file;
+    setup.stats_corpus = o.stats_corpus;
+    if (o.samples > 0) setup.samples = o.samples;
+    setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    auto resources = prepare_rome(*m.model, *m.tokenizer, m.fingerprint(), hp, setup);
+    if (!o.save_context_templates.empty()) save_context_templates(o.save_context_templates, resources.context_templates);
+    for (const auto& r : requests) edits.push_back(apply_rome(*m.model, *m.tokenizer, r, hp, resources));
+  } else {
+    auto hp = FtHparams::from_json(hp_json, o.hparams);
+    edits.push_back(apply_ft(*m.model, *m.tokenizer, requests, hp, o.method));
+  }
+  return edits;
+}
+
+void print_text(const nlohmann::json& j) {
+  const auto& before = j["before"];
+  const auto& after = j["after"];
+  for (size_t i = 0; i < before["targets"].size(); ++i) {
+    const auto& b = before["targets"][i];
+    const auto& a = after["targets"][i];
+    fmt::print("edit {}: \"{}\" -> \"{}\"\n", b["case_id"].get<std::string>(), b["prompt"].get<std::string>(),
+               b["target_new"].get<std::string>());
+    fmt::print("  p(new)  {:.4g} -> {:.4g}\n", b["p_new"].get<double>(), a["p_new"].get<double>());
+    if (b.contains("p_true")) {
+      fmt::print("  p(true) {:.4g} -> {:.4g}  (\"{}\")\n", b["p_true"].get<double>(), a["p_true"].get<double>(),
+                 b["target_true"].get<std::string>());
+    }
+  }
+  fmt::print("\ngenerations (beams {}, before -> after):\n", j["beams"].get<int64_t>());
+  for (size_t i = 0; i < before["generations"].size(); ++i) {
+    const auto& prompt = before["generations"][i]["prompt"].get<std::string>();
+    fmt::print("  {}\n    before: {}{}\n    after:  {}{}\n", prompt, prompt,
+               before["generations"][i]["continuation"].get<std::string>(), prompt,
+               after["generations"][i]["continuation"].get<std::string>());
+  }
+  fmt::print("\n{} in {:.2f} s (probes {:.2f} s)\n", j["method"].get<std::string>(), j["seconds"]["edit"].get<double>(),
+             j["seconds"]["probes"].get<double>());
+  for (const auto& e : j["edits"]) {
+    if (!e["diagnostics"].contains("layers")) {  // FT: mean loss per pass over the requests
+      const auto& losses = e["diagnostics"]["losses"];
+      fmt::print("  loss {:.4f} -> {:.4f} in {} passes, {} optimizer steps, max |dW| {:.3g}\n",
+                 losses.front().get<double>(), losses.back().get<double>(), losses.size(),
+                 e["diagnostics"]["optimizer_steps"].get<int64_t>(), e["diagnostics"]["max_abs_weight_change"].get<double>());
+      continue;
+    }
+    for (const auto& l : e["diagnostics"]["layers"]) {
+      const auto& losses = l["losses"];
+      fmt::print("  layer {}: v loss {:.4f} -> {:.4f} in {} evaluations{}, |delta| {:.3g}, |v| {:.3g}\n",
+                 l["layer"].get<int64_t>(), losses.front()["loss"].get<double>(), losses.back()["loss"].get<double>(),
+                 losses.size(), l["early_stop"].get<bool>() ? " (early stop)" : "", l["delta_norm"].get<double>(),
+                 l["v_norm"].get<double>());
+    }
+  }
+}
+
+void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
+  auto m = load(global, o.model_dir);
+  auto requests = requests_of(o);
+  std::vector<std::string> probes;
+  for (const auto& r : requests) probes.push_back(r.sentence());
+  probes.insert(probes.end(), o.probes.begin(), o.probes.end());
+  auto t = Clock::now();
+  auto before = observe(m, requests, probes, o);
+  double probe_seconds = since(t);
+  t = Clock::now();
+  auto edits = apply_edits(m, requests, o);
+  const double edit_seconds = since(t);
+  t = Clock::now();
+  auto after = observe(m, requests, probes, o);
+  probe_seconds += since(t);
+  nlohmann::json j = {{"method", o.method}, {"beams", o.beams}, {"before", before}, {"after", after},
+                      {"edits", nlohmann::json::array()}, {"seconds", {{"edit", edit_seconds}, {"probes", probe_seconds}}}};
+  for (const auto& e : edits) {
+    nlohmann::json ej = {{"method", e.method}, {"seconds", e.seconds}, {"diagnostics", e.diagnostics},
+                         {"weights", nlohmann::json::array()}};
+    for (const auto& c : e.changes) ej["weights"].push_back(c.name);
+    j["edits"].push_back(ej);
+  }
+  if (!o.save_dir.empty()) {
+    save_model(*m.model, m.config, m.dir, o.save_dir);
+    j["saved"] = o.save_dir;
+  }
+  if (o.json) {
+    print_json(j);
+  } else {
+    print_text(j);
+    if (!o.save_dir.empty()) fmt::print("edited model saved to {}\n", o.save_dir);
+  }
+}
+
+}  // namespace
+
+void setup_edit(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<EditCliOptions>();
+  auto* sub = app.add_subcommand("edit", "apply ROME, FT or FT-L edits and show generations before and after");
+  sub->add_option("--model", o->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_option("--method", o->method, "rome, ft or ft-l")->check(CLI::IsMember({"rome", "ft", "ft-l"}))->capture_default_str();
+  sub->add_option("--hparams", o->hparams, "hyperparameters in ROME's JSON format (see configs/)")->required()->check(CLI::ExistingFile);
+  auto* edit = sub->add_option("--edit", o->edit_file, "edit specs: a CounterFact record, a JSON array, or JSON Lines")->check(CLI::ExistingFile);
+  sub->add_option("--prompt", o->prompt, "prompt with {} for the subject, e.g. \"{} is located in\"")->excludes(edit);
+  sub->add_option("--subject", o->subject, "the subject, e.g. \"The Louvre\"")->excludes(edit);
+  sub->add_option("--target-new", o->target_new, "the new object, e.g. Rome")->excludes(edit);
+  sub->add_option("--target-true", o->target_true, "the true object, e.g. Paris (optional)")->excludes(edit);
+  sub->add_option("--probe", o->probes, "more prompts to generate from before and after (repeatable)");
+  sub->add_option("--beams", o->beams, "beam-search beams for the probes (1 = greedy)")->check(CLI::Range(int64_t{1}, int64_t{64}))->capture_default_str();
+  auto* ml = sub->add_option("--max-length", o->max_length, "generation length incl. the prompt")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--max-new-tokens", o->max_new_tokens, "new tokens per generation (overrides --max-length)")->check(CLI::PositiveNumber)->excludes(ml);
+  sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory");
+  sub->add_flag("--json", o->json, "machine-readable output");
+  sub->add_option("--stats", o->stats_file, "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")->check(CLI::ExistingFile);
+  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached)")->check(CLI::ExistingFile);
+  sub->add_option("--samples", o->samples, "ROME: texts of the corpus to use (default: mom2_n_samples)")->check(CLI::PositiveNumber);
+  sub->add_option("--context-templates", o->context_templates, "ROME: context templates to use (JSON list)")->check(CLI::ExistingFile);
+  sub->add_option("--save-context-templates", o->save_context_templates, "ROME: write the templates used (JSON list)");
+  sub->add_option("--template-seed", o->template_seed, "ROME: seed of the sampled context templates")->capture_default_str();
+  sub->add_option("--cache-dir", o->cache_dir, "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");
+  sub->add_flag("--no-cache", o->no_cache, "neither read nor write cached statistics and templates");
+  sub->callback([o, &global] { run_edit(*o, global); });
+}
+
+}  // namespace editlab::cli

@@ -1,0 +1,153 @@
+// editlab toy-world generate | bpe: the embedded default's world, corpora, datasets and BPE.
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "common.h"
+#include "editlab/model/tokenizer.h"
+#include "editlab/toyworld/bpe_trainer.h"
+#include "editlab/toyworld/toy_world.h"
+#include "editlab/util/error.h"
+
+namespace editlab::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct GenerateOptions {
+  toyworld::ToyWorldOptions world;
+  std::string out;
+};
+
+void run_generate(const GenerateOptions& opt) {
+  const auto start = Clock::now();
+  const auto summary = toyworld::write_toy_world(opt.out, opt.world);
+  const auto& c = summary.counts;
+  const int subjects = c.at("landmark").get<int>() + c.at("company").get<int>() + c.at("person").get<int>();
+  fmt::print("toy world (seed {}) in {}\n", opt.world.seed, opt.out);
+  fmt::print("  entities: {} countries, {} cities, {} languages, {} subjects ({} landmarks, {} companies, {} people)\n",
+             c.at("country").get<int>(), c.at("city").get<int>(), c.at("language").get<int>(), subjects,
+             c.at("landmark").get<int>(), c.at("company").get<int>(), c.at("person").get<int>());
+  fmt::print("  facts: {} ({} stated in training)\n", c.at("facts").get<int>(), c.at("trained_facts").get<int>());
+  for (const auto* stats : {&summary.train, &summary.stats}) {
+    fmt::print("  {}: {} documents, {} sentences ({} facts, {} mentions), {} bytes\n",
+               stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->sentences,
+               stats->fact_sentences, stats->mention_sentences, stats->bytes);
+  }
+  fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
+             summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
+             summary.train.trained_facts);
+  fmt::print("  datasets: counterfact.json {} records, seed-examples.json {} records\n", summary.records,
+             summary.seed_examples);
+  for (const auto& [name, bytes] : summary.files) fmt::print("  wrote {} ({} bytes)\n", name, bytes);
+  fmt::print("  took {:.1f} s\n", seconds_since(start));
+}
+
+struct BpeCommandOptions {
+  std::string corpus, out;
+  int vocab_size = 4096;
+};
+
+std::string read_corpus(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("--corpus {}: cannot open the file", path);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return std::move(buffer).str();
+}
+
+void run_bpe(const BpeCommandOptions& opt) {
+  const std::string text = read_corpus(opt.corpus);
+  if (text.empty()) fail("--corpus {}: the file is empty; BPE needs text to learn merges from", opt.corpus);
+  std::error_code ec;
+  std::filesystem::create_directories(opt.out, ec);
+  if (ec || !std::filesystem::is_directory(opt.out)) {
+    fail("--out {}: cannot create the output directory ({})", opt.out, ec ? ec.message() : "a file of that name exists");
+  }
+  const auto start = Clock::now();
+  const auto vocabulary = toyworld::train_bpe(text, {opt.vocab_size});
+  const double train_seconds = seconds_since(start);
+  try {
+    toyworld::write_bpe(vocabulary, opt.out);
+  } catch (const Error& e) {
+    fail("--out {}: cannot write the tokenizer ({}); is the directory writable?", opt.out, e.what());
+  }
+  // Load what was written, through the same code as GPT-2's tokenizer, and measure it.
+  const auto tokenizer = Tokenizer::from_dir(opt.out);
+  const auto ids = tokenizer.encode(text);
+  fmt::print("BPE on {} ({} bytes, {} pieces, {} distinct) in {:.2f} s\n", opt.corpus, vocabulary.corpus_bytes,
+             vocabulary.pieces, vocabulary.distinct_pieces, train_seconds);
+  fmt::print("  vocab size {} (256 bytes + {} merged tokens + <|endoftext|>), {} merges{}\n",
+             tokenizer.vocab_size(), tokenizer.vocab_size() - 257, vocabulary.merges.size(),
+             vocabulary.exhausted ? " (the corpus ran out of pairs before --vocab-size)" : "");
+  fmt::print("  compression: {} tokens, {:.3f} tokens per byte ({:.2f} bytes per token)\n", ids.size(),
+             static_cast<double>(ids.size()) / static_cast<double>(text.size()),
+             static_cast<double>(text.size()) / static_cast<double>(ids.size()));
+  fmt::print("  wrote {}/vocab.json and {}/merges.txt\n", opt.out, opt.out);
+}
+
+void setup_generate(CLI::App& parent) {
+  auto opt = std::make_shared<GenerateOptions>();
+  auto* sub = parent.add_subcommand(
+      "generate",
+      "write the toy world into --out: world.json (entities, facts, logic rules, phrasings, which "
+      "subjects have their country stated in training), train.txt and stats.txt (documents "
+      "separated by a blank line), counterfact.json and seed-examples.json (CounterFact-format "
+      "edit records with implication and mention probes). Deterministic: the same options give "
+      "byte-identical files");
+  sub->add_option("--seed", opt->world.seed, "random seed of the world, corpora and datasets")->capture_default_str();
+  sub->add_option("--out", opt->out, "output directory (created if missing)")->required();
+  sub->add_option("--train-docs", opt->world.train_documents, "documents in train.txt (9000: about 2 MB)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--stats-docs", opt->world.stats_documents, "documents in stats.txt")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--records", opt->world.records, "records in counterfact.json")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--generated-people", opt->world.world.generated_people,
+                  "people with generated names, birthplaces and marriages, besides the real ones")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--country-stated", opt->world.world.country_stated_fraction,
+                  "share of landmarks, companies and people whose country is stated directly in training "
+                  "(the rest test composition)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->callback([opt] { run_generate(*opt); });
+}
+
+void setup_bpe(CLI::App& parent) {
+  auto opt = std::make_shared<BpeCommandOptions>();
+  auto* sub = parent.add_subcommand(
+      "bpe",
+      "train a byte-level BPE on a text file with GPT-2's pre-tokenizer and write vocab.json + "
+      "merges.txt in GPT-2's format (loadable with --model DIR by every command); prints the "
+      "vocabulary size, the merges and the compression (tokens per byte) on the corpus");
+  sub->add_option("--corpus", opt->corpus, "UTF-8 text file to learn merges from")->required();
+  sub->add_option("--vocab-size", opt->vocab_size,
+                  "vocabulary size including the 256 byte symbols and <|endoftext|> (at least 257)")
+      ->capture_default_str();
+  sub->add_option("--out", opt->out, "output directory for vocab.json and merges.txt (created if missing)")
+      ->required();
+  sub->callback([opt] { run_bpe(*opt); });
+}
+
+}  // namespace
+
+void setup_toy_world(CLI::App& app, const GlobalOptions&) {
+  auto* sub = app.add_subcommand(
+      "toy-world",
+      "build the embedded default: a synthetic world of real names and facts, its corpora and "
+      "edit datasets (generate), and a BPE tokenizer trained on its text (bpe)");
+  sub->require_subcommand(1);
+  setup_generate(*sub);
+  setup_bpe(*sub);
+}
+
+}  // namespace editlab::cli
