@@ -278,3 +278,16 @@ TEST_CASE("long inputs: one huge piece and long whitespace runs", "[tokenizer]")
     CHECK(tokenizer.decode(tokenizer.encode(text)) == text);
   }
 }
+
+TEST_CASE("replace_invalid_utf8 matches Python's errors=\"replace\"", "[tokenizer]") {
+  // Expected values from Python: bytes.decode("utf-8", errors="replace").
+  REQUIRE(editlab::replace_invalid_utf8("abc") == "abc");
+  REQUIRE(editlab::replace_invalid_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
+  REQUIRE(editlab::replace_invalid_utf8("a\xC3") == "a\xEF\xBF\xBD");                         // cut 2-byte char
+  REQUIRE(editlab::replace_invalid_utf8("\xE6\x97") == "\xEF\xBF\xBD");                       // cut 3-byte char: one U+FFFD
+  REQUIRE(editlab::replace_invalid_utf8("\xE6\x97x") == "\xEF\xBF\xBDx");
+  REQUIRE(editlab::replace_invalid_utf8("\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");           // stray continuations
+  REQUIRE(editlab::replace_invalid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  REQUIRE(editlab::replace_invalid_utf8("\xF0\x9F\x98") == "\xEF\xBF\xBD");                   // cut emoji
+  REQUIRE(editlab::replace_invalid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");           // overlong
+}

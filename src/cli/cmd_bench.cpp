@@ -1,5 +1,6 @@
 // editlab bench: the foundation's speed figures, all measured in this one process.
 #include "common.h"
+#include "editlab/edit/edit_bench.h"
 #include "editlab/model/bench.h"
 
 namespace editlab::cli {
@@ -9,6 +10,7 @@ struct BenchOptions {
   bool json = false;
   std::string work_dir;
   bool skip_load = false;
+  bool skip_edits = false;
   std::string measure_load_dir;
   std::string tokenizer_dir;
 };
@@ -28,12 +30,24 @@ void run_bench(const BenchOptions& opt) {
   if (!opt.work_dir.empty()) settings.work_dir = opt.work_dir;
   settings.measure_load = !opt.skip_load;
   if (!opt.tokenizer_dir.empty()) settings.tokenizer_dir = opt.tokenizer_dir;
-  auto report = run_foundation_bench(settings, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  auto report = run_foundation_bench(settings, log);
+  if (!opt.skip_edits) report["edits"] = run_edit_bench(settings.tokenizer_dir, settings.repeats, log);
   if (opt.json) {
     print_json(report);
     return;
   }
   fmt::print("{}", format_bench_report(report));
+  if (report.contains("edits")) {
+    const auto& e = report["edits"];
+    fmt::print("ROME edit (layer 5)      {:.2f} s ({} v steps); full-depth v steps {:.2f} s: speedup {:.2f}\n",
+               e["rome_seconds_per_edit"].get<double>(), e["rome_v_steps"].get<int64_t>(),
+               e["rome_full_depth_seconds_per_edit"].get<double>(), e["v_speedup_layers_L_to_N"].get<double>());
+    fmt::print("FT edit (25 steps)       {:.2f} s\n", e["ft_seconds_per_edit"].get<double>());
+    fmt::print("statistics, layer 5      {:.0f} tokens/s stopping after it vs {:.0f} full pass: {:.2f}x (target >= {:.1f})\n",
+               e["stats_tokens_per_second_early_exit"].get<double>(), e["stats_tokens_per_second_full_pass"].get<double>(),
+               e["stats_speedup"].get<double>(), e["stats_speedup_target"].get<double>());
+  }
 }
 
 }  // namespace
@@ -49,6 +63,7 @@ void setup_bench(CLI::App& app, const GlobalOptions&) {
                   "vocab.json + merges.txt for the load test (default: the source tree's data/gpt2-tokenizer)")
       ->check(CLI::ExistingDirectory);
   sub->add_flag("--skip-load", opt->skip_load, "skip the load-time and memory measurement");
+  sub->add_flag("--skip-edits", opt->skip_edits, "skip the ROME / FT / statistics timings");
   sub->add_option("--measure-load", opt->measure_load_dir,
                   "only time loading this model directory and report this process's peak RSS "
                   "(what bench runs in a fresh child process)");

@@ -51,7 +51,7 @@ std::vector<std::string> generate_context_templates(
   for (auto [length, count] : length_params) {
     if (count == 0) continue;
     for (const auto& row : sample(model, eos, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
-      std::string text = tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end()));
+      std::string text = replace_invalid_utf8(tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end())));
       replace_all(text, "\n\n", " ");
       replace_all(text, "<|endoftext|>", "");
       std::erase(text, '{');

@@ -31,7 +31,7 @@ VBatch build_v_batch(const Tokenizer& tok, const EditRequest& request, const Rom
   const int64_t n_target = b.target_ids.size();
   // Hugging Face's decode cleans up tokenization spaces by default; the reference relies on it.
   const std::string target_prefix = clean_up_tokenization_spaces(
-      tok.decode(std::vector<int64_t>(b.target_ids.begin(), b.target_ids.end() - 1)));
+      replace_invalid_utf8(tok.decode(std::vector<int64_t>(b.target_ids.begin(), b.target_ids.end() - 1))));
   std::vector<std::string> prompts;
   for (const auto& t : templates) prompts.push_back(fill_braces(t, request.prompt) + target_prefix);
   prompts.push_back("{} is a");

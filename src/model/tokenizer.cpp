@@ -446,3 +446,52 @@ std::string clean_up_tokenization_spaces(std::string_view text) {
 }
 
 }  // namespace editlab
+
+namespace editlab {
+
+std::string replace_invalid_utf8(std::string_view in) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(in.size());
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(in[i]); };
+  size_t i = 0;
+  while (i < in.size()) {
+    const unsigned char lead = byte(i);
+    size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // valid range of the first continuation byte
+    if (lead < 0x80) {
+      out += static_cast<char>(lead);
+      ++i;
+      continue;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      need = 1;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      need = 2;
+      if (lead == 0xE0) lo = 0xA0;
+      if (lead == 0xED) hi = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      need = 3;
+      if (lead == 0xF0) lo = 0x90;
+      if (lead == 0xF4) hi = 0x8F;
+    } else {
+      out += kReplacement;  // not a lead byte
+      ++i;
+      continue;
+    }
+    size_t k = 1;
+    for (; k <= need && i + k < in.size(); ++k) {
+      const unsigned char c = byte(i + k);
+      const bool ok = k == 1 ? (c >= lo && c <= hi) : (c >= 0x80 && c <= 0xBF);
+      if (!ok) break;
+    }
+    if (k == need + 1) {
+      out.append(in.substr(i, k));
+    } else {
+      out += kReplacement;  // the maximal subpart i .. i + k - 1 is one replacement
+    }
+    i += k;
+  }
+  return out;
+}
+
+}  // namespace editlab

@@ -76,4 +76,9 @@ class Tokenizer {
 // It is lossy (it also rewrites text the model meant to produce), so decode() never applies it.
 std::string clean_up_tokenization_spaces(std::string_view text);
 
+// Decoded token bytes as Hugging Face's decode returns them: invalid UTF-8 (a multi-byte
+// character cut by generation) replaced by U+FFFD, one per maximal invalid subpart, exactly as
+// Python's bytes.decode("utf-8", errors="replace").
+std::string replace_invalid_utf8(std::string_view bytes);
+
 }  // namespace editlab
