@@ -32,5 +32,6 @@ void setup_bench(CLI::App& app, const GlobalOptions& global);
 void setup_stats(CLI::App& app, const GlobalOptions& global);
 void setup_edit(CLI::App& app, const GlobalOptions& global);
 void setup_toy_world(CLI::App& app, const GlobalOptions& global);
+void setup_train(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace editlab::cli

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   setup_stats(app, global);
   setup_edit(app, global);
   setup_toy_world(app, global);
+  setup_train(app, global);
 
   try {
     app.parse(argc, argv);
