@@ -17,8 +17,9 @@ biases, layer norms and embeddings). Progress goes to stderr.
 checkpoint/ (model, AdamW state and step). --resume continues that checkpoint and reaches
 the same weights, bit for bit, as an uninterrupted run with the same --threads.
 --threads, --device and --dtype are the global options. On a machine shared with other
-work, run with OMP_WAIT_POLICY=PASSIVE in the environment: libgomp's spinning threads then
-stop fighting OpenBLAS's for the cores (measured: 4x faster on 2 busy cores).)";
+work, set OMP_WAIT_POLICY=PASSIVE in the environment (or use --threads 1): by default
+libgomp's threads spin while they wait for a thread that another process pushed off its
+core (measured on 2 busy cores: 4x faster training with PASSIVE).)";
 
 struct TrainCliOptions {
   TrainOptions train;

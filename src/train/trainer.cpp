@@ -162,6 +162,7 @@ class Trainer {
   json train_log(int64_t done) const;
   double wall_seconds() const { return history_.wall_seconds + seconds_since(loop_start_); }
 
+  Clock::time_point created_ = Clock::now();  // first member: setup time includes the tokenizer
   const TrainOptions& o_;
   Tokenizer tokenizer_;
   GPT2Config config_;
@@ -175,7 +176,6 @@ class Trainer {
   int64_t start_step_ = 0;  // steps done before this process
   int64_t final_step_ = 0;  // where this process stops
   History history_;
-  Clock::time_point created_ = Clock::now();
   Clock::time_point loop_start_ = Clock::now();
   Clock::time_point last_report_time_ = Clock::now();
   int64_t last_report_step_ = 0;
