@@ -6,6 +6,7 @@
 #include <set>
 
 #include "editlab/model/safetensors_torch.h"
+#include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
 namespace editlab {
@@ -104,17 +105,11 @@ void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer
     tensors.emplace_back(name, tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous());
   }
   save_tensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});
-  const auto config_tmp = out_dir / "config.json.tmp";
-  {
-    std::ofstream out(config_tmp);
-    if (!out) fail("{}: cannot write", config_tmp.string());
-    out << config.to_json().dump(2) << "\n";
-    if (!out) fail("{}: write failed", config_tmp.string());
-  }
-  fs::rename(config_tmp, out_dir / "config.json");
-  for (const char* file : {"vocab.json", "merges.txt"}) {
-    if (fs::equivalent(tokenizer_dir, out_dir)) break;
-    fs::copy_file(tokenizer_dir / file, out_dir / file, fs::copy_options::overwrite_existing);
+  write_file_atomically(out_dir / "config.json", config.to_json().dump(2) + "\n");
+  if (!fs::equivalent(tokenizer_dir, out_dir)) {
+    for (const char* file : {"vocab.json", "merges.txt"}) {
+      fs::copy_file(tokenizer_dir / file, out_dir / file, fs::copy_options::overwrite_existing);
+    }
   }
 }
 
