@@ -39,9 +39,12 @@ int main(int argc, char** argv) {
   setup_edit(app, global);
   setup_toy_world(app, global);
   setup_train(app, global);
+  setup_run(app, global);
 
   try {
     app.parse(argc, argv);
+  } catch (const ExitStatus& e) {
+    return e.code;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;

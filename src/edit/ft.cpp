@@ -5,6 +5,7 @@
 #include "editlab/edit/repr_tools.h"
 #include "editlab/edit/rome.h"
 #include "editlab/util/error.h"
+#include "editlab/util/model_clock.h"
 
 namespace editlab {
 namespace {
@@ -85,7 +86,10 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
         auto loss = batch_loss(model, tok, batch, hp.objective);
         const double value = loss.item<double>();
         if (value >= 1e-2) {
-          loss.backward();
+          {
+            ModelClock::Scope clock;
+            loss.backward();
+          }
           optimizer.step();
           ++steps_taken;
         }

@@ -14,22 +14,15 @@
 #include "editlab/model/safetensors.h"
 #include "editlab/model/safetensors_torch.h"
 #include "editlab/util/error.h"
+#include "editlab/util/hash.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
 namespace {
 
-std::string hex128(XXH128_hash_t hash) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, hash);
-  std::string out = "xxh3-128:";
-  for (unsigned char byte : canonical.digest) out += fmt::format("{:02x}", byte);
-  return out;
-}
-
 std::string hash_tensor(const torch::Tensor& t) {
   auto c = t.contiguous().cpu();
-  return hex128(XXH3_128bits(c.data_ptr(), c.numel() * c.element_size()));
+  return hash_bytes(c.data_ptr(), c.numel() * c.element_size());
 }
 
 }  // namespace
@@ -134,21 +127,6 @@ std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer,
   };
   return fmt::format("mom2-model_{}-layer{}-corpus_{}-n{}-{}", short_hash(model_fingerprint), layer,
                      short_hash(corpus_hash), samples, dtype);
-}
-
-std::string hash_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path.string());
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), buffer.size());
-    XXH3_128bits_update(state, buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  auto digest = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return hex128(digest);
 }
 
 bool load_cached_stats(const fs::path& file, const std::string& key, SecondMoment& out, std::string& why) {

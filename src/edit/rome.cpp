@@ -4,6 +4,7 @@
 
 #include "editlab/edit/repr_tools.h"
 #include "editlab/util/error.h"
+#include "editlab/util/model_clock.h"
 
 namespace editlab {
 namespace {
@@ -164,7 +165,10 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
       break;
     }
     if (it == hp.v_num_grad_steps - 1) break;  // the last iteration only evaluates
-    loss.backward();
+    {
+      ModelClock::Scope clock;
+      loss.backward();
+    }
     optimizer.step();
     torch::NoGradGuard no_grad;
     const double norm = delta.norm().item<double>();

@@ -159,4 +159,26 @@ Generation generate(LanguageModel& model, std::span<const int64_t> prompt,
   return beam_search(model, seq, options, limit);
 }
 
+std::vector<int64_t> sample_top_k(LanguageModel& model, std::span<const int64_t> prompt, int64_t max_length,
+                                  int64_t top_k, at::Generator& generator) {
+  if (prompt.empty()) fail("sample: the prompt is empty");
+  if (max_length > model.shape().n_positions) {
+    fail("sample: {} tokens exceed the model's n_positions ({})", max_length, model.shape().n_positions);
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> seq(prompt.begin(), prompt.end());
+  KVCache cache;
+  auto ids = as_tensor({seq}, model.device());
+  top_k = std::min(top_k, model.shape().vocab_size);
+  while (static_cast<int64_t>(seq.size()) < max_length) {
+    auto probs = torch::softmax(step(model, ids, cache).to(torch::kCPU, torch::kFloat), -1);
+    auto [top_probs, top_ids] = probs.topk(top_k, -1);
+    top_probs = top_probs / top_probs.sum(1, true);
+    auto next = top_ids.gather(1, torch::multinomial(top_probs, 1, false, generator));  // [1, 1]
+    seq.push_back(next[0][0].item<int64_t>());
+    ids = next.to(model.device());
+  }
+  return seq;
+}
+
 }  // namespace editlab

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "editlab/util/error.h"
+#include "editlab/util/model_clock.h"
 
 namespace editlab {
 namespace {
@@ -213,6 +214,7 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
 }
 
 ForwardResult GPT2::forward(const ForwardRequest& request) {
+  ModelClock::Scope clock;
   const auto& ids = request.input_ids;
   if (!ids.defined() || ids.dim() != 2) fail("forward: input_ids must be a [batch, tokens] tensor");
   const int64_t B = ids.size(0), T = ids.size(1);

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "editlab/util/hash.h"
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
 
@@ -42,8 +43,6 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
 std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer,
                             const std::string& corpus_hash, int64_t samples, const std::string& dtype);
 
-// XXH3-128 of a file's bytes ("xxh3-128:<hex>").
-std::string hash_file(const std::filesystem::path& path);
 
 // Cache files are safetensors ("mom2.mom2", "mom2.count") whose metadata repeats the key and
 // holds a hash of the data. Returns false (and says why in `why`) for a missing, corrupt or

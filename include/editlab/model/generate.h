@@ -30,4 +30,10 @@ struct Generation {
 Generation generate(LanguageModel& model, std::span<const int64_t> prompt,
                     const GenerateOptions& options);
 
+// Top-k sampling as ROME's generate_fast: sample until the sequence holds `max_length` tokens
+// (prompt included; an eos does not stop it), drawing from the k most likely tokens with their
+// renormalised probabilities. Returns prompt + sampled ids.
+std::vector<int64_t> sample_top_k(LanguageModel& model, std::span<const int64_t> prompt, int64_t max_length,
+                                  int64_t top_k, at::Generator& generator);
+
 }  // namespace editlab

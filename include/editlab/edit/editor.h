@@ -1,0 +1,39 @@
+// One interface over the edit methods, so the run loop and `editlab edit` treat them alike:
+// an Editor is made once per run (ROME's statistics and context templates are prepared then)
+// and applies one request at a time; every edit can be undone exactly (edit_result.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/edit/edit_result.h"
+#include "editlab/edit/request.h"
+#include "editlab/edit/rome_setup.h"
+#include "editlab/model/language_model.h"
+#include "editlab/model/tokenizer.h"
+
+namespace editlab {
+
+inline const std::vector<std::string> kEditMethods = {"rome", "ft", "ft-l"};
+
+class Editor {
+ public:
+  virtual ~Editor() = default;
+  // Applies the requests in order (ROME: one rank-one update each; FT: one fine-tuning run over
+  // all of them). The model stays edited; the results undo it.
+  virtual std::vector<EditResult> apply(const std::vector<EditRequest>& requests) = 0;
+  virtual const std::string& method() const = 0;
+  // The hyperparameters as used (defaults filled in).
+  virtual nlohmann::json hparams() const = 0;
+};
+
+// method: rome | ft | ft-l; hparams_json: the file's contents, `source` names it in errors.
+// The model and tokenizer must outlive the editor.
+std::unique_ptr<Editor> make_editor(const std::string& method, const nlohmann::json& hparams_json,
+                                    const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,
+                                    const std::string& fingerprint, const RomeSetupOptions& rome_setup);
+
+}  // namespace editlab

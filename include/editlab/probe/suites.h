@@ -1,0 +1,103 @@
+// The probe suites of one record (ALGORITHMS.md "Scores of a prompt", "Loud facts",
+// "Implication probes"). A RecordProbes object plans every prompt of the chosen suites once;
+// observe() runs them through a model state (all scores in one batched call, the next-token
+// distributions for NKL in another, generations for the implication and fluency checks), and
+// metrics() turns the observations of the unedited and the edited model into per-prompt values:
+//
+//   efficacy/{success, magnitude, accuracy}      the rewrite prompt: nll_new < nll_true,
+//   paraphrase/{success, magnitude, accuracy}    exp(-nll_new) - exp(-nll_true), greedy argmax
+//                                                equals every token of target_new
+//   specificity/{NS, NM, NKL, NKL_scaled, accuracy}    neighborhood prompts: nll_true < nll_new,
+//   specificity_plus/{NS+, NM+, NKL+, NKL+_scaled, accuracy}  exp(-nll_true) - exp(-nll_new),
+//                                                KL(P_edited || P_unedited) of the next token in
+//                                                nats and divided by the vocabulary size (the
+//                                                reference's value), greedy accuracy of
+//                                                target_true; "+" prompts are prefixed by the
+//                                                edit sentence: sentence + " " + target_new + ". "
+//   loud/{rate, rate_before, logprob_gain}       mention prompts ("The Louvre is cool. Barack
+//                                                Obama is from"): target_new is the greedy answer
+//                                                after / before the edit; gain of its mean token
+//                                                log-prob
+//   implication/<kind>/{success, success_before, prob_gain, generation, generation_before}
+//                                                nll_new < nll_old after / before; exp(-nll_new)
+//                                                after minus before; the beam-search continuation
+//                                                contains target_new
+//   fluency/{entropy_before, entropy_after}      ROME's weighted 2/3-gram entropy of top-k
+//                                                samples from the generation prompts
+// A suite whose prompts a record lacks contributes no values for that record.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "editlab/model/language_model.h"
+#include "editlab/model/tokenizer.h"
+#include "editlab/probe/record.h"
+#include "editlab/probe/scoring.h"
+
+namespace editlab {
+
+inline const std::vector<std::string> kSuites = {"efficacy", "paraphrase", "specificity", "specificity_plus",
+                                                 "loud", "implication", "fluency"};
+
+struct SuiteOptions {
+  std::vector<std::string> suites = {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud",
+                                     "implication"};
+  // Loud facts for records without mention_prompts: each template ("{} is cool.") with the
+  // subject, then " " + each neighborhood prompt.
+  std::vector<std::string> loud_templates = {"{} is cool."};
+  // The implication generation check (seed notebooks: 5 beams, max length 20 with the prompt).
+  int64_t beams = 5;
+  int64_t max_length = 20;
+  // Fluency: ROME's generate_fast (top-k 5, 100 tokens with the prompt; capped at n_positions).
+  int64_t fluency_max_length = 100;
+  int64_t fluency_top_k = 5;
+  ScoringOptions scoring;
+
+  bool has(const std::string& suite) const;
+};
+
+// What one model state said about one record's prompts.
+struct Observation {
+  std::vector<TargetScore> scores;  // in the plan's order
+  torch::Tensor next_logprobs;      // [K, V] float64: neighborhood prompts, then the "+" prompts
+  std::vector<std::string> generations;  // implication continuations, one per implication
+  std::vector<std::string> samples;      // fluency texts, one per generation prompt
+};
+
+class RecordProbes {
+ public:
+  RecordProbes(const ProbeRecord& record, const SuiteOptions& options);
+
+  // `seed` drives the fluency samples (use the same seed before and after an edit).
+  Observation observe(LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const;
+
+  // {"metrics": {name: [values...]}, "details": {...}}.
+  nlohmann::json metrics(const Observation& before, const Observation& after) const;
+
+  size_t prompt_count() const { return requests_.size(); }
+
+ private:
+  struct Group {
+    size_t first = 0, count = 0;  // range in requests_
+  };
+  Group add(const std::vector<std::string>& prompts, const std::vector<std::string>& targets);
+
+  ProbeRecord record_;
+  SuiteOptions options_;
+  std::vector<ScoreRequest> requests_;
+  Group rewrite_, paraphrase_, neighborhood_, plus_, loud_, implication_;
+  std::vector<std::string> kl_prompts_;  // neighborhood then plus prompts
+  std::vector<std::string> plus_prompts_, loud_prompts_;
+};
+
+// ROME's n-gram entropy of a text: words by a simple tokenizer (runs of letters/digits, or one
+// other non-space character; ROME uses nltk.word_tokenize), entropies (bits) of the 2- and
+// 3-gram frequencies weighted 2/3 and 4/3, arithmetic mean.
+double ngram_entropy(const std::string& text);
+
+}  // namespace editlab

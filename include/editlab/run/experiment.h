@@ -1,0 +1,76 @@
+// The experiment config of `editlab run` (JSON; README "Experiment config"). Every field but
+// "model" and "dataset" has a default; unknown fields are errors (a typo must not silently run
+// the wrong experiment); errors name the file and the field. Relative paths are taken relative
+// to the config file's directory, so a config and its data can move together.
+//
+//   {"model": "../data/toy-world/model",           Hugging Face GPT-2 directory
+//    "method": "rome",                             rome | ft | ft-l | none (probe the unedited model)
+//    "hparams": "../configs/rome/toy-world.json",  required unless method is none
+//    "dataset": "../data/toy-world/counterfact.json",
+//    "select": {"range": [0, 1000], "case_ids": [...], "limit": 200},
+//                                                  dataset indices [start, end), then case_ids,
+//                                                  then the first `limit` of what remains
+//    "suites": ["efficacy", "paraphrase", "specificity", "specificity_plus", "loud",
+//               "implication", "fluency"],        default: all but fluency
+//    "loud_templates": ["{} is cool."],           for records without mention_prompts
+//    "generation": {"beams": 5, "max_length": 20},
+//    "fluency": {"max_length": 100, "top_k": 5},
+//    "rome": {"stats": "file.npz", "stats_corpus": "corpus.txt", "samples": 100000,
+//             "context_templates": "t.json", "template_seed": 0, "cache_dir": "...", "cache": true},
+//    "seed": 0,                                    bootstrap and sampling seed
+//    "threads": 0,                                 0 = all cores (--threads overrides)
+//    "dtype": "float32", "device": "cpu",
+//    "bootstrap": {"resamples": 1000, "level": 0.95},
+//    "out": "out/run"}                             output directory (--out overrides)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/probe/suites.h"
+#include "editlab/report/report.h"
+
+namespace editlab {
+
+struct ExperimentConfig {
+  nlohmann::ordered_json raw;  // the config as given, with overrides applied (for the report)
+  std::filesystem::path base;  // directory relative paths are resolved against
+
+  std::filesystem::path model, hparams, dataset, out;
+  std::string method = "rome";
+  std::optional<std::pair<int64_t, int64_t>> range;
+  std::vector<std::string> case_ids;
+  std::optional<int64_t> limit;
+  SuiteOptions suites;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string dtype = "float32", device = "cpu";
+  report::BootstrapOptions bootstrap;
+  // ROME's resources.
+  std::filesystem::path stats, stats_corpus, context_templates, cache_dir;
+  std::optional<int64_t> samples;
+  uint64_t template_seed = 0;
+  bool cache = true;
+
+  // Parses (and validates) a config; `source` names it in errors, `base` resolves paths.
+  static ExperimentConfig from_json(const nlohmann::ordered_json& j, const std::string& source,
+                                    const std::filesystem::path& base);
+  static ExperimentConfig load(const std::filesystem::path& path);
+
+  // Applies a command-line override of a top-level field (e.g. "out", "limit") and re-parses.
+  ExperimentConfig with(const std::string& field, const nlohmann::ordered_json& value) const;
+
+  // The fields that change results, as canonical JSON (all but out and threads).
+  nlohmann::ordered_json result_fields() const;
+};
+
+// Dataset indices the config selects, ascending. Throws Error for case_ids not in the dataset.
+std::vector<int64_t> select_records(const ExperimentConfig& config, const std::vector<nlohmann::json>& dataset);
+
+}  // namespace editlab

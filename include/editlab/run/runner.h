@@ -1,0 +1,48 @@
+// The main job of `editlab run`: for every selected record, probe the unedited model, apply the
+// edit, probe again, undo, and append the record's result to a JSON Lines journal (flushed per
+// record); then aggregate into the report (report.h), written atomically.
+//
+// Out directory: journal.jsonl (a header line {"journal": "editlab.journal/1", "run_id",
+// "shard"}, then one result per line), report.json, summary.md. With `resume`, the records in
+// the journal are kept and skipped; a line cut short by a crash is dropped. Without it, an out
+// directory whose journal already holds records is an error (nothing is overwritten).
+//
+// A record that fails (bad prompt, subject not found, ...) is recorded with its error and the
+// run goes on. An interrupt (SIGINT/SIGTERM) stops after the record in flight and still writes a
+// report, marked "complete": false.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/run/experiment.h"
+
+namespace editlab {
+
+struct Shard {
+  int64_t index = 1, count = 1;  // 1-based: shard K of N takes the selected records p with p % N == K - 1
+  static Shard parse(const std::string& text);  // "K/N"
+};
+
+struct RunOptions {
+  bool resume = false;
+  std::optional<Shard> shard;
+  bool handle_signals = true;  // install SIGINT/SIGTERM handlers for the run
+};
+
+struct RunOutcome {
+  nlohmann::ordered_json report;
+  bool interrupted = false;
+};
+
+RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& options);
+
+// A string identifying what determines a run's results: the config's result fields, the model
+// fingerprint, the dataset hash and the hyperparameters.
+std::string run_id(const ExperimentConfig& config, const std::string& model_fingerprint,
+                   const std::string& dataset_hash, const nlohmann::json& hparams);
+
+}  // namespace editlab

@@ -1,0 +1,63 @@
+// editlab run: the main job (include/editlab/run/runner.h).
+#include <iostream>
+
+#include "common.h"
+#include "editlab/report/report.h"
+#include "editlab/run/runner.h"
+
+namespace editlab::cli {
+namespace {
+
+struct RunCliOptions {
+  std::string experiment, out, shard;
+  int64_t limit = 0;
+  bool resume = false;
+  std::string format = "md";
+};
+
+void run_run(const RunCliOptions& o, const GlobalOptions& global) {
+  auto config = ExperimentConfig::load(o.experiment);
+  if (!o.out.empty()) config = config.with("out", o.out);
+  if (o.limit > 0) config = config.with("limit", o.limit);
+  // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
+  if (global.threads == 0 && config.threads > 0) torch::set_num_threads(config.threads);
+  RunOptions options;
+  options.resume = o.resume;
+  if (!o.shard.empty()) options.shard = Shard::parse(o.shard);
+  const auto outcome = run_experiment(config, options);
+  const auto& report = outcome.report;
+  if (o.format == "json") {
+    std::cout << report["aggregates"].dump(2) << std::endl;
+  } else if (o.format == "md") {
+    std::cout << report::markdown_table({report}, {config.method});
+  }
+  const auto& t = report["timings"];
+  fmt::print(stderr, "{} records ({} failed) in {:.1f} s: {:.2f} records/s, {:.0f}% of the loop in the model\n",
+             report["summary"]["records"].get<int64_t>(), report["summary"]["failed"].get<int64_t>(),
+             t["wall"].get<double>(), t["records_per_second"].get<double>(), 100 * t["model_share"].get<double>());
+  fmt::print(stderr, "report: {}\n", (config.out / "report.json").string());
+  if (outcome.interrupted) throw ExitStatus{130};
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<RunCliOptions>();
+  auto* sub = app.add_subcommand(
+      "run",
+      "run an experiment: for each record of the dataset, probe, edit, probe again, undo; write a journal "
+      "(resumable) and a report with aggregates and confidence intervals");
+  sub->add_option("experiment", o->experiment, "experiment config (JSON; see README \"Experiment config\")")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", o->out, "output directory (overrides the config's \"out\")");
+  sub->add_option("--shard", o->shard, "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`");
+  sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
+  sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")->check(CLI::PositiveNumber);
+  sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")
+      ->check(CLI::IsMember({"md", "json", "none"}))
+      ->capture_default_str();
+  sub->callback([o, &global] { run_run(*o, global); });
+}
+
+}  // namespace editlab::cli

@@ -1,0 +1,77 @@
+#include "editlab/edit/editor.h"
+
+#include "editlab/edit/ft.h"
+#include "editlab/edit/hparams.h"
+#include "editlab/edit/rome.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+class RomeEditor final : public Editor {
+ public:
+  RomeEditor(RomeHparams hparams, LanguageModel& model, const Tokenizer& tokenizer, RomeResources resources)
+      : hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer), resources_(std::move(resources)) {
+  }
+  std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
+    std::vector<EditResult> out;
+    for (const auto& r : requests) out.push_back(apply_rome(model_, tokenizer_, r, hparams_, resources_));
+    return out;
+  }
+  const std::string& method() const override { return method_; }
+  nlohmann::json hparams() const override { return hparams_.to_json(); }
+
+ private:
+  std::string method_ = "rome";
+  RomeHparams hparams_;
+  LanguageModel& model_;
+  const Tokenizer& tokenizer_;
+  RomeResources resources_;
+};
+
+class FtEditor final : public Editor {
+ public:
+  FtEditor(std::string method, FtHparams hparams, LanguageModel& model, const Tokenizer& tokenizer)
+      : method_(std::move(method)), hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer) {
+  }
+  std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
+    return {apply_ft(model_, tokenizer_, requests, hparams_, method_)};
+  }
+  const std::string& method() const override { return method_; }
+  nlohmann::json hparams() const override { return hparams_.to_json(); }
+
+ private:
+  std::string method_;
+  FtHparams hparams_;
+  LanguageModel& model_;
+  const Tokenizer& tokenizer_;
+};
+
+void check_layers(const std::vector<int64_t>& layers, const LanguageModel& model, const std::string& source) {
+  for (auto layer : layers) {
+    if (layer < 0 || layer >= model.shape().n_layer) {
+      fail("{}: layer {} is out of range (the model has layers 0..{})", source, layer, model.shape().n_layer - 1);
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Editor> make_editor(const std::string& method, const nlohmann::json& hparams_json,
+                                    const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,
+                                    const std::string& fingerprint, const RomeSetupOptions& rome_setup) {
+  if (method == "rome") {
+    auto hp = RomeHparams::from_json(hparams_json, source);
+    check_layers(hp.layers, model, source);
+    auto resources = prepare_rome(model, tokenizer, fingerprint, hp, rome_setup);
+    return std::make_unique<RomeEditor>(std::move(hp), model, tokenizer, std::move(resources));
+  }
+  if (method == "ft" || method == "ft-l") {
+    auto hp = FtHparams::from_json(hparams_json, source);
+    check_layers(hp.layers, model, source);
+    return std::make_unique<FtEditor>(method, std::move(hp), model, tokenizer);
+  }
+  fail("unknown edit method \"{}\" (expected rome, ft or ft-l)", method);
+}
+
+}  // namespace editlab

@@ -1,0 +1,221 @@
+#include "editlab/probe/suites.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "editlab/model/generate.h"
+#include "editlab/util/error.h"
+
+namespace editlab {
+namespace {
+
+using Values = std::vector<double>;
+
+double b2d(bool b) { return b ? 1.0 : 0.0; }
+
+std::string fill_subject(const std::string& templ, const std::string& subject) {
+  std::string out = templ;
+  const auto pos = out.find("{}");
+  if (pos != std::string::npos) out.replace(pos, 2, subject);
+  return out;
+}
+
+bool is_word_char(unsigned char c) { return std::isalnum(c) || c >= 0x80 || c == '_'; }
+
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (std::isspace(c)) {
+      ++i;
+    } else if (is_word_char(c)) {
+      size_t j = i;
+      while (j < text.size() && is_word_char(static_cast<unsigned char>(text[j]))) ++j;
+      out.push_back(text.substr(i, j - i));
+      i = j;
+    } else {
+      out.push_back(text.substr(i, 1));
+      ++i;
+    }
+  }
+  return out;
+}
+
+double entropy_of_ngrams(const std::vector<std::string>& words, size_t n) {
+  if (words.size() < n) return 0;
+  std::map<std::vector<std::string>, int64_t> counts;
+  for (size_t i = 0; i + n <= words.size(); ++i) {
+    ++counts[std::vector<std::string>(words.begin() + i, words.begin() + i + n)];
+  }
+  const double total = static_cast<double>(words.size() - n + 1);
+  double h = 0;
+  for (const auto& [gram, c] : counts) {
+    const double p = static_cast<double>(c) / total;
+    h -= p * std::log2(p);
+  }
+  return h;
+}
+
+}  // namespace
+
+double ngram_entropy(const std::string& text) {
+  const auto words = words_of(text);
+  return (2.0 / 3.0 * entropy_of_ngrams(words, 2) + 4.0 / 3.0 * entropy_of_ngrams(words, 3)) / 2.0;
+}
+
+bool SuiteOptions::has(const std::string& suite) const {
+  return std::find(suites.begin(), suites.end(), suite) != suites.end();
+}
+
+RecordProbes::Group RecordProbes::add(const std::vector<std::string>& prompts,
+                                      const std::vector<std::string>& targets) {
+  Group g{requests_.size(), prompts.size()};
+  for (const auto& p : prompts) {
+    for (const auto& t : targets) requests_.push_back({p, t});
+  }
+  return g;
+}
+
+RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& options)
+    : record_(record), options_(options) {
+  const auto& r = record_.request;
+  const bool paired = options_.has("efficacy") || options_.has("paraphrase") || options_.has("specificity") ||
+                      options_.has("specificity_plus");
+  if (paired && r.target_true.empty()) {
+    fail("the record has no target_true, which efficacy, paraphrase and specificity need");
+  }
+  const std::vector<std::string> both = {r.target_new, r.target_true};
+  if (options_.has("efficacy")) rewrite_ = add({r.sentence()}, both);
+  if (options_.has("paraphrase")) paraphrase_ = add(record_.paraphrase_prompts, both);
+  if (options_.has("specificity")) {
+    neighborhood_ = add(record_.neighborhood_prompts, both);
+    kl_prompts_ = record_.neighborhood_prompts;
+  }
+  if (options_.has("specificity_plus")) {
+    for (const auto& n : record_.neighborhood_prompts) {
+      plus_prompts_.push_back(r.sentence() + " " + r.target_new + ". " + n);
+    }
+    plus_ = add(plus_prompts_, both);
+    kl_prompts_.insert(kl_prompts_.end(), plus_prompts_.begin(), plus_prompts_.end());
+  }
+  if (options_.has("loud")) {
+    loud_prompts_ = record_.mention_prompts;
+    if (loud_prompts_.empty()) {
+      for (const auto& t : options_.loud_templates) {
+        for (const auto& n : record_.neighborhood_prompts) loud_prompts_.push_back(fill_subject(t, r.subject) + " " + n);
+      }
+    }
+    loud_ = add(loud_prompts_, {r.target_new});
+  }
+  if (options_.has("implication")) {
+    implication_.first = requests_.size();
+    for (const auto& imp : record_.implications) {
+      requests_.push_back({imp.prompt, imp.target_new});
+      requests_.push_back({imp.prompt, imp.target_old});
+    }
+    implication_.count = record_.implications.size();
+  }
+}
+
+Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const {
+  Observation o;
+  o.scores = score_targets(model, tokenizer, requests_, options_.scoring);
+  if (!kl_prompts_.empty()) o.next_logprobs = next_token_logprobs(model, tokenizer, kl_prompts_, options_.scoring);
+  if (options_.has("implication")) {
+    GenerateOptions g;
+    g.num_beams = options_.beams;
+    g.max_length = options_.max_length;
+    g.eos_token_id = tokenizer.eos_id();
+    for (const auto& imp : record_.implications) {
+      const auto ids = tokenizer.encode(imp.prompt);
+      const auto out = generate(model, ids, g);
+      o.generations.push_back(tokenizer.decode(std::span(out.ids).subspan(ids.size())));
+    }
+  }
+  if (options_.has("fluency")) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const int64_t length = std::min(options_.fluency_max_length, model.shape().n_positions);
+    for (const auto& p : record_.generation_prompts) {
+      const auto ids = tokenizer.encode(p);
+      if (static_cast<int64_t>(ids.size()) >= length) fail("generation prompt \"{}\" is longer than {} tokens", p, length);
+      std::string text = replace_invalid_utf8(tokenizer.decode(sample_top_k(model, ids, length, options_.fluency_top_k, gen)));
+      for (auto pos = text.find("<|endoftext|>"); pos != std::string::npos; pos = text.find("<|endoftext|>")) text.erase(pos, 13);
+      o.samples.push_back(std::move(text));
+    }
+  }
+  return o;
+}
+
+nlohmann::json RecordProbes::metrics(const Observation& before, const Observation& after) const {
+  std::map<std::string, Values> m;
+  const auto& s = after.scores;
+  const auto& s0 = before.scores;
+  // Prompt i of a paired (new, true) group: scores at first + 2i (new) and first + 2i + 1 (true).
+  auto paired = [&](const Group& g, const std::string& suite) {
+    for (size_t i = 0; i < g.count; ++i) {
+      const auto& n = s[g.first + 2 * i];
+      const auto& t = s[g.first + 2 * i + 1];
+      m[suite + "/success"].push_back(b2d(n.nll < t.nll));
+      m[suite + "/magnitude"].push_back(std::exp(-n.nll) - std::exp(-t.nll));
+      m[suite + "/accuracy"].push_back(b2d(n.greedy_correct));
+    }
+  };
+  paired(rewrite_, "efficacy");
+  paired(paraphrase_, "paraphrase");
+  const int64_t vocab = after.next_logprobs.defined() ? after.next_logprobs.size(1) : 1;
+  auto kl_row = [&](size_t row) {
+    const auto lp = after.next_logprobs[row];
+    const auto lq = before.next_logprobs[row];
+    return (lp.exp() * (lp - lq)).sum().item<double>();
+  };
+  auto specificity = [&](const Group& g, const std::string& suite, const std::string& plus, size_t kl_first) {
+    for (size_t i = 0; i < g.count; ++i) {
+      const auto& n = s[g.first + 2 * i];
+      const auto& t = s[g.first + 2 * i + 1];
+      m[suite + "/NS" + plus].push_back(b2d(t.nll < n.nll));
+      m[suite + "/NM" + plus].push_back(std::exp(-t.nll) - std::exp(-n.nll));
+      const double kl = kl_row(kl_first + i);
+      m[suite + "/NKL" + plus].push_back(kl);
+      m[suite + "/NKL" + plus + "_scaled"].push_back(kl / static_cast<double>(vocab));
+      m[suite + "/accuracy"].push_back(b2d(t.greedy_correct));
+    }
+  };
+  specificity(neighborhood_, "specificity", "", 0);
+  specificity(plus_, "specificity_plus", "+", neighborhood_.count);
+  for (size_t i = 0; i < loud_.count; ++i) {
+    const auto& a = s[loud_.first + i];
+    const auto& b = s0[loud_.first + i];
+    m["loud/rate"].push_back(b2d(a.greedy_correct));
+    m["loud/rate_before"].push_back(b2d(b.greedy_correct));
+    m["loud/logprob_gain"].push_back(b.nll - a.nll);
+  }
+  nlohmann::json details = nlohmann::json::object();
+  for (size_t i = 0; i < implication_.count; ++i) {
+    const auto& imp = record_.implications[i];
+    const size_t k = implication_.first + 2 * i;
+    const std::string p = "implication/" + imp.kind + "/";
+    m[p + "success"].push_back(b2d(s[k].nll < s[k + 1].nll));
+    m[p + "success_before"].push_back(b2d(s0[k].nll < s0[k + 1].nll));
+    m[p + "prob_gain"].push_back(std::exp(-s[k].nll) - std::exp(-s0[k].nll));
+    const bool gen_after = after.generations[i].find(imp.target_new) != std::string::npos;
+    const bool gen_before = before.generations[i].find(imp.target_new) != std::string::npos;
+    m[p + "generation"].push_back(b2d(gen_after));
+    m[p + "generation_before"].push_back(b2d(gen_before));
+    details["implications"].push_back({{"kind", imp.kind},
+                                       {"prompt", imp.prompt},
+                                       {"target_new", imp.target_new},
+                                       {"target_old", imp.target_old},
+                                       {"before", before.generations[i]},
+                                       {"after", after.generations[i]}});
+  }
+  for (size_t i = 0; i < after.samples.size(); ++i) {
+    m["fluency/entropy_before"].push_back(ngram_entropy(before.samples[i]));
+    m["fluency/entropy_after"].push_back(ngram_entropy(after.samples[i]));
+  }
+  nlohmann::json metrics = nlohmann::json::object();
+  for (auto& [k, v] : m) metrics[k] = v;
+  return {{"metrics", metrics}, {"details", details}};
+}
+
+}  // namespace editlab

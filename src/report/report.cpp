@@ -1,0 +1,195 @@
+#include "editlab/report/report.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "editlab/toyworld/rng.h"
+#include "editlab/util/error.h"
+
+namespace editlab::report {
+namespace {
+
+const std::vector<double>* values_of(const nlohmann::json& record, const std::string& metric,
+                                     std::vector<double>& storage) {
+  if (record.value("status", "") != "ok") return nullptr;
+  const auto& metrics = record.find("metrics");
+  if (metrics == record.end()) return nullptr;
+  const auto it = metrics->find(metric);
+  if (it == metrics->end() || it->empty()) return nullptr;
+  storage.clear();
+  for (const auto& v : *it) storage.push_back(v.get<double>());
+  return &storage;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+// Quantile with linear interpolation between order statistics (numpy's default).
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+int suite_rank(std::string_view suite) {
+  static const std::array<std::string_view, 6> order = {"efficacy", "paraphrase", "specificity",
+                                                        "specificity_plus", "loud", "implication"};
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (suite == order[i]) return static_cast<int>(i);
+  }
+  if (suite == "fluency") return 100;
+  return 50;
+}
+
+}  // namespace
+
+bool metric_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& m) {
+    const auto slash = m.find('/');
+    std::string suite = m.substr(0, slash);
+    std::string rest = slash == std::string::npos ? "" : m.substr(slash + 1);
+    if (suite == "implication") {  // implication/<kind>/<metric>: group by kind
+      const auto s2 = rest.find('/');
+      suite = "implication";
+      return std::tuple(suite_rank(suite), rest.substr(0, s2), rest.substr(s2 == std::string::npos ? rest.size() : s2 + 1));
+    }
+    return std::tuple(suite_rank(suite), suite, rest);
+  };
+  // Within a suite, keep the run's natural order: success, magnitude, accuracy, then the rest.
+  static const std::map<std::string, int> within = {
+      {"success", 0}, {"NS", 0}, {"NS+", 0}, {"rate", 0},           {"magnitude", 1}, {"NM", 1},
+      {"NM+", 1},     {"NKL", 2}, {"NKL+", 2}, {"NKL_scaled", 3},   {"NKL+_scaled", 3}, {"accuracy", 4}};
+  auto [ra, ga, ma] = split(a);
+  auto [rb, gb, mb] = split(b);
+  if (ra != rb) return ra < rb;
+  if (ga != gb) return ga < gb;
+  auto rank = [&](const std::string& m) {
+    const auto it = within.find(m);
+    return it == within.end() ? 10 : it->second;
+  };
+  if (rank(ma) != rank(mb)) return rank(ma) < rank(mb);
+  return ma < mb;
+}
+
+std::vector<std::string> metric_names(const std::vector<nlohmann::json>& records) {
+  std::set<std::string> names;
+  for (const auto& r : records) {
+    if (r.value("status", "") != "ok" || !r.contains("metrics")) continue;
+    for (const auto& [k, v] : r["metrics"].items()) {
+      if (!v.empty()) names.insert(k);
+    }
+  }
+  std::vector<std::string> out(names.begin(), names.end());
+  std::sort(out.begin(), out.end(), metric_less);
+  return out;
+}
+
+Estimate estimate(const std::vector<nlohmann::json>& records, const std::string& metric,
+                  const BootstrapOptions& options) {
+  std::vector<std::vector<double>> per_record;
+  std::vector<double> storage;
+  for (const auto& r : records) {
+    if (const auto* v = values_of(r, metric, storage)) per_record.push_back(*v);
+  }
+  Estimate e;
+  e.records = static_cast<int64_t>(per_record.size());
+  if (per_record.empty()) return e;
+  std::vector<double> record_means;
+  for (const auto& v : per_record) {
+    record_means.push_back(mean(v));
+    e.values += static_cast<int64_t>(v.size());
+  }
+  e.mean = mean(record_means);
+  // One stream per metric, so adding a metric never changes another's interval.
+  toyworld::Rng rng(options.seed, "bootstrap:" + metric);
+  std::vector<double> draws;
+  draws.reserve(static_cast<size_t>(options.resamples));
+  for (int64_t b = 0; b < options.resamples; ++b) {
+    double total = 0;
+    for (size_t i = 0; i < per_record.size(); ++i) {
+      const auto& v = per_record[rng.below(per_record.size())];
+      double s = 0;
+      for (size_t j = 0; j < v.size(); ++j) s += v[rng.below(v.size())];
+      total += s / static_cast<double>(v.size());
+    }
+    draws.push_back(total / static_cast<double>(per_record.size()));
+  }
+  const double tail = (1 - options.level) / 2;
+  e.ci_low = quantile(draws, tail);
+  e.ci_high = quantile(draws, 1 - tail);
+  return e;
+}
+
+nlohmann::ordered_json aggregate(const std::vector<nlohmann::json>& records, const BootstrapOptions& options) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& m : metric_names(records)) {
+    const auto e = estimate(records, m, options);
+    out[m] = {{"mean", e.mean}, {"ci", {e.ci_low, e.ci_high}}, {"records", e.records}, {"values", e.values}};
+  }
+  return out;
+}
+
+nlohmann::ordered_json load_report(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the report", path.string());
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", path.string(), e.what());
+  }
+  if (!j.is_object() || !j.contains("schema")) fail("{}: not an editlab report (no \"schema\" field)", path.string());
+  const auto schema = j["schema"].is_string() ? j["schema"].get<std::string>() : "";
+  if (schema != kSchema) fail("{}: report schema \"{}\" is not the supported \"{}\"", path.string(), schema, kSchema);
+  for (const char* field : {"config", "records", "aggregates", "dataset", "model"}) {
+    if (!j.contains(field)) fail("{}: report has no \"{}\" field", path.string(), field);
+  }
+  return j;
+}
+
+std::string markdown_table(const std::vector<nlohmann::ordered_json>& reports,
+                           const std::vector<std::string>& column_names) {
+  std::vector<std::string> metrics;
+  for (const auto& r : reports) {
+    for (const auto& [k, v] : r["aggregates"].items()) {
+      if (std::find(metrics.begin(), metrics.end(), k) == metrics.end()) metrics.push_back(k);
+    }
+  }
+  std::stable_sort(metrics.begin(), metrics.end(), metric_less);
+  std::string out = "| metric |";
+  std::string rule = "|---|";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const auto& s = reports[i]["summary"];
+    out += fmt::format(" {} (n={}) |", column_names[i], s.value("ok", int64_t{0}));
+    rule += "---|";
+  }
+  out += "\n" + rule + "\n";
+  for (const auto& m : metrics) {
+    out += "| " + m + " |";
+    for (const auto& r : reports) {
+      const auto& a = r["aggregates"];
+      if (!a.contains(m)) {
+        out += " – |";
+        continue;
+      }
+      const auto& e = a[m];
+      out += fmt::format(" {:.3f} [{:.3f}, {:.3f}] |", e["mean"].get<double>(), e["ci"][0].get<double>(),
+                         e["ci"][1].get<double>());
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace editlab::report

@@ -1,0 +1,322 @@
+// The probe suites, the report's aggregates and `editlab run` (journal, resume after kill -9,
+// interrupt, determinism, failed records) on the fixture model.
+#include "catch_torch.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "editlab/model/model_dir.h"
+#include "editlab/probe/suites.h"
+#include "editlab/report/report.h"
+#include "editlab/run/experiment.h"
+#include "support.h"
+
+using namespace editlab;
+using test::run_cli;
+using test::shell_quote;
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+nlohmann::json record(int id, const std::string& prompt, const std::string& subject, const std::string& target_new,
+                      const std::string& target_true) {
+  return {{"case_id", id},
+          {"requested_rewrite",
+           {{"prompt", prompt}, {"subject", subject}, {"target_new", {{"str", target_new}}}, {"target_true", {{"str", target_true}}}}},
+          {"paraphrase_prompts", {"In fact, " + subject + " is in"}},
+          {"neighborhood_prompts", {"The Colosseum is located in", "The Vatican is located in"}},
+          {"generation_prompts", {subject + " is known for"}},
+          {"implications", {{{"kind", "transitive"}, {"prompt", subject + " is in the country of"}, {"target_new", "Germany"}, {"target_old", "France"}}}},
+          {"mention_prompts", {subject + " is cool. Barack Obama is from"}}};
+}
+
+// Twelve records for the fixture model (GPT-2's tokenizer); record 3 is broken (no "{}").
+nlohmann::json dataset() {
+  nlohmann::json d = nlohmann::json::array();
+  const std::vector<std::string> subjects = {"The Eiffel Tower", "The Louvre", "Notre Dame", "The Pantheon",
+                                             "Big Ben", "The Alhambra", "The Acropolis", "Tower Bridge",
+                                             "The Kremlin", "The Prado", "The Uffizi", "The Hermitage"};
+  for (int i = 0; i < static_cast<int>(subjects.size()); ++i) {
+    d.push_back(record(i, "{} is located in", subjects[i], "Berlin", "Paris"));
+  }
+  d[3]["requested_rewrite"]["prompt"] = "It is located in";
+  d[5].erase("mention_prompts");  // loud facts from the config's templates
+  return d;
+}
+
+struct RunFixture {
+  test::TempDir tmp;
+  fs::path experiment;
+  explicit RunFixture(const std::string& method = "ft", int limit = 6) {
+    std::ofstream(tmp / "data.json") << dataset().dump(1);
+    std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-2}, {"norm_constraint", false}}.dump();
+    nlohmann::json e = {{"model", test::fixture_model_dir().string()},
+                        {"method", method},
+                        {"dataset", "data.json"},
+                        {"select", {{"limit", limit}}},
+                        {"suites", {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud", "implication", "fluency"}},
+                        {"fluency", {{"max_length", 24}}},
+                        {"seed", 3},
+                        {"threads", 1},
+                        {"out", "out"}};
+    if (method != "none") e["hparams"] = "ft.json";
+    experiment = tmp / "experiment.json";
+    std::ofstream(experiment) << e.dump(1);
+  }
+  std::string run(const std::string& extra = "") const {
+    return "run " + shell_quote(experiment.string()) + " " + extra;
+  }
+};
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+// A report without what legitimately differs between runs: timings and the creation time.
+nlohmann::json without_timings(nlohmann::json r) {
+  r.erase("timings");
+  r.erase("created");
+  for (auto& rec : r["records"]) rec.erase("seconds");
+  return r;
+}
+
+size_t count_lines(const fs::path& p) {
+  std::ifstream in(p);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("n-gram entropy equals the hand computation", "[run]") {
+  // words a b a b: bigrams ab ba ab (H2 = 0.918296 bits), trigrams aba bab (H3 = 1).
+  const double h2 = -(2.0 / 3 * std::log2(2.0 / 3) + 1.0 / 3 * std::log2(1.0 / 3));
+  CHECK(ngram_entropy("a b a b") == Approx((2.0 / 3 * h2 + 4.0 / 3 * 1.0) / 2).epsilon(1e-12));
+  CHECK(ngram_entropy("a a a a") == 0.0);
+  CHECK(ngram_entropy("") == 0.0);
+  // Punctuation is a word of its own.
+  CHECK(ngram_entropy("x, y") == ngram_entropy("x , y"));
+}
+
+TEST_CASE("aggregates: means over records of per-record means, hierarchical bootstrap", "[run]") {
+  std::vector<nlohmann::json> records = {
+      {{"index", 0}, {"status", "ok"}, {"metrics", {{"m/a", {1, 0}}, {"m/b", {0.5}}}}},
+      {{"index", 1}, {"status", "ok"}, {"metrics", {{"m/a", {1}}}}},
+      {{"index", 2}, {"status", "failed"}, {"error", "x"}},
+      {{"index", 3}, {"status", "ok"}, {"metrics", {{"m/a", {0, 0, 0, 1}}, {"m/b", nlohmann::json::array()}}}},
+  };
+  report::BootstrapOptions b;
+  b.seed = 7;
+  const auto a = report::estimate(records, "m/a", b);
+  CHECK(a.mean == Approx((0.5 + 1 + 0.25) / 3));
+  CHECK(a.records == 3);
+  CHECK(a.values == 7);
+  CHECK(a.ci_low <= a.mean);
+  CHECK(a.ci_high >= a.mean);
+  CHECK(a.ci_low >= 0);
+  CHECK(a.ci_high <= 1);
+  CHECK(a.ci_high > a.ci_low);
+  const auto again = report::estimate(records, "m/a", b);
+  CHECK(again.ci_low == a.ci_low);
+  CHECK(again.ci_high == a.ci_high);
+  // One record with one value: no spread.
+  const auto single = report::estimate(records, "m/b", b);
+  CHECK(single.records == 1);
+  CHECK(single.mean == 0.5);
+  CHECK(single.ci_low == 0.5);
+  CHECK(single.ci_high == 0.5);
+  const auto agg = report::aggregate(records, b);
+  CHECK(agg.size() == 2);
+  CHECK(agg["m/a"]["mean"].get<double>() == Approx(a.mean));
+}
+
+TEST_CASE("suite metrics equal a direct computation of the published definitions", "[run]") {
+  auto m = load_model(test::fixture_model_dir(), {});
+  auto& model = *m.model;
+  const auto& tok = *m.tokenizer;
+  const auto rec = parse_probe_record(record(0, "{} is located in", "The Louvre", "Berlin", "Paris"), "test");
+  SuiteOptions options;
+  options.suites = kSuites;
+  options.fluency_max_length = 24;
+  RecordProbes probes(rec, options);
+  const auto before = probes.observe(model, tok, 1);
+  // An "edit": scale one MLP output weight.
+  auto w = model.mlp_out_weight(1);
+  const auto saved = w.clone();
+  {
+    torch::NoGradGuard g;
+    w.mul_(1.5);
+  }
+  const auto after = probes.observe(model, tok, 1);
+  const auto j = probes.metrics(before, after)["metrics"];
+
+  const std::string sentence = "The Louvre is located in";
+  std::vector<ScoreRequest> direct = {{sentence, "Berlin"}, {sentence, "Paris"}};
+  const std::string plus = sentence + " Berlin. The Colosseum is located in";
+  direct.push_back({plus, "Berlin"});
+  direct.push_back({plus, "Paris"});
+  const auto s = score_targets(model, tok, direct);
+  CHECK(j["efficacy/success"][0].get<double>() == (s[0].nll < s[1].nll ? 1.0 : 0.0));
+  CHECK(j["efficacy/magnitude"][0].get<double>() == Approx(std::exp(-s[0].nll) - std::exp(-s[1].nll)).margin(1e-6));
+  CHECK(j["specificity_plus/NS+"][0].get<double>() == (s[3].nll < s[2].nll ? 1.0 : 0.0));
+  CHECK(j["specificity_plus/NM+"][0].get<double>() == Approx(std::exp(-s[3].nll) - std::exp(-s[2].nll)).margin(1e-6));
+  // NKL: KL(P_edited || P_unedited) of the next token, with torch's kl_div as the reference.
+  const std::vector<std::string> prompt = {"The Colosseum is located in"};
+  const auto p_after = next_token_logprobs(model, tok, prompt);
+  {
+    torch::NoGradGuard g;
+    w.copy_(saved);
+  }
+  const auto p_before = next_token_logprobs(model, tok, prompt);
+  const double kl = torch::kl_div(p_before[0], p_after[0], at::Reduction::Sum, /*log_target=*/true).item<double>();
+  CHECK(j["specificity/NKL"][0].get<double>() == Approx(kl).epsilon(1e-6));
+  CHECK(j["specificity/NKL_scaled"][0].get<double>() == Approx(kl / 50257).epsilon(1e-6));
+  CHECK(kl > 0);
+  // Unchanged model: no divergence, loud-fact gain 0, "after" equals "before".
+  const auto same = probes.metrics(before, before)["metrics"];
+  CHECK(same["specificity/NKL"][0].get<double>() == 0.0);
+  CHECK(same["loud/logprob_gain"][0].get<double>() == 0.0);
+  CHECK(same["fluency/entropy_before"][0] == same["fluency/entropy_after"][0]);
+  CHECK(j.contains("implication/transitive/generation"));
+  CHECK(j["specificity/NS"].size() == 2);
+}
+
+TEST_CASE("experiment config: errors name the field", "[run]") {
+  const auto parse = [](const nlohmann::ordered_json& j) { return ExperimentConfig::from_json(j, "exp.json", "."); };
+  nlohmann::ordered_json ok = {{"model", "m"}, {"dataset", "d.json"}, {"method", "none"}};
+  CHECK_NOTHROW(parse(ok));
+  auto bad = ok;
+  bad["metod"] = "rome";
+  CHECK_THROWS_WITH(parse(bad), Contains("exp.json: unknown field \"metod\""));
+  bad = ok;
+  bad.erase("model");
+  CHECK_THROWS_WITH(parse(bad), Contains("\"model\" is required"));
+  bad = ok;
+  bad["method"] = "rome";
+  CHECK_THROWS_WITH(parse(bad), Contains("\"hparams\" is required"));
+  bad = ok;
+  bad["suites"] = {"efficacy", "loudness"};
+  CHECK_THROWS_WITH(parse(bad), Contains("unknown suite \"loudness\""));
+  bad = ok;
+  bad["select"] = {{"range", {5, 2}}};
+  CHECK_THROWS_WITH(parse(bad), Contains("select: field \"range\""));
+  bad = ok;
+  bad["select"] = {{"limit", 0}};
+  CHECK_THROWS_WITH(parse(bad), Contains("select: field \"limit\" must be in"));
+  bad = ok;
+  bad["generation"] = {{"beams", "five"}};
+  CHECK_THROWS_WITH(parse(bad), Contains("generation: field \"beams\" must be an integer"));
+  // Paths are relative to the config file's directory.
+  CHECK(ExperimentConfig::from_json(ok, "x", "/base").model == fs::path("/base/m"));
+}
+
+TEST_CASE("editlab run: report, failed records, determinism", "[run_cli]") {
+  RunFixture f("ft", 6);
+  const auto r1 = run_cli(f.run());
+  INFO(r1.err);
+  REQUIRE(r1.exit_code == 0);
+  CHECK_THAT(r1.out, Contains("| efficacy/success |"));
+  CHECK_THAT(r1.err, Contains("failed: "));  // record 3
+  const auto report = read_json(f.tmp / "out/report.json");
+  CHECK(report["schema"] == report::kSchema);
+  CHECK(report["complete"] == true);
+  CHECK(report["summary"]["records"] == 6);
+  CHECK(report["summary"]["failed"] == 1);
+  CHECK(report["records"][3]["status"] == "failed");
+  CHECK_THAT(report["records"][3]["error"].get<std::string>(), Contains("\"{}\""));
+  CHECK(report["aggregates"]["efficacy/success"]["records"] == 5);
+  CHECK(report["aggregates"].contains("loud/rate"));
+  CHECK(report["records"][5]["metrics"]["loud/rate"].size() == 2);  // template x 2 neighborhood prompts
+  CHECK(report["timings"]["model_share"].get<double>() > 0);
+  CHECK(fs::exists(f.tmp / "out/summary.md"));
+  // Same config, seed and threads: the same report apart from timings.
+  const auto r2 = run_cli(f.run("--out " + shell_quote((f.tmp / "out2").string())));
+  REQUIRE(r2.exit_code == 0);
+  auto other = read_json(f.tmp / "out2/report.json");
+  other["config"]["out"] = report["config"]["out"];
+  CHECK(without_timings(other) == without_timings(report));
+  // An out dir with a finished journal is not overwritten.
+  const auto r3 = run_cli(f.run());
+  CHECK(r3.exit_code == 2);
+  CHECK_THAT(r3.err, Contains("--resume"));
+}
+
+TEST_CASE("editlab run: kill -9 then --resume equals an uninterrupted run", "[run_cli]") {
+  RunFixture f("ft", 12);
+  REQUIRE(run_cli(f.run("--out " + shell_quote((f.tmp / "whole").string()))).exit_code == 0);
+  const auto journal = f.tmp / "out/journal.jsonl";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = "exec " + shell_quote(EDITLAB_EXECUTABLE) + " " + f.run() + " >/dev/null 2>&1 </dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill it once a few records are in the journal (header + 3 lines).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && (!fs::exists(journal) || count_lines(journal) < 4)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  const size_t lines = count_lines(journal);
+  CHECK(lines >= 4);
+  CHECK(lines < 13);  // killed before the end
+  // Simulate a line cut short by the kill.
+  std::ofstream(journal, std::ios::app) << "{\"index\": 99, \"sta";
+  const auto resumed = run_cli(f.run("--resume"));
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Contains("resuming"));
+  auto a = read_json(f.tmp / "out/report.json");
+  auto b = read_json(f.tmp / "whole/report.json");
+  b["config"]["out"] = a["config"]["out"];
+  CHECK(without_timings(a) == without_timings(b));
+  CHECK(count_lines(journal) == 13);
+}
+
+TEST_CASE("editlab run: Ctrl-C writes a partial report and exits 130", "[run_cli]") {
+  RunFixture f("ft", 12);
+  const auto journal = f.tmp / "out/journal.jsonl";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = "exec " + shell_quote(EDITLAB_EXECUTABLE) + " " + f.run() + " >/dev/null 2>&1 </dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && (!fs::exists(journal) || count_lines(journal) < 3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  const auto report = read_json(f.tmp / "out/report.json");
+  CHECK(report["complete"] == false);
+  CHECK(report["summary"]["records"].get<int>() < 12);
+  CHECK(report["summary"]["records"].get<size_t>() == count_lines(journal) - 1);
+}
+
+TEST_CASE("editlab run: bad input", "[run_cli]") {
+  RunFixture f("ft", 2);
+  auto r = run_cli("run " + shell_quote((f.tmp / "missing.json").string()));
+  CHECK(r.exit_code == 2);
+  std::ofstream(f.tmp / "bad.json") << R"({"model": "m", "dataset": "d", "methd": 1})";
+  r = run_cli("run " + shell_quote((f.tmp / "bad.json").string()));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("unknown field \"methd\""));
+  r = run_cli(f.run("--shard 3/2"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--shard 3/2"));
+}
