@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   setup_toy_world(app, global);
   setup_train(app, global);
   setup_run(app, global);
+  setup_merge(app, global);
 
   try {
     app.parse(argc, argv);
