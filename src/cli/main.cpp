@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   setup_train(app, global);
   setup_run(app, global);
   setup_merge(app, global);
+  setup_compare(app, global);
 
   try {
     app.parse(argc, argv);
