@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   setup_run(app, global);
   setup_merge(app, global);
   setup_compare(app, global);
+  setup_report(app, global);
 
   try {
     app.parse(argc, argv);
