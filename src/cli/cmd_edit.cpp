@@ -4,8 +4,7 @@
 
 #include "common.h"
 #include "editlab/edit/context_templates.h"
-#include "editlab/edit/ft.h"
-#include "editlab/edit/rome_setup.h"
+#include "editlab/edit/editor.h"
 #include "editlab/model/generate.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/util/error.h"
@@ -73,27 +72,21 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
 }
 
 std::vector<EditResult> apply_edits(LoadedModel& m, const std::vector<EditRequest>& requests, const EditCliOptions& o) {
-  const auto hp_json = read_json_file(o.hparams, "hyperparameter file");
-  std::vector<EditResult> edits;
-  if (o.method == "rome") {
-    auto hp = RomeHparams::from_json(hp_json, o.hparams);
-    RomeSetupOptions setup;
-    if (!o.cache_dir.empty()) setup.cache_dir = o.cache_dir;
-    setup.use_cache = !o.no_cache;
-    setup.context_templates_file = o.context_templates;
-    setup.template_seed = o.template_seed;
-    setup.stats_file = o.stats_file;
-    setup.stats_corpus = o.stats_corpus;
-    if (o.samples > 0) setup.samples = o.samples;
-    setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
-    auto resources = prepare_rome(*m.model, *m.tokenizer, m.fingerprint(), hp, setup);
-    if (!o.save_context_templates.empty()) save_context_templates(o.save_context_templates, resources.context_templates);
-    for (const auto& r : requests) edits.push_back(apply_rome(*m.model, *m.tokenizer, r, hp, resources));
-  } else {
-    auto hp = FtHparams::from_json(hp_json, o.hparams);
-    edits.push_back(apply_ft(*m.model, *m.tokenizer, requests, hp, o.method));
+  RomeSetupOptions setup;
+  if (!o.cache_dir.empty()) setup.cache_dir = o.cache_dir;
+  setup.use_cache = !o.no_cache;
+  setup.context_templates_file = o.context_templates;
+  setup.template_seed = o.template_seed;
+  setup.stats_file = o.stats_file;
+  setup.stats_corpus = o.stats_corpus;
+  if (o.samples > 0) setup.samples = o.samples;
+  setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  auto editor = make_editor(o.method, read_json_file(o.hparams, "hyperparameter file"), o.hparams, *m.model,
+                            *m.tokenizer, m.fingerprint(), setup);
+  if (!o.save_context_templates.empty() && editor->context_templates()) {
+    save_context_templates(o.save_context_templates, *editor->context_templates());
   }
-  return edits;
+  return editor->apply(requests);
 }
 
 void print_text(const nlohmann::json& j) {

@@ -20,6 +20,7 @@ class RomeEditor final : public Editor {
   }
   const std::string& method() const override { return method_; }
   nlohmann::json hparams() const override { return hparams_.to_json(); }
+  const std::vector<std::string>* context_templates() const override { return &resources_.context_templates; }
 
  private:
   std::string method_ = "rome";

@@ -28,6 +28,8 @@ class Editor {
   virtual const std::string& method() const = 0;
   // The hyperparameters as used (defaults filled in).
   virtual nlohmann::json hparams() const = 0;
+  // ROME: the context templates in use (to save them for an exact rerun); others: none.
+  virtual const std::vector<std::string>* context_templates() const { return nullptr; }
 };
 
 // method: rome | ft | ft-l; hparams_json: the file's contents, `source` names it in errors.
