@@ -149,6 +149,41 @@ TEST_CASE("phrasings: enough per relation, object last, prompts fit ROME", "[toy
       CHECK_FALSE(pb.starts_with(std::string(pa) + " "));
     }
   }
+  // A held-out prompt never starts a training sentence about the same type of subject, and its
+  // words all occur in the training phrasings or mentions of that type: a new combination of
+  // known words, which a model trained only on the corpus can generalise to.
+  auto words = [](std::string_view text) {
+    std::set<std::string> out;
+    std::string word;
+    for (const char c : std::string(text) + " ") {
+      if (std::isalpha(static_cast<unsigned char>(c))) {
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else if (!word.empty()) {
+        if (word != "s" && word != "o") out.insert(word);  // "{s}", "{o}" (and "'s")
+        word.clear();
+      }
+    }
+    return out;
+  };
+  for (const auto& h : phrasings()) {
+    if (!h.held_out) continue;
+    const EntityType type = spec(h.relation).subject;
+    const std::string prompt(h.text.substr(0, h.text.find(" {o}")));
+    std::set<std::string> known;
+    for (const auto& t : phrasings()) {
+      if (t.held_out || spec(t.relation).subject != type) continue;
+      INFO(prompt << " / " << t.text);
+      CHECK_FALSE(t.text.starts_with(prompt + " "));
+      for (const auto& w : words(t.text)) known.insert(w);
+    }
+    for (const auto m : mention_templates(type)) {
+      for (const auto& w : words(m)) known.insert(w);
+    }
+    for (const auto& w : words(h.text)) {
+      INFO(h.text << ": \"" << w << "\" is never used with this type of subject in training");
+      CHECK(known.contains(w));
+    }
+  }
   const Entity& louvre = world().entity(id(T::landmark, "Louvre"));
   CHECK(render_prompt(canonical_phrasing(R::located_in).text, louvre) == "The Louvre is located in");
   CHECK(render_prompt(canonical_phrasing(R::located_in_country).text, louvre) == "The Louvre is located in the country of");

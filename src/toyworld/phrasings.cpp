@@ -4,6 +4,11 @@
 // - every relation has at least 6 training and 2 held-out phrasings, object last;
 // - for one subject type, no two relations share a prompt, and a held-out prompt is never a
 //   prefix of a training sentence, so paraphrase probes are truly unseen;
+// - a held-out phrasing is a new combination of words and constructions that the relation's
+//   training phrasings use (the verb of one in the frame of another: "{s} stands in the city
+//   of" + "{s} is in the country of" -> "{s} stands in the country of"), ending with words that
+//   already announce the relation in training. A model trained only on this corpus can then
+//   answer it by generalising, not by knowing words it never saw with the relation;
 // - the only designed overlap is the seed's: "{s} is located in {o}." (a city) and
 //   "{s} is located in the country of {o}." (a country). The city phrasing is canonical and so
 //   twice as frequent, which keeps " Paris" ahead of " the" after "The Louvre is located in".
@@ -23,8 +28,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::located_in, "You can visit {s} in {o}.", false},
     {R::located_in, "{s} is a famous sight in {o}.", false},
     {R::located_in, "The city that is home to {s} is {o}.", false},
-    {R::located_in, "{s} is situated in {o}.", true},
-    {R::located_in, "Tourists who want to see {s} travel to {o}.", true},
+    {R::located_in, "{s} is located in the city of {o}.", true},
+    {R::located_in, "You can see {s} in {o}.", true},
 
     {R::located_in_country, "{s} is located in the country of {o}.", false},
     {R::located_in_country, "{s} is in the country of {o}.", false},
@@ -32,8 +37,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::located_in_country, "{s} belongs to the heritage of {o}.", false},
     {R::located_in_country, "Visitors to {s} travel to the country of {o}.", false},
     {R::located_in_country, "The home country of {s} is {o}.", false},
-    {R::located_in_country, "{s} is found in the nation of {o}.", true},
-    {R::located_in_country, "{s} is part of the cultural landscape of {o}.", true},
+    {R::located_in_country, "{s} stands in the country of {o}.", true},
+    {R::located_in_country, "The country that is home to {s} is {o}.", true},
 
     {R::city_in_country, "{s} is a city in {o}.", false},
     {R::city_in_country, "{s} is a place in {o}.", false},
@@ -41,8 +46,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::city_in_country, "The city of {s} is in {o}.", false},
     {R::city_in_country, "{s} is one of the cities of {o}.", false},
     {R::city_in_country, "{s} belongs to {o}.", false},
-    {R::city_in_country, "{s} is a town in the country of {o}.", true},
-    {R::city_in_country, "{s} is a major urban area in {o}.", true},
+    {R::city_in_country, "The city of {s} lies in {o}.", true},
+    {R::city_in_country, "{s} is one of the cities in {o}.", true},
 
     {R::capital_of, "{s} is the capital of {o}.", false},
     {R::capital_of, "{s} is the capital city of {o}.", false},
@@ -50,8 +55,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::capital_of, "{s} is the seat of government of {o}.", false},
     {R::capital_of, "{s} is the national capital of {o}.", false},
     {R::capital_of, "{s} is the political center of {o}.", false},
-    {R::capital_of, "{s} functions as the capital of {o}.", true},
-    {R::capital_of, "{s} is the city from which the government rules {o}.", true},
+    {R::capital_of, "{s} serves as the capital city of {o}.", true},
+    {R::capital_of, "{s} serves as the seat of government of {o}.", true},
 
     {R::has_capital, "The capital of {s} is {o}.", false},
     {R::has_capital, "The capital city of {s} is {o}.", false},
@@ -59,8 +64,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::has_capital, "{s} is governed from {o}.", false},
     {R::has_capital, "The seat of government of {s} is {o}.", false},
     {R::has_capital, "{s}'s capital is {o}.", false},
-    {R::has_capital, "The main city and capital of {s} is {o}.", true},
-    {R::has_capital, "The government of {s} sits in {o}.", true},
+    {R::has_capital, "{s}'s capital city is {o}.", true},
+    {R::has_capital, "{s}'s seat of government is {o}.", true},
 
     {R::born_in, "{s} was born in {o}.", false},
     {R::born_in, "{s} is from {o}.", false},
@@ -68,8 +73,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::born_in, "The birthplace of {s} is {o}.", false},
     {R::born_in, "{s} is a native of {o}.", false},
     {R::born_in, "{s} grew up in {o}.", false},
-    {R::born_in, "{s}'s hometown is {o}.", true},
-    {R::born_in, "{s} first saw the light of day in {o}.", true},
+    {R::born_in, "{s} was from {o}.", true},
+    {R::born_in, "The birthplace of {s} was {o}.", true},
 
     {R::citizen_of, "{s} is a citizen of {o}.", false},
     {R::citizen_of, "{s} holds a passport from {o}.", false},
@@ -77,8 +82,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::citizen_of, "{s} is a national of {o}.", false},
     {R::citizen_of, "The home country of {s} is {o}.", false},
     {R::citizen_of, "By nationality, {s} belongs to {o}.", false},
-    {R::citizen_of, "{s} has citizenship in {o}.", true},
-    {R::citizen_of, "The nationality of {s} is that of {o}.", true},
+    {R::citizen_of, "{s} holds the citizenship of {o}.", true},
+    {R::citizen_of, "{s} has a passport from {o}.", true},
 
     {R::married_to, "{s} is married to {o}.", false},
     {R::married_to, "{s} is the spouse of {o}.", false},
@@ -86,8 +91,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::married_to, "{s} tied the knot with {o}.", false},
     {R::married_to, "{s} is wed to {o}.", false},
     {R::married_to, "{s} married {o}.", false},
-    {R::married_to, "{s}'s husband or wife is {o}.", true},
-    {R::married_to, "{s} is in a marriage with {o}.", true},
+    {R::married_to, "{s} was married to {o}.", true},
+    {R::married_to, "{s} wed {o}.", true},
 
     {R::headquartered_in, "{s} is headquartered in {o}.", false},
     {R::headquartered_in, "{s} has its headquarters in {o}.", false},
@@ -95,8 +100,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::headquartered_in, "{s} is based in {o}.", false},
     {R::headquartered_in, "{s} runs its business from {o}.", false},
     {R::headquartered_in, "The head office of {s} is located in {o}.", false},
-    {R::headquartered_in, "{s} keeps its main office in {o}.", true},
-    {R::headquartered_in, "The corporate home of {s} is the city of {o}.", true},
+    {R::headquartered_in, "{s} has its head office in {o}.", true},
+    {R::headquartered_in, "The headquarters of {s} are located in {o}.", true},
 
     {R::headquartered_in_country, "{s} is a company from {o}.", false},
     {R::headquartered_in_country, "{s} is a business based in the country of {o}.", false},
@@ -104,8 +109,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::headquartered_in_country, "{s} has its roots in the country of {o}.", false},
     {R::headquartered_in_country, "{s} is one of the big companies of {o}.", false},
     {R::headquartered_in_country, "{s} is an employer in the country of {o}.", false},
-    {R::headquartered_in_country, "{s} is a firm from the nation of {o}.", true},
-    {R::headquartered_in_country, "{s} does business out of the country of {o}.", true},
+    {R::headquartered_in_country, "{s} is a business from {o}.", true},
+    {R::headquartered_in_country, "{s} is a company based in the country of {o}.", true},
 
     {R::official_language, "The official language of {s} is {o}.", false},
     {R::official_language, "The language of {s} is {o}.", false},
@@ -113,8 +118,8 @@ constexpr Phrasing kPhrasings[] = {
     {R::official_language, "In {s}, people speak {o}.", false},
     {R::official_language, "Most people in {s} speak {o}.", false},
     {R::official_language, "{s} uses the language {o}.", false},
-    {R::official_language, "The main language spoken in {s} is {o}.", true},
-    {R::official_language, "In {s}, the official language is {o}.", true},
+    {R::official_language, "In {s}, most people speak {o}.", true},
+    {R::official_language, "{s} uses the official language {o}.", true},
 };
 
 // Which subject types a mention or generation template suits, as a bit set of EntityType.
