@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libzip-dev libxxhash-dev
   python3-torch python3-numpy python3-regex  # fixture generators in scripts/ only
   python3-matplotlib                         # scripts/plot_report.py
+  slurm-wlm munge                            # scripts/slurm/ and its test (a single-node Slurm)
 )
 
 missing=()
