@@ -9,7 +9,7 @@ namespace editlab::cli {
 namespace {
 
 struct RunCliOptions {
-  std::string experiment, out, shard;
+  std::string experiment, out, shard, hparams;
   int64_t limit = 0;
   bool resume = false;
   std::string format = "md";
@@ -19,6 +19,7 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   auto config = ExperimentConfig::load(o.experiment);
   if (!o.out.empty()) config = config.with("out", o.out);
   if (o.limit > 0) config = config.with("limit", o.limit);
+  if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
   if (global.threads == 0 && config.threads > 0) torch::set_num_threads(config.threads);
   RunOptions options;
@@ -51,6 +52,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "output directory (overrides the config's \"out\")");
+  sub->add_option("--hparams", o->hparams, "hyperparameter file (overrides the config's \"hparams\")")->check(CLI::ExistingFile);
   sub->add_option("--shard", o->shard, "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`");
   sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
   sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")->check(CLI::PositiveNumber);

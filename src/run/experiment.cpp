@@ -189,6 +189,7 @@ ExperimentConfig ExperimentConfig::with(const std::string& field, const Json& va
   auto c = from_json(j, "the experiment config (with --" + field + ")", base);
   // A path given on the command line is relative to the working directory, not to the config.
   if (field == "out") c.out = value.get<std::string>();
+  if (field == "hparams") c.hparams = value.get<std::string>();
   return c;
 }
 
