@@ -125,6 +125,12 @@ TEST_CASE("verdicts: abs, ci, missing and optional metrics", "[compare]") {
     REQUIRE(c.passed());
     REQUIRE(c.unused_patterns == std::vector<std::string>{"loud/*"});
   }
+  SECTION("a NaN mean (null in JSON) is outside every tolerance") {
+    cand["aggregates"]["specificity/NS"]["mean"] = nullptr;
+    const auto c = report::compare_reports(base, cand, spec(R"({"default": {"abs": 1, "ci": true}})"));
+    REQUIRE(row(c, "specificity/NS").verdict == Verdict::outside);
+    REQUIRE_THAT(report::comparison_table(c), Contains("| specificity/NS | 0.750 ["));
+  }
   SECTION("the table and the JSON say the same") {
     const auto c = report::compare_reports(base, cand, spec(R"({"default": {"abs": 0.05}})"));
     const auto table = report::comparison_table(c);

@@ -96,6 +96,18 @@ TEST_CASE("merged timings with a run's loop time: rates per loop second", "[merg
   REQUIRE(t["records_per_second"].get<double>() == Approx(3.0 / 24));
 }
 
+TEST_CASE("a NaN value (null in JSON) merges as the run aggregated it in memory", "[merge]") {
+  auto with_nan = test::four_records();
+  with_nan[1]["metrics"]["specificity/NS"] = {0.5, std::nan("")};
+  ojson s1 = make_report(with_nan, {0, 2}, std::pair(1, 2));
+  ojson s2 = make_report(with_nan, {1, 3}, std::pair(2, 2));
+  const ojson unsharded = make_report(with_nan, {0, 1, 2, 3}, std::nullopt);  // in memory: NaN
+  const ojson merged = merge({{"a.json", ojson::parse(s1.dump())}, {"b.json", ojson::parse(s2.dump())}});
+  REQUIRE(merged["aggregates"].dump() == unsharded["aggregates"].dump());
+  REQUIRE(std::isnan(merged["aggregates"]["specificity/NS"]["mean"].get<double>()));  // null once written
+  REQUIRE(merged["aggregates"]["efficacy/success"]["mean"].get<double>() == Approx(2.0 / 3));
+}
+
 TEST_CASE("merged complete only when every shard is", "[merge]") {
   ojson s2 = shard2();
   s2["complete"] = false;

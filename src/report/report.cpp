@@ -23,7 +23,9 @@ const std::vector<double>* values_of(const nlohmann::json& record, const std::st
   const auto it = metrics->find(metric);
   if (it == metrics->end() || it->empty()) return nullptr;
   storage.clear();
-  for (const auto& v : *it) storage.push_back(v.get<double>());
+  // A NaN value (a diverged edit) is written to JSON as null: read it back as NaN, so that a
+  // resumed or merged report aggregates exactly what the run had in memory.
+  for (const auto& v : *it) storage.push_back(v.is_null() ? std::nan("") : v.get<double>());
   return &storage;
 }
 
