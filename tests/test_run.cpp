@@ -320,3 +320,34 @@ TEST_CASE("editlab run: bad input", "[run_cli]") {
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--shard 3/2"));
 }
+
+TEST_CASE("datasets: CounterFact's own records load as they are, as a JSON array or JSON Lines", "[run]") {
+  // counterfact.json's first record (kmeng01/rome), fields and shapes as published.
+  const auto real = nlohmann::json::parse(R"({"case_id": 0, "pararel_idx": 2796,
+    "requested_rewrite": {"prompt": "The mother tongue of {} is", "relation_id": "P103",
+      "target_new": {"str": "English", "id": "Q1860"}, "target_true": {"str": "French", "id": "Q150"},
+      "subject": "Danielle Darrieux"},
+    "paraphrase_prompts": ["Shayna does this and Yossel goes still and dies. Danielle Darrieux, a native",
+      "An album was recorded for Capitol Nashville but never released. Danielle Darrieux spoke the language"],
+    "neighborhood_prompts": ["The mother tongue of L\u00e9on Blum is", "The native language of Montesquieu is"],
+    "attribute_prompts": ["J.\u00a0R.\u00a0R. Tolkien is a native speaker of"],
+    "generation_prompts": ["Danielle Darrieux's mother tongue is", "Where Danielle Darrieux is from, people speak the language of"]})");
+  const auto r = parse_probe_record(real, "counterfact.json: record 0");
+  CHECK(r.request.case_id == "0");
+  CHECK(r.request.target_new == "English");
+  CHECK(r.request.relation_id == "P103");
+  CHECK(r.paraphrase_prompts.size() == 2);
+  CHECK(r.neighborhood_prompts.size() == 2);
+  CHECK(r.generation_prompts.size() == 2);
+  CHECK(r.implications.empty());
+  test::TempDir tmp;
+  std::ofstream(tmp / "a.json") << nlohmann::json::array({real, real}).dump();
+  std::ofstream(tmp / "b.jsonl") << real.dump() << "\n\n" << real.dump() << "\n";
+  CHECK(load_dataset(tmp / "a.json").size() == 2);
+  CHECK(load_dataset(tmp / "b.jsonl").size() == 2);
+  std::ofstream(tmp / "c.jsonl") << real.dump() << "\n{\"case_id\": 1,\n";
+  CHECK_THROWS_WITH(load_dataset(tmp / "c.jsonl"), Contains("c.jsonl: line 2: not valid JSON"));
+  auto bad = real;
+  bad["implications"] = {{{"kind", "transitive"}, {"prompt", "x"}}};
+  CHECK_THROWS_WITH(parse_probe_record(bad, "d.json: record 4"), Contains("d.json: record 4 (case_id 0): field \"implications[0].target_new\" is missing"));
+}

@@ -30,9 +30,12 @@ std::string target_string(const nlohmann::json& v, const std::string& where, con
 
 }  // namespace
 
-ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& where) {
+ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& where_in) {
   ProbeRecord r;
-  r.request = parse_edit_request(record, where);
+  r.request = parse_edit_request(record, where_in);
+  const std::string where = record.contains("case_id") && !record["case_id"].is_null()
+                                ? fmt::format("{} (case_id {})", where_in, r.request.case_id)
+                                : where_in;
   r.paraphrase_prompts = string_list(record, "paraphrase_prompts", where);
   r.neighborhood_prompts = string_list(record, "neighborhood_prompts", where);
   r.attribute_prompts = string_list(record, "attribute_prompts", where);
