@@ -94,6 +94,21 @@ size_t count_lines(const fs::path& p) {
   return n;
 }
 
+// Starts `editlab run` of the fixture in the background; returns once `journal` has `lines` lines.
+pid_t start_and_wait_for_lines(const RunFixture& f, const fs::path& journal, size_t lines) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = "exec " + shell_quote(EDITLAB_EXECUTABLE) + " " + f.run() + " >/dev/null 2>&1 </dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && (!fs::exists(journal) || count_lines(journal) < lines)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("n-gram entropy equals the hand computation", "[run]") {
@@ -253,17 +268,8 @@ TEST_CASE("editlab run: kill -9 then --resume equals an uninterrupted run", "[ru
   RunFixture f("ft", 12);
   REQUIRE(run_cli(f.run("--out " + shell_quote((f.tmp / "whole").string()))).exit_code == 0);
   const auto journal = f.tmp / "out/journal.jsonl";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd = "exec " + shell_quote(EDITLAB_EXECUTABLE) + " " + f.run() + " >/dev/null 2>&1 </dev/null";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Kill it once a few records are in the journal (header + 3 lines).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline && (!fs::exists(journal) || count_lines(journal) < 4)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const pid_t pid = start_and_wait_for_lines(f, journal, 4);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -287,16 +293,7 @@ TEST_CASE("editlab run: kill -9 then --resume equals an uninterrupted run", "[ru
 TEST_CASE("editlab run: Ctrl-C writes a partial report and exits 130", "[run_cli]") {
   RunFixture f("ft", 12);
   const auto journal = f.tmp / "out/journal.jsonl";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd = "exec " + shell_quote(EDITLAB_EXECUTABLE) + " " + f.run() + " >/dev/null 2>&1 </dev/null";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline && (!fs::exists(journal) || count_lines(journal) < 3)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const pid_t pid = start_and_wait_for_lines(f, journal, 3);
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -81,9 +81,9 @@ EditRequest parse_edit_request(const nlohmann::json& record, const std::string& 
   return r;
 }
 
-std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
+std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the edit file", path.string());
+  if (!in) fail("{}: cannot open the {}", path.string(), what);
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
@@ -91,7 +91,7 @@ std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
   try {
     auto j = nlohmann::json::parse(text);
     if (j.is_array()) {
-      records.assign(j.begin(), j.end());
+      records.assign(std::make_move_iterator(j.begin()), std::make_move_iterator(j.end()));
     } else {
       records.push_back(std::move(j));
     }
@@ -104,11 +104,17 @@ std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
       try {
         records.push_back(nlohmann::json::parse(line));
       } catch (const nlohmann::json::parse_error& e) {
-        fail("{}:{}: not valid JSON (nor a JSON document, nor JSON Lines): {}", path.string(), line_number, e.what());
+        fail("{}: line {}: not valid JSON (nor a JSON document, nor JSON Lines): {}", path.string(), line_number,
+             e.what());
       }
     }
   }
-  if (records.empty()) fail("{}: no edit records", path.string());
+  if (records.empty()) fail("{}: the {} has no records", path.string(), what);
+  return records;
+}
+
+std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
+  const auto records = load_json_records(path, "edit file");
   std::vector<EditRequest> requests;
   for (size_t i = 0; i < records.size(); ++i) {
     auto r = parse_edit_request(records[i], fmt::format("{}: record {}", path.string(), i));

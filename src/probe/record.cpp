@@ -1,8 +1,5 @@
 #include "editlab/probe/record.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "editlab/util/error.h"
 
 namespace editlab {
@@ -71,42 +68,7 @@ ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& 
 }
 
 std::vector<nlohmann::json> load_dataset(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the dataset", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) fail("{}: the dataset is empty", path.string());
-  std::vector<nlohmann::json> records;
-  if (text[first] == '[') {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail("{}: not valid JSON: {}", path.string(), e.what());
-    }
-    for (auto& r : j) records.push_back(std::move(r));
-  } else {
-    // One object, or JSON Lines: try the whole text first.
-    try {
-      records.push_back(nlohmann::json::parse(text));
-      return records;
-    } catch (const nlohmann::json::parse_error&) {
-    }
-    std::istringstream lines(text);
-    std::string line;
-    for (int64_t n = 1; std::getline(lines, line); ++n) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      try {
-        records.push_back(nlohmann::json::parse(line));
-      } catch (const nlohmann::json::parse_error& e) {
-        fail("{}: line {}: not valid JSON: {}", path.string(), n, e.what());
-      }
-    }
-  }
-  if (records.empty()) fail("{}: the dataset has no records", path.string());
-  return records;
+  return load_json_records(path, "dataset");
 }
 
 }  // namespace editlab

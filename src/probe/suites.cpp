@@ -167,7 +167,8 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
   auto kl_row = [&](size_t row) {
     const auto lp = after.next_logprobs[row];
     const auto lq = before.next_logprobs[row];
-    return (lp.exp() * (lp - lq)).sum().item<double>();
+    const auto p = lp.exp();  // terms with p = 0 are 0 (not 0 * -inf)
+    return torch::where(p > 0, p * (lp - lq), torch::zeros_like(p)).sum().item<double>();
   };
   auto specificity = [&](const Group& g, const std::string& suite, const std::string& plus, size_t kl_first) {
     for (size_t i = 0; i < g.count; ++i) {

@@ -29,6 +29,10 @@ struct EditRequest {
 // `where` names the record in errors, e.g. "edits.json: record 3 (case_id 17)".
 EditRequest parse_edit_request(const nlohmann::json& record, const std::string& where);
 
+// The records of a file holding one JSON object, a JSON array, or JSON Lines (not parsed further,
+// so that a bad record can fail alone). `what` names the file in errors ("dataset").
+std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path, const char* what);
+
 // Reads a file of requests (a single object, a JSON array, or JSON Lines).
 std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path);
 
