@@ -149,19 +149,6 @@ ojson merge_timings(const std::vector<const ShardReport*>& shards, int64_t recor
 
 }  // namespace
 
-std::string utc_now_iso8601() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string report_text(const nlohmann::ordered_json& report) {
-  return report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
 ojson merge_shards(const std::vector<ShardReport>& shards) {
   if (shards.empty()) fail("merge: no shard reports given");
   for (const auto& s : shards) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <set>
@@ -71,7 +73,9 @@ bool metric_less(const std::string& a, const std::string& b) {
   // Within a suite, keep the run's natural order: success, magnitude, accuracy, then the rest.
   static const std::map<std::string, int> within = {
       {"success", 0}, {"NS", 0}, {"NS+", 0}, {"rate", 0},           {"magnitude", 1}, {"NM", 1},
-      {"NM+", 1},     {"NKL", 2}, {"NKL+", 2}, {"NKL_scaled", 3},   {"NKL+_scaled", 3}, {"accuracy", 4}};
+      {"NM+", 1},     {"NKL", 2}, {"NKL+", 2}, {"NKL_scaled", 3},   {"NKL+_scaled", 3}, {"accuracy", 4},
+      {"success_before", 1}, {"rate_before", 1}, {"prob_gain", 2}, {"logprob_gain", 2}, {"generation", 3},
+      {"generation_before", 4}, {"entropy_before", 0}, {"entropy_after", 1}};
   auto [ra, ga, ma] = split(a);
   auto [rb, gb, mb] = split(b);
   if (ra != rb) return ra < rb;
@@ -142,6 +146,19 @@ nlohmann::ordered_json aggregate(const std::vector<nlohmann::json>& records, con
   return out;
 }
 
+std::string utc_now_iso8601() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string report_text(const nlohmann::ordered_json& report) {
+  return report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 nlohmann::ordered_json load_report(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) fail("{}: cannot open the report", path.string());
@@ -186,8 +203,13 @@ std::string markdown_table(const std::vector<nlohmann::ordered_json>& reports,
         continue;
       }
       const auto& e = a[m];
-      out += fmt::format(" {:.3f} [{:.3f}, {:.3f}] |", e["mean"].get<double>(), e["ci"][0].get<double>(),
-                         e["ci"][1].get<double>());
+      // Small values (NKL scaled by the vocabulary, ~1e-6) keep their significant digits.
+      const bool tiny = std::abs(e["mean"].get<double>()) < 1e-3 && e["mean"].get<double>() != 0;
+      const auto num = [&](const nlohmann::ordered_json& v) {
+        if (!v.is_number()) return std::string("nan");
+        return tiny ? fmt::format("{:.2e}", v.get<double>()) : fmt::format("{:.3f}", v.get<double>());
+      };
+      out += fmt::format(" {} [{}, {}] |", num(e["mean"]), num(e["ci"][0]), num(e["ci"][1]));
     }
     out += "\n";
   }

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <set>
@@ -54,15 +53,6 @@ class SignalScope {
   void (*old_int_)(int) = SIG_DFL;
   void (*old_term_)(int) = SIG_DFL;
 };
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Json shard_json(const std::optional<Shard>& shard) {
   if (!shard) return nullptr;
@@ -367,7 +357,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   Json report;
   report["schema"] = report::kSchema;
   report["editlab_version"] = EDITLAB_VERSION;
-  report["created"] = utc_now();
+  report["created"] = report::utc_now_iso8601();
   report["complete"] = !interrupted && records.size() == assigned.size();
   report["run_id"] = id;
   report["config"] = config.raw;
@@ -396,8 +386,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
                        {"records_processed", processed},
                        {"records_per_second", loop_seconds > 0 ? processed / loop_seconds : 0.0}};
   report["records"] = records;
-  write_file_atomically(config.out / "report.json",
-                        report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomically(config.out / "report.json", report::report_text(report));
   write_file_atomically(config.out / "summary.md", report::markdown_table({report}, {config.method}));
   return {std::move(report), interrupted};
 }

@@ -48,10 +48,4 @@ nlohmann::ordered_json merge_shards(const std::vector<ShardReport>& shards);
 nlohmann::ordered_json merge_shard_files(const std::vector<std::filesystem::path>& inputs,
                                          const std::filesystem::path& out);
 
-// The report as written to disk (1-space indent, invalid UTF-8 replaced, trailing newline).
-std::string report_text(const nlohmann::ordered_json& report);
-
-// The current time as UTC ISO 8601 ("2024-05-01T12:00:00Z"), as in a report's "created".
-std::string utc_now_iso8601();
-
 }  // namespace editlab::report

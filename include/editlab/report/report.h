@@ -74,6 +74,12 @@ nlohmann::ordered_json aggregate(const std::vector<nlohmann::json>& records, con
 // specificity_plus, loud, implication/*, fluency), then the metric within its suite.
 bool metric_less(const std::string& a, const std::string& b);
 
+// The report as written to disk (1-space indent, invalid UTF-8 replaced, trailing newline).
+std::string report_text(const nlohmann::ordered_json& report);
+
+// The current time as UTC ISO 8601 ("2024-05-01T12:00:00Z"), as in a report's "created".
+std::string utc_now_iso8601();
+
 // Reads and checks a report (schema, required fields); errors name the file.
 nlohmann::ordered_json load_report(const std::filesystem::path& path);
 
