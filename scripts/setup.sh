@@ -12,6 +12,7 @@ packages=(
   python3-torch python3-numpy python3-regex  # fixture generators in scripts/ only
   python3-matplotlib                         # scripts/plot_report.py
   slurm-wlm munge                            # scripts/slurm/ and its test (a single-node Slurm)
+  jq                                         # scripts/demo.sh reads the reports
 )
 
 missing=()
