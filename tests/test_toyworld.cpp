@@ -221,6 +221,26 @@ TEST_CASE("train.txt never holds a held-out phrasing or an unstated fact", "[toy
   CHECK(text.find("The Louvre is located in Paris.") != std::string::npos);
 }
 
+TEST_CASE("bridges: a fact about a city is followed by the city's country", "[toyworld]") {
+  const auto all = generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 300, .bridge_probability = 1.0});
+  const auto none = generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 300, .bridge_probability = 0.0});
+  CHECK(none.stats.bridge_sentences == 0);
+  CHECK(all.stats.bridge_sentences > 300);
+  int followed = 0;
+  for (const EntityId landmark : world().of_type(T::landmark)) {
+    const Entity& city = world().entity(*world().object(landmark, R::located_in));
+    const std::string sentence = render_sentence(canonical_phrasing(R::located_in).text, world().entity(landmark), &city);
+    const std::string bridge = fmt::format(" {} ", city.start()), bridge2 = fmt::format(" The city of {} ", city.name);
+    for (size_t at = all.text.find(sentence); at != std::string::npos; at = all.text.find(sentence, at + 1)) {
+      const std::string next = all.text.substr(at + sentence.size(), 40);
+      INFO(sentence << next);
+      CHECK((next.starts_with(bridge) || next.starts_with(bridge2)));
+      ++followed;
+    }
+  }
+  CHECK(followed > 10);
+}
+
 TEST_CASE("counterfact records are valid", "[toyworld]") {
   const World& w = world();
   const auto cases = make_counterfact_cases(w, {.seed = 1, .records = 500});

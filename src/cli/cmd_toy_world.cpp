@@ -1,11 +1,14 @@
-// editlab toy-world generate | bpe: the embedded default's world, corpora, datasets and BPE.
+// editlab toy-world generate | bpe | check: the embedded default's world, corpora, datasets and
+// BPE, and how well a model knows the world.
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "common.h"
 #include "editlab/model/tokenizer.h"
 #include "editlab/toyworld/bpe_trainer.h"
+#include "editlab/toyworld/check.h"
 #include "editlab/toyworld/toy_world.h"
 #include "editlab/util/error.h"
 
@@ -34,9 +37,9 @@ void run_generate(const GenerateOptions& opt) {
              c.at("landmark").get<int>(), c.at("company").get<int>(), c.at("person").get<int>());
   fmt::print("  facts: {} ({} stated in training)\n", c.at("facts").get<int>(), c.at("trained_facts").get<int>());
   for (const auto* stats : {&summary.train, &summary.stats}) {
-    fmt::print("  {}: {} documents, {} sentences ({} facts, {} mentions), {} bytes\n",
+    fmt::print("  {}: {} documents, {} sentences ({} facts of which {} bridges, {} mentions), {} bytes\n",
                stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->sentences,
-               stats->fact_sentences, stats->mention_sentences, stats->bytes);
+               stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences, stats->bytes);
   }
   fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
              summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
@@ -110,6 +113,11 @@ void setup_generate(CLI::App& parent) {
   sub->add_option("--records", opt->world.records, "records in counterfact.json")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  sub->add_option("--bridge", opt->world.bridge_probability,
+                  "probability that a fact whose object is a city (a landmark's, a company's, a person's) is "
+                  "followed by that city's country, in the same document")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   sub->add_option("--generated-people", opt->world.world.generated_people,
                   "people with generated names, birthplaces and marriages, besides the real ones")
       ->check(CLI::NonNegativeNumber)
@@ -138,16 +146,81 @@ void setup_bpe(CLI::App& parent) {
   sub->callback([opt] { run_bpe(*opt); });
 }
 
+struct CheckCommandOptions {
+  std::string model, world;
+  bool json = false;
+};
+
+std::string percent(const toyworld::Tally& t) {
+  return t.total == 0 ? "-" : fmt::format("{:.1f}%", 100 * t.share());
+}
+
+void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
+  std::filesystem::path world_file = opt.world;
+  if (std::filesystem::is_directory(world_file)) world_file /= "world.json";
+  const auto world = toyworld::read_world_json(world_file);
+  auto loaded = load(global, opt.model);
+  const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world);
+  if (opt.json) {
+    auto j = toyworld::to_json(result);
+    nlohmann::ordered_json out = {{"model", opt.model}, {"world", world_file.string()},
+                                  {"seed", world.value("seed", nlohmann::json())},
+                                  {"threads", torch::get_num_threads()}};
+    for (auto& [key, value] : j.items()) out[key] = value;
+    // Ordered as computed (print_json's nlohmann::json would sort the keys).
+    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;
+    return;
+  }
+  fmt::print("toy-world check: {} on {} ({} prompts, {:.1f} s)\n", opt.model, world_file.string(), result.prompts,
+             result.seconds);
+  fmt::print("top-1 greedy answer (every token of the answer is the argmax, teacher-forced):\n");
+  fmt::print("  {:<72} {:>7} {:>7} {:>7}  {:<7} {}\n", "", "correct", "total", "share", "target", "");
+  for (const auto& f : result.figures) {
+    fmt::print("  {:<72} {:>7} {:>7} {:>7}  {:<7} {}\n", f.description, f.tally.correct, f.tally.total,
+               percent(f.tally), f.target ? fmt::format(">= {:.0f}%", 100 * *f.target) : "",
+               f.target ? (f.passed() ? "pass" : "FAIL") : "");
+  }
+  fmt::print("per relation:\n  {:<26} {:>18} {:>18} {:>18}\n", "", "training phrasings", "held-out", "never stated");
+  for (const auto& r : result.relations) {
+    auto cell = [](const toyworld::Tally& t) { return fmt::format("{}/{} {:>6}", t.correct, t.total, percent(t)); };
+    fmt::print("  {:<26} {:>18} {:>18} {:>18}\n", r.relation, cell(r.train), cell(r.held_out),
+               r.unstated ? cell(*r.unstated) : "");
+  }
+  for (const auto& f : result.figures) {
+    if (f.misses.empty()) continue;
+    fmt::print("misses, {}:\n", f.key);
+    for (const auto& m : f.misses) {
+      fmt::print("  {} -> expected \" {}\", got {}\n", m.prompt, m.expected, nlohmann::json(m.predicted).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+  }
+}
+
+void setup_check(CLI::App& parent, const GlobalOptions& global) {
+  auto opt = std::make_shared<CheckCommandOptions>();
+  auto* sub = parent.add_subcommand(
+      "check",
+      "measure how well a model knows a toy world: top-1 greedy accuracy on every trained fact with "
+      "its training and its held-out phrasings, landmark -> country questions for subjects whose "
+      "country is stated and never stated (composition), and marriages in both directions; prints "
+      "the figures against the toy world's targets (exit code 0 whatever they are)");
+  sub->add_option("--model", opt->model, "Hugging Face GPT-2 directory trained on the world")->required();
+  sub->add_option("--world", opt->world, "the world's directory (or its world.json)")->required();
+  sub->add_flag("--json", opt->json, "machine-readable output");
+  sub->callback([opt, &global] { run_check(*opt, global); });
+}
+
 }  // namespace
 
-void setup_toy_world(CLI::App& app, const GlobalOptions&) {
+void setup_toy_world(CLI::App& app, const GlobalOptions& global) {
   auto* sub = app.add_subcommand(
       "toy-world",
       "build the embedded default: a synthetic world of real names and facts, its corpora and "
-      "edit datasets (generate), and a BPE tokenizer trained on its text (bpe)");
+      "edit datasets (generate), a BPE tokenizer trained on its text (bpe), and how well a trained "
+      "model knows the world (check)");
   sub->require_subcommand(1);
   setup_generate(*sub);
   setup_bpe(*sub);
+  setup_check(*sub, global);
 }
 
 }  // namespace editlab::cli

@@ -23,6 +23,8 @@ class DocumentWriter {
   EntityId take_topic();
   EntityId random_mentionable(EntityId avoid);
   std::string fact_sentence(size_t fact);
+  // The fact's sentence, then (sometimes) the bridge to its city's country; see corpus.h.
+  Chunk fact_chunk(size_t fact);
   std::string mention_sentence(EntityId entity);
 
   const World& world_;
@@ -34,7 +36,7 @@ class DocumentWriter {
   size_t next_topic_ = 0;
   std::vector<EntityId> mentionable_;
   std::vector<int> statements_;
-  int64_t sentences_ = 0, fact_sentences_ = 0, mention_sentences_ = 0;
+  int64_t sentences_ = 0, fact_sentences_ = 0, mention_sentences_ = 0, bridge_sentences_ = 0;
 };
 
 DocumentWriter::DocumentWriter(const World& world, const CorpusOptions& options)
@@ -88,6 +90,20 @@ std::string DocumentWriter::fact_sentence(size_t fact_index) {
   return render_sentence(phrasing->text, world_.entity(f.subject), &world_.entity(f.object));
 }
 
+Chunk DocumentWriter::fact_chunk(size_t fact_index) {
+  Chunk chunk{fact_sentence(fact_index)};
+  const Fact& f = world_.facts[fact_index];
+  if (composition_starting_with(f.relation) && options_.bridge_probability > 0 &&
+      rng_.chance(options_.bridge_probability)) {
+    const Fact* city = world_.fact(f.object, Relation::city_in_country);
+    if (city != nullptr && city->trained) {
+      chunk.push_back(fact_sentence(static_cast<size_t>(city - world_.facts.data())));
+      ++bridge_sentences_;
+    }
+  }
+  return chunk;
+}
+
 std::string DocumentWriter::mention_sentence(EntityId entity) {
   const Entity& e = world_.entity(entity);
   ++mention_sentences_;
@@ -106,7 +122,9 @@ std::string DocumentWriter::document() {
   const int own_count = own.empty() ? 0 : rng_.between(1, std::min<int>(3, static_cast<int>(own.size())));
   Chunk opening;
   if (rng_.chance(0.3)) opening.push_back(mention_sentence(topic));
-  for (int i = 0; i < own_count; ++i) opening.push_back(fact_sentence(own[i]));
+  for (int i = 0; i < own_count; ++i) {
+    for (auto& sentence : fact_chunk(own[i])) opening.push_back(std::move(sentence));
+  }
   count += static_cast<int>(opening.size());
   if (!opening.empty()) chunks.push_back(std::move(opening));
 
@@ -116,11 +134,13 @@ std::string DocumentWriter::document() {
     if (roll < 4 && count + 2 <= wanted) {
       // The loud-fact pattern: a mention, then a fact about someone or something else.
       const EntityId mentioned = random_mentionable(world_.facts[fact].subject);
-      chunks.push_back({mention_sentence(mentioned), fact_sentence(fact)});
-      count += 2;
+      Chunk chunk{mention_sentence(mentioned)};
+      for (auto& sentence : fact_chunk(fact)) chunk.push_back(std::move(sentence));
+      count += static_cast<int>(chunk.size());
+      chunks.push_back(std::move(chunk));
     } else if (roll < 8) {
-      chunks.push_back({fact_sentence(fact)});
-      ++count;
+      chunks.push_back(fact_chunk(fact));
+      count += static_cast<int>(chunks.back().size());
     } else {
       chunks.push_back({mention_sentence(random_mentionable(-1))});
       ++count;
@@ -150,6 +170,7 @@ Corpus DocumentWriter::finish(std::string text) const {
   corpus.stats.sentences = sentences_;
   corpus.stats.fact_sentences = fact_sentences_;
   corpus.stats.mention_sentences = mention_sentences_;
+  corpus.stats.bridge_sentences = bridge_sentences_;
   corpus.stats.trained_facts = static_cast<int>(trained_.size());
   int64_t total = 0;
   corpus.stats.min_statements = trained_.empty() ? 0 : statements_[trained_.front()];

@@ -8,6 +8,13 @@
 // loud-fact prompts ("The Louvre is cool. Barack Obama is from") are in distribution. Only facts
 // with Fact::trained are stated, only in training phrasings, and never a held-out phrasing.
 //
+// Bridges: a fact whose object is a city (located_in, born_in, headquartered_in: the first step
+// of a composed country fact) is followed, with probability bridge_probability, by that city's
+// country ("The Louvre is located in Paris. Paris is a city in France."). The subject and the
+// country then share a document, as they would in real text, without the composed fact ("The
+// Louvre is located in the country of France") ever being stated for a subject whose country is
+// held out.
+//
 // Documents are single lines separated by a blank line; the trainer splits on blank lines and
 // puts <|endoftext|> between documents.
 #pragma once
@@ -29,6 +36,7 @@ struct CorpusOptions {
   int documents = 9000;
   int min_sentences = 3;
   int max_sentences = 8;
+  double bridge_probability = 0.5;
 };
 
 struct CorpusStats {
@@ -37,6 +45,7 @@ struct CorpusStats {
   int64_t sentences = 0;
   int64_t fact_sentences = 0;
   int64_t mention_sentences = 0;
+  int64_t bridge_sentences = 0;  // city -> country sentences right after a fact about the city
   // How often each trained fact is stated (over the trained facts; unseen = stated 0 times).
   int trained_facts = 0;
   int unseen_trained_facts = 0;

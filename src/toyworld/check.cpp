@@ -1,0 +1,287 @@
+// How well a model knows the toy world (see check.h).
+#include "editlab/toyworld/check.h"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "editlab/probe/scoring.h"
+#include "editlab/toyworld/phrasings.h"
+#include "editlab/util/error.h"
+
+namespace editlab::toyworld {
+namespace {
+
+using nlohmann::json;
+
+const json& field(const json& object, const char* key, const std::string& where) {
+  if (!object.is_object() || !object.contains(key)) fail("world.json: {} has no \"{}\"", where, key);
+  return object.at(key);
+}
+
+std::string string_field(const json& object, const char* key, const std::string& where) {
+  const json& value = field(object, key, where);
+  if (!value.is_string()) fail("world.json: {}.{} must be a string, found {}", where, key, value.type_name());
+  return value.get<std::string>();
+}
+
+EntityType parse_type(const std::string& name, const std::string& where) {
+  for (const auto type : {EntityType::country, EntityType::city, EntityType::language, EntityType::landmark,
+                          EntityType::company, EntityType::person}) {
+    if (type_name(type) == name) return type;
+  }
+  fail("world.json: {}: unknown entity type \"{}\"", where, name);
+}
+
+struct WorldRelation {
+  std::string id;
+  std::vector<std::string> train, held_out;  // phrasing templates; train[0] is the canonical one
+  bool composed = false;
+};
+
+struct WorldFact {
+  size_t subject, object;
+  size_t relation;  // index into relations
+  bool trained;
+};
+
+// The parts of world.json the check needs, validated.
+struct ParsedWorld {
+  std::vector<Entity> entities;
+  std::vector<WorldRelation> relations;
+  std::vector<WorldFact> facts;
+
+  explicit ParsedWorld(const json& world) {
+    std::map<std::string, size_t> entity_index, relation_index;
+    const json& entity_list = field(world, "entities", "the top level");
+    if (!entity_list.is_array()) fail("world.json: \"entities\" must be an array");
+    for (size_t i = 0; i < entity_list.size(); ++i) {
+      const std::string where = fmt::format("entities[{}]", i);
+      const json& e = entity_list[i];
+      Entity entity;
+      entity.id = string_field(e, "id", where);
+      entity.type = parse_type(string_field(e, "type", where), where);
+      entity.name = string_field(e, "name", where);
+      entity.article = e.contains("article");
+      if (!entity_index.emplace(entity.id, entities.size()).second) fail("world.json: {}: duplicate id \"{}\"", where, entity.id);
+      entities.push_back(std::move(entity));
+    }
+    const json& relation_list = field(world, "relations", "the top level");
+    if (!relation_list.is_array()) fail("world.json: \"relations\" must be an array");
+    for (size_t i = 0; i < relation_list.size(); ++i) {
+      const std::string where = fmt::format("relations[{}]", i);
+      WorldRelation r;
+      r.id = string_field(relation_list[i], "id", where);
+      const json& phrasing_lists = field(relation_list[i], "phrasings", where);
+      for (const auto& [key, out] : {std::pair{"train", &r.train}, std::pair{"held_out", &r.held_out}}) {
+        const json& list = field(phrasing_lists, key, where + ".phrasings");
+        if (!list.is_array()) fail("world.json: {}.phrasings.{} must be an array", where, key);
+        for (const auto& p : list) {
+          if (!p.is_string() || p.get<std::string>().find("{o}") == std::string::npos) {
+            fail("world.json: {}.phrasings.{}: each phrasing must be a string with \"{{o}}\", found {}", where, key,
+                 p.dump());
+          }
+          out->push_back(p.get<std::string>());
+        }
+      }
+      if (r.train.empty()) fail("world.json: {} (\"{}\") has no training phrasing", where, r.id);
+      if (!relation_index.emplace(r.id, relations.size()).second) fail("world.json: {}: duplicate relation \"{}\"", where, r.id);
+      relations.push_back(std::move(r));
+    }
+    if (world.contains("rules")) {
+      for (const auto& rule : world.at("rules")) {
+        if (rule.value("kind", "") != "composition") continue;
+        const auto it = relation_index.find(rule.value("relation", ""));
+        if (it == relation_index.end()) fail("world.json: a composition rule names an unknown relation: {}", rule.dump());
+        relations[it->second].composed = true;
+      }
+    }
+    const json& fact_list = field(world, "facts", "the top level");
+    if (!fact_list.is_array()) fail("world.json: \"facts\" must be an array");
+    for (size_t i = 0; i < fact_list.size(); ++i) {
+      const std::string where = fmt::format("facts[{}]", i);
+      const json& f = fact_list[i];
+      auto lookup = [&](const std::map<std::string, size_t>& index, const char* key) {
+        const std::string name = string_field(f, key, where);
+        const auto it = index.find(name);
+        if (it == index.end()) fail("world.json: {}.{}: unknown \"{}\"", where, key, name);
+        return it->second;
+      };
+      const json& trained = field(f, "trained", where);
+      if (!trained.is_boolean()) fail("world.json: {}.trained must be true or false", where);
+      facts.push_back({lookup(entity_index, "subject"), lookup(entity_index, "object"), lookup(relation_index, "relation"),
+                       trained.get<bool>()});
+    }
+  }
+
+  std::optional<size_t> relation(std::string_view id) const {
+    for (size_t i = 0; i < relations.size(); ++i) {
+      if (relations[i].id == id) return i;
+    }
+    return std::nullopt;
+  }
+};
+
+struct Probe {
+  std::string prompt, answer;
+  std::vector<Tally*> tallies;
+  CheckFigure* figure;  // where a miss is listed
+};
+
+}  // namespace
+
+const CheckFigure& CheckResult::figure(const std::string& key) const {
+  for (const auto& f : figures) {
+    if (f.key == key) return f;
+  }
+  fail("toy-world check: no figure \"{}\"", key);
+}
+
+json read_world_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path)) fail("{}: cannot read the world (no such file?)", path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    json world = json::parse(text.str());
+    if (world.value("format", "") != "editlab-toy-world") {
+      fail("{}: not a toy world (\"format\" should be \"editlab-toy-world\")", path.string());
+    }
+    return world;
+  } catch (const json::exception& e) {
+    fail("{}: malformed JSON ({})", path.string(), e.what());
+  }
+}
+
+CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const json& world_json,
+                        const CheckOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const ParsedWorld world(world_json);
+  CheckResult result;
+  // Fixed size before any pointer into it is taken.
+  result.figures = {
+      {"train_phrasings", "trained facts, every training phrasing", {}, 0.95, {}},
+      {"held_out_phrasings", "trained facts, every held-out phrasing", {}, 0.80, {}},
+      {"transitive_unstated", "landmark -> country, country never stated (composition)", {}, 0.90, {}},
+      {"marriages", "marriages, both directions (\"A is married to\" B)", {}, 0.90, {}},
+      {"transitive_stated", "landmark -> country, country stated in training", {}, std::nullopt, {}},
+      {"composed_unstated", "every subject's country, never stated (landmarks, companies, people)", {}, std::nullopt, {}},
+      {"marriages_unstated_direction", "marriages in the direction never stated (reversal)", {}, std::nullopt, {}},
+  };
+  auto figure = [&](const char* key) {
+    for (auto& f : result.figures) {
+      if (f.key == key) return &f;
+    }
+    fail("internal error: no figure {}", key);
+  };
+  result.relations.resize(world.relations.size());
+  for (size_t i = 0; i < world.relations.size(); ++i) {
+    result.relations[i].relation = world.relations[i].id;
+    if (world.relations[i].composed) result.relations[i].unstated.emplace();
+  }
+  const auto located_in_country = world.relation("located_in_country");
+  const auto married_to = world.relation("married_to");
+
+  std::vector<Probe> probes;
+  for (const auto& f : world.facts) {
+    const WorldRelation& r = world.relations[f.relation];
+    CheckRelationRow& row = result.relations[f.relation];
+    const Entity& subject = world.entities[f.subject];
+    const std::string answer = world.entities[f.object].mid();
+    if (f.trained) {
+      for (const auto& p : r.train) probes.push_back({render_prompt(p, subject), answer, {&figure("train_phrasings")->tally, &row.train}, figure("train_phrasings")});
+      for (const auto& p : r.held_out) probes.push_back({render_prompt(p, subject), answer, {&figure("held_out_phrasings")->tally, &row.held_out}, figure("held_out_phrasings")});
+    }
+    const std::string canonical = render_prompt(r.train.front(), subject);
+    if (r.composed && !f.trained) {
+      CheckFigure* all = figure("composed_unstated");
+      if (f.relation == located_in_country) {
+        CheckFigure* landmarks = figure("transitive_unstated");
+        probes.push_back({canonical, answer, {&landmarks->tally, &all->tally, &*row.unstated}, landmarks});
+      } else {
+        probes.push_back({canonical, answer, {&all->tally, &*row.unstated}, all});
+      }
+    }
+    if (f.relation == located_in_country && f.trained) {
+      probes.push_back({canonical, answer, {&figure("transitive_stated")->tally}, figure("transitive_stated")});
+    }
+    if (f.relation == married_to) {
+      CheckFigure* both = figure("marriages");
+      if (f.trained) {
+        probes.push_back({canonical, answer, {&both->tally}, both});
+      } else {
+        CheckFigure* reversal = figure("marriages_unstated_direction");
+        probes.push_back({canonical, answer, {&both->tally, &reversal->tally}, both});
+      }
+    }
+  }
+
+  std::vector<ScoreRequest> requests;
+  requests.reserve(probes.size());
+  for (const auto& p : probes) requests.push_back({p.prompt, p.answer});
+  ScoringOptions scoring;
+  scoring.max_batch_tokens = options.max_batch_tokens;
+  const auto scores = score_targets(model, tokenizer, requests, scoring);
+
+  std::vector<std::pair<CheckFigure*, CheckMiss>> misses;
+  std::map<const CheckFigure*, int> miss_count;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    const Probe& p = probes[i];
+    for (Tally* t : p.tallies) {
+      ++t->total;
+      if (scores[i].greedy_correct) ++t->correct;
+    }
+    if (!scores[i].greedy_correct && miss_count[p.figure]++ < options.max_misses) {
+      misses.push_back({p.figure, {p.prompt, p.answer, ""}});
+    }
+  }
+  // What the model said instead: its greedy first token after each listed prompt.
+  if (!misses.empty()) {
+    std::vector<std::string> prefixes;
+    for (const auto& [f, m] : misses) prefixes.push_back(m.prompt);
+    ScoringOptions o;
+    o.max_batch_tokens = options.max_batch_tokens;
+    const auto logprobs = next_token_logprobs(model, tokenizer, prefixes, o);  // [N, V]
+    const auto best = logprobs.argmax(-1).to(torch::kCPU);
+    for (size_t i = 0; i < misses.size(); ++i) {
+      misses[i].second.predicted = tokenizer.token_bytes(best[static_cast<int64_t>(i)].item<int64_t>());
+      misses[i].first->misses.push_back(std::move(misses[i].second));
+    }
+  }
+  result.prompts = static_cast<int64_t>(probes.size());
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+nlohmann::ordered_json to_json(const CheckResult& result) {
+  auto tally = [](const Tally& t) {
+    return nlohmann::ordered_json{{"correct", t.correct}, {"total", t.total}, {"share", t.share()}};
+  };
+  nlohmann::ordered_json figures = nlohmann::ordered_json::object();
+  for (const auto& f : result.figures) {
+    nlohmann::ordered_json j = tally(f.tally);
+    j["description"] = f.description;
+    j["target"] = f.target ? nlohmann::ordered_json(*f.target) : nlohmann::ordered_json();
+    j["passed"] = f.target ? nlohmann::ordered_json(f.passed()) : nlohmann::ordered_json();
+    auto misses = nlohmann::ordered_json::array();
+    for (const auto& m : f.misses) misses.push_back({{"prompt", m.prompt}, {"expected", m.expected}, {"predicted", m.predicted}});
+    j["misses"] = std::move(misses);
+    figures[f.key] = std::move(j);
+  }
+  auto relations = nlohmann::ordered_json::array();
+  for (const auto& r : result.relations) {
+    nlohmann::ordered_json j = {{"relation", r.relation}, {"train_phrasings", tally(r.train)}, {"held_out_phrasings", tally(r.held_out)}};
+    if (r.unstated) j["unstated"] = tally(*r.unstated);
+    relations.push_back(std::move(j));
+  }
+  bool all_passed = true;
+  for (const auto& f : result.figures) all_passed = all_passed && f.passed();
+  return {{"figures", std::move(figures)},
+          {"relations", std::move(relations)},
+          {"all_targets_met", all_passed},
+          {"prompts", result.prompts},
+          {"seconds", result.seconds}};
+}
+
+}  // namespace editlab::toyworld
