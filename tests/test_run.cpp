@@ -348,3 +348,28 @@ TEST_CASE("datasets: CounterFact's own records load as they are, as a JSON array
   bad["implications"] = {{{"kind", "transitive"}, {"prompt", "x"}}};
   CHECK_THROWS_WITH(parse_probe_record(bad, "d.json: record 4"), Contains("d.json: record 4 (case_id 0): field \"implications[0].target_new\" is missing"));
 }
+
+TEST_CASE("editlab run --shard K/N, then merge: the unsharded run's report", "[run_cli]") {
+  RunFixture f("ft", 7);
+  const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+  REQUIRE(run_cli(f.run("--out " + dir("whole"))).exit_code == 0);
+  REQUIRE(run_cli(f.run("--shard 1/2 --out " + dir("s1"))).exit_code == 0);
+  REQUIRE(run_cli(f.run("--shard 2/2 --out " + dir("s2"))).exit_code == 0);
+  const auto s1 = read_json(f.tmp / "s1/report.json");
+  CHECK(s1["selection"]["indices"] == nlohmann::json({0, 2, 4, 6}));
+  CHECK(s1["selection"]["total"] == 7);
+  // A shard's journal cannot be resumed as another shard.
+  const auto wrong = run_cli(f.run("--shard 2/2 --resume --out " + dir("s1")));
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.err, Contains("different run"));
+  const auto merged = run_cli("merge " + dir("s2/report.json") + " " + dir("s1/report.json") + " --out " + dir("merged.json"));
+  INFO(merged.err);
+  REQUIRE(merged.exit_code == 0);
+  auto a = read_json(f.tmp / "merged.json");
+  auto b = read_json(f.tmp / "whole/report.json");
+  CHECK(a["aggregates"] == b["aggregates"]);
+  CHECK(without_timings(a)["records"] == without_timings(b)["records"]);
+  CHECK(a["summary"] == b["summary"]);
+  CHECK(a["selection"] == b["selection"]);
+  CHECK(a["run_id"] == b["run_id"]);
+}
