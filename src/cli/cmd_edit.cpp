@@ -81,6 +81,7 @@ std::vector<EditResult> apply_edits(LoadedModel& m, const std::vector<EditReques
   setup.stats_corpus = o.stats_corpus;
   if (o.samples > 0) setup.samples = o.samples;
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  setup.stats_progress = stderr_stats_progress();
   auto editor = make_editor(o.method, read_json_file(o.hparams, "hyperparameter file"), o.hparams, *m.model,
                             *m.tokenizer, m.fingerprint(), setup);
   if (!o.save_context_templates.empty() && editor->context_templates()) {

@@ -20,16 +20,7 @@ void run_stats(const StatsOptions& opt, const GlobalOptions& global) {
   if (!opt.cache_dir.empty()) setup.cache_dir = opt.cache_dir;
   setup.use_cache = !opt.no_cache;
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
-  std::unique_ptr<Progress> progress;
-  setup.stats_progress = [&](const StatsProgress& p) {
-    if (!progress) progress = std::make_unique<Progress>("statistics", p.texts_total, "texts");
-    const std::string extra = fmt::format("{} tokens", p.tokens);
-    if (p.texts_done == p.texts_total) {
-      progress->finish(extra);
-    } else {
-      progress->update(p.texts_done, extra);
-    }
-  };
+  setup.stats_progress = stderr_stats_progress();
   std::filesystem::path cache_file;
   auto stats = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(),
                                   {opt.layer, opt.corpus, opt.samples, opt.mom2_dtype}, setup, &cache_file);

@@ -3,6 +3,7 @@
 #include "editlab/edit/context_templates.h"
 #include "editlab/model/safetensors.h"
 #include "editlab/util/error.h"
+#include "editlab/util/progress.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -98,6 +99,19 @@ RomeResources prepare_rome(LanguageModel& model, const Tokenizer& tok, const std
     resources.inverse_moment[layer] = torch::inverse(stats.moment()).to(model.device(), model.dtype());
   }
   return resources;
+}
+
+std::function<void(const StatsProgress&)> stderr_stats_progress() {
+  auto progress = std::make_shared<std::unique_ptr<Progress>>();
+  return [progress](const StatsProgress& p) {
+    if (!*progress) *progress = std::make_unique<Progress>("statistics", p.texts_total, "texts");
+    const std::string extra = fmt::format("{} tokens", p.tokens);
+    if (p.texts_done == p.texts_total) {
+      (*progress)->finish(extra);
+    } else {
+      (*progress)->update(p.texts_done, extra);
+    }
+  };
 }
 
 }  // namespace editlab

@@ -89,6 +89,10 @@ class Journal {
         fail("{} already holds {} finished records: pass --resume to continue that run, or choose another --out",
              path.string(), lines.size() - 1);
       }
+      if (lines.size() == 1 && !resume) lines.clear();  // a header alone: nothing to keep
+    }
+    if (!lines.empty()) {
+      const Json h = Json::parse(lines[0]);
       if (h["run_id"] != header["run_id"] || h["shard"] != header["shard"]) {
         fail("{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or "
              "shard); choose another --out", path.string());
@@ -263,6 +267,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
     setup.stats_corpus = config.stats_corpus;
     setup.samples = config.samples;
     setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    setup.stats_progress = stderr_stats_progress();
     editor = make_editor(config.method, hparams_json, config.hparams.string(), *model.model, *model.tokenizer,
                          fingerprint, setup);
   }

@@ -28,6 +28,9 @@ struct RomeSetupOptions {
   std::function<void(const StatsProgress&)> stats_progress;
 };
 
+// A progress bar on stderr for statistics computed from a corpus (texts, tokens, rate, ETA).
+std::function<void(const StatsProgress&)> stderr_stats_progress();
+
 struct StatsRequest {
   int64_t layer = 0;
   std::filesystem::path corpus;
