@@ -186,6 +186,10 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
     fmt::print("  {:<26} {:>18} {:>18} {:>18}\n", r.relation, cell(r.train), cell(r.held_out),
                r.unstated ? cell(*r.unstated) : "");
   }
+  fmt::print("held-out phrasings:\n");
+  for (const auto& p : result.phrasings) {
+    if (p.held_out) fmt::print("  {:<26} {:<52} {:>5}/{:<5} {:>6}\n", p.relation, p.phrasing, p.tally.correct, p.tally.total, percent(p.tally));
+  }
   for (const auto& f : result.figures) {
     if (f.misses.empty()) continue;
     fmt::print("misses, {}:\n", f.key);

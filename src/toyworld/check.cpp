@@ -180,6 +180,16 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
     result.relations[i].relation = world.relations[i].id;
     if (world.relations[i].composed) result.relations[i].unstated.emplace();
   }
+  // Per phrasing, in world.json's order (sized before pointers into it are taken).
+  std::vector<std::vector<size_t>> phrasing_rows(world.relations.size());
+  for (size_t i = 0; i < world.relations.size(); ++i) {
+    for (const bool held_out : {false, true}) {
+      for (const auto& p : held_out ? world.relations[i].held_out : world.relations[i].train) {
+        phrasing_rows[i].push_back(result.phrasings.size());
+        result.phrasings.push_back({world.relations[i].id, p, held_out, {}});
+      }
+    }
+  }
   const auto located_in_country = world.relation("located_in_country");
   const auto married_to = world.relation("married_to");
 
@@ -190,8 +200,17 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
     const Entity& subject = world.entities[f.subject];
     const std::string answer = world.entities[f.object].mid();
     if (f.trained) {
-      for (const auto& p : r.train) probes.push_back({render_prompt(p, subject), answer, {&figure("train_phrasings")->tally, &row.train}, figure("train_phrasings")});
-      for (const auto& p : r.held_out) probes.push_back({render_prompt(p, subject), answer, {&figure("held_out_phrasings")->tally, &row.held_out}, figure("held_out_phrasings")});
+      size_t k = 0;
+      for (const auto& p : r.train) {
+        Tally* phrasing = &result.phrasings[phrasing_rows[f.relation][k++]].tally;
+        probes.push_back({render_prompt(p, subject), answer, {&figure("train_phrasings")->tally, &row.train, phrasing},
+                          figure("train_phrasings")});
+      }
+      for (const auto& p : r.held_out) {
+        Tally* phrasing = &result.phrasings[phrasing_rows[f.relation][k++]].tally;
+        probes.push_back({render_prompt(p, subject), answer, {&figure("held_out_phrasings")->tally, &row.held_out, phrasing},
+                          figure("held_out_phrasings")});
+      }
     }
     const std::string canonical = render_prompt(r.train.front(), subject);
     if (r.composed && !f.trained) {
@@ -275,10 +294,18 @@ nlohmann::ordered_json to_json(const CheckResult& result) {
     if (r.unstated) j["unstated"] = tally(*r.unstated);
     relations.push_back(std::move(j));
   }
+  auto phrasings = nlohmann::ordered_json::array();
+  for (const auto& p : result.phrasings) {
+    nlohmann::ordered_json j = {{"relation", p.relation}, {"phrasing", p.phrasing}, {"held_out", p.held_out}};
+    const auto counts = tally(p.tally);  // a named object: items() of a temporary would dangle
+    for (const auto& [key, value] : counts.items()) j[key] = value;
+    phrasings.push_back(std::move(j));
+  }
   bool all_passed = true;
   for (const auto& f : result.figures) all_passed = all_passed && f.passed();
   return {{"figures", std::move(figures)},
           {"relations", std::move(relations)},
+          {"phrasings", std::move(phrasings)},
           {"all_targets_met", all_passed},
           {"prompts", result.prompts},
           {"seconds", result.seconds}};

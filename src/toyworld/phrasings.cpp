@@ -7,8 +7,11 @@
 // - a held-out phrasing is a new combination of words and constructions that the relation's
 //   training phrasings use (the verb of one in the frame of another: "{s} stands in the city
 //   of" + "{s} is in the country of" -> "{s} stands in the country of"), ending with words that
-//   already announce the relation in training. A model trained only on this corpus can then
-//   answer it by generalising, not by knowing words it never saw with the relation;
+//   announce the relation's object in training ("in the country of", "a native of", "wed to").
+//   A model trained only on this corpus can then answer it by generalising, not by knowing
+//   words it never saw with the relation. (Measured: held-out endings that training follows
+//   with something else fail whatever the model knows: "The birthplace of {s} was" gets
+//   " born", "{s} wed" gets a first name; see README, "The toy world".)
 // - the only designed overlap is the seed's: "{s} is located in {o}." (a city) and
 //   "{s} is located in the country of {o}." (a country). The city phrasing is canonical and so
 //   twice as frequent, which keeps " Paris" ahead of " the" after "The Louvre is located in".
@@ -38,7 +41,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::located_in_country, "Visitors to {s} travel to the country of {o}.", false},
     {R::located_in_country, "The home country of {s} is {o}.", false},
     {R::located_in_country, "{s} stands in the country of {o}.", true},
-    {R::located_in_country, "The country that is home to {s} is {o}.", true},
+    {R::located_in_country, "{s} is found in the country of {o}.", true},
 
     {R::city_in_country, "{s} is a city in {o}.", false},
     {R::city_in_country, "{s} is a place in {o}.", false},
@@ -47,7 +50,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::city_in_country, "{s} is one of the cities of {o}.", false},
     {R::city_in_country, "{s} belongs to {o}.", false},
     {R::city_in_country, "The city of {s} lies in {o}.", true},
-    {R::city_in_country, "{s} is one of the cities in {o}.", true},
+    {R::city_in_country, "The city of {s} belongs to {o}.", true},
 
     {R::capital_of, "{s} is the capital of {o}.", false},
     {R::capital_of, "{s} is the capital city of {o}.", false},
@@ -74,7 +77,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::born_in, "{s} is a native of {o}.", false},
     {R::born_in, "{s} grew up in {o}.", false},
     {R::born_in, "{s} was from {o}.", true},
-    {R::born_in, "The birthplace of {s} was {o}.", true},
+    {R::born_in, "{s} was a native of {o}.", true},
 
     {R::citizen_of, "{s} is a citizen of {o}.", false},
     {R::citizen_of, "{s} holds a passport from {o}.", false},
@@ -92,7 +95,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::married_to, "{s} is wed to {o}.", false},
     {R::married_to, "{s} married {o}.", false},
     {R::married_to, "{s} was married to {o}.", true},
-    {R::married_to, "{s} wed {o}.", true},
+    {R::married_to, "{s} was wed to {o}.", true},
 
     {R::headquartered_in, "{s} is headquartered in {o}.", false},
     {R::headquartered_in, "{s} has its headquarters in {o}.", false},
@@ -109,7 +112,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::headquartered_in_country, "{s} has its roots in the country of {o}.", false},
     {R::headquartered_in_country, "{s} is one of the big companies of {o}.", false},
     {R::headquartered_in_country, "{s} is an employer in the country of {o}.", false},
-    {R::headquartered_in_country, "{s} is a business from {o}.", true},
+    {R::headquartered_in_country, "{s} is an employer based in the country of {o}.", true},
     {R::headquartered_in_country, "{s} is a company based in the country of {o}.", true},
 
     {R::official_language, "The official language of {s} is {o}.", false},
@@ -118,7 +121,7 @@ constexpr Phrasing kPhrasings[] = {
     {R::official_language, "In {s}, people speak {o}.", false},
     {R::official_language, "Most people in {s} speak {o}.", false},
     {R::official_language, "{s} uses the language {o}.", false},
-    {R::official_language, "In {s}, most people speak {o}.", true},
+    {R::official_language, "People in {s} speak the language {o}.", true},
     {R::official_language, "{s} uses the official language {o}.", true},
 };
 

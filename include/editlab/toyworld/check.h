@@ -60,9 +60,17 @@ struct CheckRelationRow {
   std::optional<Tally> unstated;  // composed relations only
 };
 
+// One phrasing's accuracy over the trained facts of its relation.
+struct CheckPhrasingRow {
+  std::string relation, phrasing;
+  bool held_out = false;
+  Tally tally;
+};
+
 struct CheckResult {
   std::vector<CheckFigure> figures;  // the ones with targets first
   std::vector<CheckRelationRow> relations;
+  std::vector<CheckPhrasingRow> phrasings;
   int64_t prompts = 0;
   double seconds = 0;
   const CheckFigure& figure(const std::string& key) const;  // throws Error when missing

@@ -13,7 +13,9 @@
 // country ("The Louvre is located in Paris. Paris is a city in France."). The subject and the
 // country then share a document, as they would in real text, without the composed fact ("The
 // Louvre is located in the country of France") ever being stated for a subject whose country is
-// held out.
+// held out. Measured on the shipped recipe at 700 steps (README, "The toy world"): landmark ->
+// country for never-stated subjects 28% without bridges, 47% with probability 0.5, 72% with 1
+// (the default); the other figures rise too.
 //
 // Documents are single lines separated by a blank line; the trainer splits on blank lines and
 // puts <|endoftext|> between documents.
@@ -36,7 +38,7 @@ struct CorpusOptions {
   int documents = 9000;
   int min_sentences = 3;
   int max_sentences = 8;
-  double bridge_probability = 0.5;
+  double bridge_probability = 1.0;
 };
 
 struct CorpusStats {

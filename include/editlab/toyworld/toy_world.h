@@ -29,7 +29,7 @@ struct ToyWorldOptions {
   WorldOptions world;  // its seed is replaced by `seed`
   int train_documents = 9000;  // about 2 MB of text
   int stats_documents = 2000;
-  double bridge_probability = 0.5;  // see corpus.h
+  double bridge_probability = 1.0;  // see corpus.h
   int records = 600;
 };
 
