@@ -373,3 +373,14 @@ TEST_CASE("editlab run --shard K/N, then merge: the unsharded run's report", "[r
   CHECK(a["selection"] == b["selection"]);
   CHECK(a["run_id"] == b["run_id"]);
 }
+
+TEST_CASE("experiment config: command-line paths are relative to the working directory, however many", "[run]") {
+  nlohmann::ordered_json j = {{"model", "m"}, {"dataset", "d.json"}, {"method", "rome"}, {"hparams", "h.json"}, {"out", "o"}};
+  const auto c = ExperimentConfig::from_json(j, "x", "/base");
+  CHECK(c.out == fs::path("/base/o"));
+  const auto d = c.with("out", "here").with("hparams", "mine.json").with("limit", 3);
+  CHECK(d.out == fs::path("here"));
+  CHECK(d.hparams == fs::path("mine.json"));
+  CHECK(d.limit == 3);
+  CHECK(d.model == fs::path("/base/m"));
+}

@@ -188,8 +188,9 @@ ExperimentConfig ExperimentConfig::with(const std::string& field, const Json& va
   }
   auto c = from_json(j, "the experiment config (with --" + field + ")", base);
   // A path given on the command line is relative to the working directory, not to the config.
-  if (field == "out") c.out = value.get<std::string>();
-  if (field == "hparams") c.hparams = value.get<std::string>();
+  c.command_line_paths = command_line_paths;
+  if (field == "out" || field == "hparams") c.command_line_paths[field] = value.get<std::string>();
+  for (const auto& [name, path] : c.command_line_paths) (name == "out" ? c.out : c.hparams) = path;
   return c;
 }
 

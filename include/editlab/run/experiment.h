@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -57,6 +58,8 @@ struct ExperimentConfig {
   std::optional<int64_t> samples;
   uint64_t template_seed = 0;
   bool cache = true;
+  // Paths given on the command line (out, hparams): relative to the working directory.
+  std::map<std::string, std::filesystem::path> command_line_paths;
 
   // Parses (and validates) a config; `source` names it in errors, `base` resolves paths.
   static ExperimentConfig from_json(const nlohmann::ordered_json& j, const std::string& source,
