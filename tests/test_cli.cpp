@@ -82,18 +82,18 @@ TEST_CASE("info, tokenize, score and generate print what the library computes", 
 
 TEST_CASE("bad input: one clear line on stderr and exit code 2", "[cli]") {
   test::TempDir tmp;
-  SECTION("missing model directory") {
-    require_one_line_error(run_cli("info --model /no/such/dir"), "/no/such/dir");
-  }
+  SECTION("missing model directory") { require_one_line_error(run_cli("info --model /no/such/dir"), "/no/such/dir"); }
   SECTION("malformed config.json") {
     fs::create_directories(tmp / "m");
-    for (const char* f : {"vocab.json", "merges.txt", "model.safetensors"}) fs::copy_file(test::fixture_model_dir() / f, tmp / "m" / f);
+    for (const char* f : {"vocab.json", "merges.txt", "model.safetensors"})
+      fs::copy_file(test::fixture_model_dir() / f, tmp / "m" / f);
     std::ofstream(tmp / "m" / "config.json") << "{\"n_layer\": 2,";
     require_one_line_error(run_cli("info --model " + shell_quote((tmp / "m").string())), "config.json");
   }
   SECTION("malformed weights") {
     fs::create_directories(tmp / "m");
-    for (const char* f : {"vocab.json", "merges.txt", "config.json"}) fs::copy_file(test::fixture_model_dir() / f, tmp / "m" / f);
+    for (const char* f : {"vocab.json", "merges.txt", "config.json"})
+      fs::copy_file(test::fixture_model_dir() / f, tmp / "m" / f);
     fs::copy_file(test::fixture_model_dir() / "model.safetensors", tmp / "m" / "model.safetensors");
     fs::resize_file(tmp / "m" / "model.safetensors", 1000);
     require_one_line_error(run_cli("info --model " + shell_quote((tmp / "m").string())), "model.safetensors");
@@ -102,7 +102,8 @@ TEST_CASE("bad input: one clear line on stderr and exit code 2", "[cli]") {
     std::string long_prompt;
     for (int i = 0; i < 80; ++i) long_prompt += " word";
     require_one_line_error(run_cli("generate " + model_arg + " --prompt " + shell_quote(long_prompt)), "n_positions");
-    require_one_line_error(run_cli("score " + model_arg + " --prefix " + shell_quote(long_prompt) + " --target x"), "n_positions");
+    require_one_line_error(run_cli("score " + model_arg + " --prefix " + shell_quote(long_prompt) + " --target x"),
+                           "n_positions");
   }
   SECTION("unknown option, missing argument, bad value") {
     require_one_line_error(run_cli("info " + model_arg + " --bogus"), "--bogus");

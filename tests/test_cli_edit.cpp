@@ -16,7 +16,9 @@ namespace {
 
 const std::string model_arg = "--model " + shell_quote(test::fixture_model_dir().string());
 
-std::string fixture(const std::string& name) { return shell_quote((test::source_dir() / "tests/fixtures" / name).string()); }
+std::string fixture(const std::string& name) {
+  return shell_quote((test::source_dir() / "tests/fixtures" / name).string());
+}
 
 // ROME hyperparameters and templates of the Python reference (layer 0 of the 2-layer fixture).
 void write_rome_inputs(const test::TempDir& tmp) {
@@ -24,13 +26,15 @@ void write_rome_inputs(const test::TempDir& tmp) {
   auto ref = nlohmann::json::parse(in);
   std::ofstream(tmp / "rome.json") << ref["hparams"].dump();
   std::ofstream(tmp / "templates.json") << ref["context_templates"].dump();
-  std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-3}, {"norm_constraint", false}}.dump();
+  std::ofstream(tmp / "ft.json")
+      << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-3}, {"norm_constraint", false}}.dump();
   std::ofstream corpus(tmp / "corpus.txt");
   for (const auto& t : ref["corpus"]) corpus << t.get<std::string>() << "\n\n";
 }
 
 const std::string edit_flags = "--prompt " + shell_quote("{} is located in the city of") + " --subject " +
-                               shell_quote("The Eiffel Tower") + " --target-new Rome --target-true Paris --beams 2 --max-new-tokens 4";
+                               shell_quote("The Eiffel Tower") +
+                               " --target-new Rome --target-true Paris --beams 2 --max-new-tokens 4";
 
 }  // namespace
 
@@ -105,20 +109,25 @@ TEST_CASE("editlab edit and stats: bad input is one clear error, exit code 2", "
     REQUIRE_THAT(r.err, Contains(needle));
   };
   const std::string rome = " --hparams " + shell_quote((tmp / "rome.json").string());
-  expect(run_cli("edit " + model_arg + rome + " --prompt " + shell_quote("The Eiffel Tower is in") +
-                 " --subject " + shell_quote("The Eiffel Tower") + " --target-new Rome"), "{}");
+  expect(run_cli("edit " + model_arg + rome + " --prompt " + shell_quote("The Eiffel Tower is in") + " --subject " +
+                 shell_quote("The Eiffel Tower") + " --target-new Rome"),
+         "{}");
   expect(run_cli("edit " + model_arg + rome + " " + edit_flags), "--stats-corpus");  // no statistics
   expect(run_cli("edit " + model_arg + " --hparams /no/such.json " + edit_flags), "/no/such.json");
   expect(run_cli("edit " + model_arg + rome + " --method memit " + edit_flags), "memit");
   std::ofstream(tmp / "bad_layer.json") << R"({"layers": [9], "mom2_adjustment": false})";
-  expect(run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_layer.json").string()) + " " + edit_flags),
-         "layer 9");
+  expect(
+      run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_layer.json").string()) + " " + edit_flags),
+      "layer 9");
   std::ofstream(tmp / "bad_type.json") << R"({"layers": [0], "v_lr": "fast"})";
-  expect(run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_type.json").string()) + " " + edit_flags),
-         "v_lr");
-  expect(run_cli("stats " + model_arg + " --layer 7 --corpus " + shell_quote((tmp / "corpus.txt").string()) + " --no-cache"),
+  expect(
+      run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_type.json").string()) + " " + edit_flags),
+      "v_lr");
+  expect(run_cli("stats " + model_arg + " --layer 7 --corpus " + shell_quote((tmp / "corpus.txt").string()) +
+                 " --no-cache"),
          "layer 7");
   std::ofstream(tmp / "empty.txt") << "\n\n";
-  expect(run_cli("stats " + model_arg + " --layer 0 --corpus " + shell_quote((tmp / "empty.txt").string()) + " --no-cache"),
+  expect(run_cli("stats " + model_arg + " --layer 0 --corpus " + shell_quote((tmp / "empty.txt").string()) +
+                 " --no-cache"),
          "no text");
 }

@@ -9,10 +9,10 @@
 #include "synthetic_report.h"
 
 using namespace editlab;
+using Catch::Contains;
+using test::ojson;
 using test::run_cli;
 using test::shell_quote;
-using test::ojson;
-using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
@@ -95,7 +95,8 @@ TEST_CASE("editlab compare: exit 0 within, 1 outside, 2 bad input", "[cli_report
     REQUIRE(j["metrics"][0]["verdict"] == "outside");
   }
   SECTION("0 again with a tolerance that allows it") {
-    const auto tol = write_text(tmp / "tol.json", R"({"default": {"ci": true}, "metrics": {"efficacy/*": {"abs": 1}}})");
+    const auto tol =
+        write_text(tmp / "tol.json", R"({"default": {"ci": true}, "metrics": {"efficacy/*": {"abs": 1}}})");
     auto r = run_cli("compare " + base + " " + worse + " --tolerance " + tol + " --json");
     REQUIRE(r.exit_code == 0);
     REQUIRE(nlohmann::json::parse(r.out)["metrics"][0]["tolerance"]["abs"] == 1);
@@ -107,7 +108,8 @@ TEST_CASE("editlab compare: exit 0 within, 1 outside, 2 bad input", "[cli_report
     ojson other = full();
     other["dataset"]["hash"] = "xxh3-128:000";
     require_error(run_cli("compare " + base + " " + write(tmp / "other.json", other)), "different datasets");
-    require_error(run_cli("compare " + base + " " + write_text(tmp / "bad.json", "{}")), "bad.json: not an editlab report");
+    require_error(run_cli("compare " + base + " " + write_text(tmp / "bad.json", "{}")),
+                  "bad.json: not an editlab report");
     require_error(run_cli("compare " + base + " " + shell_quote((tmp / "none.json").string())), "none.json");
     require_error(run_cli("compare " + base), "candidate");
   }

@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 using Catch::Contains;
 
 TEST_CASE("config.json: Hugging Face defaults and supported settings", "[config]") {
-  auto c = GPT2Config::from_json({{"model_type", "gpt2"}, {"n_embd", 64}, {"n_head", 4}, {"n_inner", nullptr}}, "c.json");
+  auto c =
+      GPT2Config::from_json({{"model_type", "gpt2"}, {"n_embd", 64}, {"n_head", 4}, {"n_inner", nullptr}}, "c.json");
   REQUIRE(c.d_mlp() == 256);  // null means 4 * n_embd
   REQUIRE(GPT2Config{}.d_mlp() == 3072);
   REQUIRE(c.vocab_size == 50257);
@@ -24,14 +25,20 @@ TEST_CASE("config.json: Hugging Face defaults and supported settings", "[config]
   auto round_trip = GPT2Config::from_json(c.to_json(), "round trip");
   REQUIRE(round_trip.to_json() == c.to_json());
   // A real gpt2 config.json carries many training-only keys: they are ignored.
-  REQUIRE_NOTHROW(GPT2Config::from_json({{"n_ctx", 1024}, {"summary_type", "cls_index"}, {"task_specific_params", {{"text-generation", {{"do_sample", true}}}}}}, "gpt2"));
+  REQUIRE_NOTHROW(GPT2Config::from_json({{"n_ctx", 1024},
+                                         {"summary_type", "cls_index"},
+                                         {"task_specific_params", {{"text-generation", {{"do_sample", true}}}}}},
+                                        "gpt2"));
 }
 
 TEST_CASE("config.json: unsupported or malformed settings are clear errors", "[config]") {
-  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"model_type", "gptj"}}, "c.json"), Contains("c.json") && Contains("gptj"));
-  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"activation_function", "mish"}}, "c.json"), Contains("activation_function"));
+  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"model_type", "gptj"}}, "c.json"),
+                      Contains("c.json") && Contains("gptj"));
+  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"activation_function", "mish"}}, "c.json"),
+                      Contains("activation_function"));
   REQUIRE_THROWS_WITH(GPT2Config::from_json({{"n_embd", 10}, {"n_head", 3}}, "c.json"), Contains("divisible"));
-  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"n_layer", "twelve"}}, "c.json"), Contains("n_layer") && Contains("type"));
+  REQUIRE_THROWS_WITH(GPT2Config::from_json({{"n_layer", "twelve"}}, "c.json"),
+                      Contains("n_layer") && Contains("type"));
   REQUIRE_THROWS_WITH(GPT2Config::from_json({{"n_layer", -1}}, "c.json"), Contains("n_layer"));
   REQUIRE_THROWS_WITH(GPT2Config::from_json({{"n_ctx", 512}, {"n_positions", 1024}}, "c.json"), Contains("n_ctx"));
   REQUIRE_THROWS_WITH(GPT2Config::from_json(nlohmann::json::array(), "c.json"), Contains("object"));
@@ -62,19 +69,22 @@ TEST_CASE("model directory: parameter names, ignored buffers and the tied LM hea
     auto with_buffers = tensors;
     with_buffers.emplace_back("h.0.attn.bias", torch::ones({1, 1, 64, 64}));
     with_buffers.emplace_back("h.0.attn.masked_bias", torch::tensor(-1e4));
-    for (auto& [name, t] : tensors) if (name == "wte.weight") with_buffers.emplace_back("lm_head.weight", t);
+    for (auto& [name, t] : tensors)
+      if (name == "wte.weight") with_buffers.emplace_back("lm_head.weight", t);
     write_model(tmp / "m", with_buffers);
     REQUIRE_NOTHROW(load_model(tmp / "m"));
   }
   SECTION("an untied lm_head is refused") {
     auto untied = tensors;
-    for (auto& [name, t] : tensors) if (name == "wte.weight") untied.emplace_back("lm_head.weight", t + 1);
+    for (auto& [name, t] : tensors)
+      if (name == "wte.weight") untied.emplace_back("lm_head.weight", t + 1);
     write_model(tmp / "m", untied);
     REQUIRE_THROWS_WITH(load_model(tmp / "m"), Contains("lm_head"));
   }
   SECTION("a missing parameter is named") {
     auto missing = tensors;
-    missing.erase(std::remove_if(missing.begin(), missing.end(), [](auto& p) { return p.first == "h.1.ln_2.bias"; }), missing.end());
+    missing.erase(std::remove_if(missing.begin(), missing.end(), [](auto& p) { return p.first == "h.1.ln_2.bias"; }),
+                  missing.end());
     write_model(tmp / "m", missing);
     REQUIRE_THROWS_WITH(load_model(tmp / "m"), Contains("h.1.ln_2.bias"));
   }
@@ -86,7 +96,8 @@ TEST_CASE("model directory: parameter names, ignored buffers and the tied LM hea
   }
   SECTION("a wrong shape is named with both shapes") {
     auto wrong = tensors;
-    for (auto& [name, t] : wrong) if (name == "h.0.mlp.c_proj.weight") t = t.t().contiguous();  // [C, M]: Linear layout
+    for (auto& [name, t] : wrong)
+      if (name == "h.0.mlp.c_proj.weight") t = t.t().contiguous();  // [C, M]: Linear layout
     write_model(tmp / "m", wrong);
     REQUIRE_THROWS_WITH(load_model(tmp / "m"), Contains("h.0.mlp.c_proj.weight") && Contains("96x24"));
   }

@@ -41,9 +41,7 @@ double cosine(const torch::Tensor& a, const torch::Tensor& b) {
   return (torch::dot(x, y) / (x.norm() * y.norm())).item<double>();
 }
 
-EditRequest request_of(const nlohmann::json& r) {
-  return parse_edit_request(r, "reference request");
-}
+EditRequest request_of(const nlohmann::json& r) { return parse_edit_request(r, "reference request"); }
 
 RomeHparams reference_hparams() { return RomeHparams::from_json(reference()["hparams"], "reference hparams"); }
 
@@ -173,7 +171,8 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
   std::vector<EditRequest> requests = {request_of(reference()["cases"][0]["request"])};
   auto before = model.mlp_out_weight(1).clone();
   for (std::string objective : {"nll", "rome-compat"}) {
-    FtHparams hp = FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"objective", objective}}, "ft");
+    FtHparams hp =
+        FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"objective", objective}}, "ft");
     auto ft = apply_ft(model, *loaded.tokenizer, requests, hp, "ft");
     const auto& losses = ft.diagnostics["losses"];
     INFO(objective);
@@ -182,12 +181,13 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
     undo(ft);
     REQUIRE(torch::equal(model.mlp_out_weight(1), before));
   }
-  FtHparams constrained = FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"norm_constraint", 2e-4}}, "ft-l");
+  FtHparams constrained =
+      FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"norm_constraint", 2e-4}}, "ft-l");
   auto ftl = apply_ft(model, *loaded.tokenizer, requests, constrained, "ft-l");
   const double max_change = (model.mlp_out_weight(1) - before).abs().max().item<double>();
   auto w = model.mlp_out_weight(1);
   REQUIRE(((w <= before + 2e-4) & (w >= before - 2e-4)).all().item<bool>());  // the L-inf ball, as clamped
-  REQUIRE(max_change > 1e-4);  // it did move, up to the clamp
+  REQUIRE(max_change > 1e-4);                                                 // it did move, up to the clamp
   undo(ftl);
   REQUIRE(torch::equal(model.mlp_out_weight(1), before));
   REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, constrained, "ft"), Contains("FT-L"));
@@ -198,17 +198,26 @@ TEST_CASE("edit inputs: requests, hyperparameters and resources give clear error
   auto where = std::string("edits.json: record 2");
   auto parse = [&](nlohmann::json j) { return parse_edit_request(j, where); };
   REQUIRE(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", "Rome"}}).target_new == "Rome");
-  auto cf = parse({{"case_id", 7}, {"requested_rewrite", {{"prompt", "The mother tongue of {} is"}, {"subject", "Danielle Darrieux"},
-                   {"target_new", {{"str", "English"}, {"id", "Q1860"}}}, {"target_true", {{"str", "French"}}}, {"relation_id", "P103"}}}});
+  auto cf = parse({{"case_id", 7},
+                   {"requested_rewrite",
+                    {{"prompt", "The mother tongue of {} is"},
+                     {"subject", "Danielle Darrieux"},
+                     {"target_new", {{"str", "English"}, {"id", "Q1860"}}},
+                     {"target_true", {{"str", "French"}}},
+                     {"relation_id", "P103"}}}});
   REQUIRE(cf.case_id == "7");
   REQUIRE(cf.sentence() == "The mother tongue of Danielle Darrieux is");
-  REQUIRE_THROWS_WITH(parse({{"prompt", "The Eiffel Tower is in"}, {"subject", "The Eiffel Tower"}, {"target_new", "Rome"}}),
-                      Contains("record 2") && Contains("prompt") && Contains("{}"));
+  REQUIRE_THROWS_WITH(
+      parse({{"prompt", "The Eiffel Tower is in"}, {"subject", "The Eiffel Tower"}, {"target_new", "Rome"}}),
+      Contains("record 2") && Contains("prompt") && Contains("{}"));
   REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", ""}}), Contains("target_new"));
   REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}}), Contains("target_new"));
   REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", 3}, {"target_new", "Rome"}}), Contains("subject"));
-  REQUIRE_THROWS_WITH(parse({{"prompt", "Where is{} located"}, {"subject", "X"}, {"target_new", "Rome"}}), Contains("space"));
-  REQUIRE_THROWS_WITH(parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", "Rome"}, {"target_true", "Rome"}}), Contains("equals"));
+  REQUIRE_THROWS_WITH(parse({{"prompt", "Where is{} located"}, {"subject", "X"}, {"target_new", "Rome"}}),
+                      Contains("space"));
+  REQUIRE_THROWS_WITH(
+      parse({{"prompt", "{} is in"}, {"subject", "X"}, {"target_new", "Rome"}, {"target_true", "Rome"}}),
+      Contains("equals"));
   REQUIRE_THROWS_WITH(parse({{"case_id", 9}, {"requested_rewrite", "x"}}), Contains("case_id 9"));
 
   REQUIRE_THROWS_WITH(RomeHparams::from_json({{"layers", "17"}}, "h.json"), Contains("h.json") && Contains("layers"));
@@ -222,7 +231,8 @@ TEST_CASE("edit inputs: requests, hyperparameters and resources give clear error
   RomeHparams out_of_range = reference_hparams();
   out_of_range.layers = {5};
   auto resources = reference_resources(*loaded.model);
-  REQUIRE_THROWS_WITH(apply_rome(*loaded.model, *loaded.tokenizer, request, out_of_range, resources), Contains("layer 5"));
+  REQUIRE_THROWS_WITH(apply_rome(*loaded.model, *loaded.tokenizer, request, out_of_range, resources),
+                      Contains("layer 5"));
   RomeHparams hp = reference_hparams();
   REQUIRE_THROWS_WITH(prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, RomeSetupOptions{}),
                       Contains("statistics") && Contains("--stats-corpus"));

@@ -31,8 +31,7 @@ TEST_CASE("greedy and beam search give the reference ids", "[generate]") {
       options.max_length = g["max_length"].get<int64_t>();
       auto prompt = g["prompt_ids"].get<std::vector<int64_t>>();
       auto result = generate(*loaded.model, prompt, options);
-      INFO(g["prompt"].get<std::string>() << ", beams " << options.num_beams << ", max_length "
-                                          << *options.max_length);
+      INFO(g["prompt"].get<std::string>() << ", beams " << options.num_beams << ", max_length " << *options.max_length);
       REQUIRE(result.ids == g["ids"].get<std::vector<int64_t>>());
       if (!g["score"].is_null() && dtype == torch::kFloat64) {
         REQUIRE(result.score == Approx(g["score"].get<double>()).margin(1e-9));
@@ -60,8 +59,7 @@ TEST_CASE("generation input errors", "[generate]") {
   GenerateOptions options;
   REQUIRE_THROWS_AS(generate(*loaded.model, std::vector<int64_t>{}, options), Error);
   options.max_length = 1000;  // the fixture has n_positions = 64
-  REQUIRE_THROWS_WITH(generate(*loaded.model, std::vector<int64_t>{40}, options),
-                      Catch::Contains("n_positions"));
+  REQUIRE_THROWS_WITH(generate(*loaded.model, std::vector<int64_t>{40}, options), Catch::Contains("n_positions"));
 }
 
 TEST_CASE("nll(prefix, target) equals the reference, batched or not", "[scoring]") {
@@ -82,7 +80,8 @@ TEST_CASE("nll(prefix, target) equals the reference, batched or not", "[scoring]
       REQUIRE(batched[i].target_ids == s["target_ids"].get<std::vector<int64_t>>());
       worst = std::max(worst, std::abs(batched[i].nll - s["nll"].get<double>()));
       auto lps = s["token_logprobs"].get<std::vector<double>>();
-      for (size_t j = 0; j < lps.size(); ++j) REQUIRE(batched[i].token_logprobs[j] == Approx(lps[j]).margin(tolerance * 10));
+      for (size_t j = 0; j < lps.size(); ++j)
+        REQUIRE(batched[i].token_logprobs[j] == Approx(lps[j]).margin(tolerance * 10));
       REQUIRE(std::abs(single[i].nll - batched[i].nll) <= tolerance);
     }
     WARN(fmt::format("{}: max |nll - reference| = {:.3g}", dtype == torch::kFloat32 ? "float32" : "float64", worst));

@@ -138,7 +138,8 @@ TEST_CASE("sharded, F16 and BF16 copies of the checkpoint load and agree", "[par
       weight_map[name] = fmt::format("model-0000{}-of-00002.safetensors", s + 1);
     }
     for (int s = 0; s < 2; ++s) save_tensors(dir / fmt::format("model-0000{}-of-00002.safetensors", s + 1), shard[s]);
-    std::ofstream(dir / "model.safetensors.index.json") << nlohmann::json{{"metadata", nlohmann::json::object()}, {"weight_map", weight_map}}.dump();
+    std::ofstream(dir / "model.safetensors.index.json")
+        << nlohmann::json{{"metadata", nlohmann::json::object()}, {"weight_map", weight_map}}.dump();
     auto sharded = load_model(dir);
     REQUIRE(sharded.checkpoint.files().size() == 2);
     REQUIRE(max_abs_diff(logits_of(*sharded.model, ids), expected) == 0.0);
@@ -181,7 +182,8 @@ TEST_CASE("MLP intervention points read, add to and replace the c_proj input and
   auto w = model.mlp_out_weight(layer);  // [M, C]
   auto bias = model.parameters_by_name();
   torch::Tensor c_proj_bias;
-  for (auto& [name, p] : bias) if (name == fmt::format("h.{}.mlp.c_proj.bias", layer)) c_proj_bias = p;
+  for (auto& [name, p] : bias)
+    if (name == fmt::format("h.{}.mlp.c_proj.bias", layer)) c_proj_bias = p;
   REQUIRE(max_abs_diff(cap.value, torch::addmm(c_proj_bias, cap.key, w)) <= 1e-12);
 
   SECTION("adding to the value changes the output exactly as the residual stream says") {

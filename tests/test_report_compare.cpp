@@ -7,9 +7,9 @@
 #include "synthetic_report.h"
 
 using namespace editlab;
+using Catch::Contains;
 using report::Verdict;
 using test::ojson;
-using Catch::Contains;
 
 namespace {
 
@@ -52,11 +52,11 @@ TEST_CASE("tolerance rules: the most specific key wins, field by field", "[compa
   REQUIRE_FALSE(t.for_metric("specificity/NKL").abs);
   REQUIRE(t.for_metric("specificity/NKL").ci);
   const auto sym = t.for_metric("implication/symmetric/success");
-  REQUIRE(sym.abs == 0.1);     // from the longer pattern
-  REQUIRE(sym.optional);       // from the shorter one: the longer sets no "optional"
+  REQUIRE(sym.abs == 0.1);  // from the longer pattern
+  REQUIRE(sym.optional);    // from the shorter one: the longer sets no "optional"
   REQUIRE(t.for_metric("implication/symmetric/prob_gain").abs == 0.3);
   const auto alias = t.for_metric("implication/alias/success");
-  REQUIRE(alias.abs == 0.1);   // the exact key sets no test
+  REQUIRE(alias.abs == 0.1);  // the exact key sets no test
   REQUIRE_FALSE(alias.optional);
   // Without a file (or a default): the candidate must lie in the baseline's interval.
   const auto none = report::ToleranceSpec{}.for_metric("efficacy/success");

@@ -10,9 +10,9 @@
 #include "synthetic_report.h"
 
 using namespace editlab;
+using Catch::Contains;
 using test::make_report;
 using test::ojson;
-using Catch::Contains;
 
 namespace {
 
@@ -74,7 +74,7 @@ TEST_CASE("merged timings: durations summed, wall the longest shard, wall_sum al
   const ojson t = merge({{"a.json", shard1()}, {"b.json", shard2()}})["timings"];
   REQUIRE(t["wall"].get<double>() == 20.0);
   REQUIRE(t["wall_sum"].get<double>() == 30.0);
-  REQUIRE(t["edit"].get<double>() == 4.0);   // 1 s per record
+  REQUIRE(t["edit"].get<double>() == 4.0);  // 1 s per record
   REQUIRE(t["probe"].get<double>() == 8.0);
   REQUIRE(t["other"].get<double>() == 1.0);  // 0.5 per shard
   REQUIRE(t["model"].get<double>() == 10.0);
@@ -178,7 +178,8 @@ TEST_CASE("shards that are not one run's are errors naming the files", "[merge]"
   SECTION("overlapping shards") {
     ojson s2 = make_report(records, {0, 1, 3}, std::pair(2, 2));
     s2["selection"]["total"] = 4;
-    require_merge_error({{"a.json", shard1()}, {"b.json", s2}}, "a.json and b.json: overlapping shards: both cover dataset index 0");
+    require_merge_error({{"a.json", shard1()}, {"b.json", s2}},
+                        "a.json and b.json: overlapping shards: both cover dataset index 0");
   }
   SECTION("shards that do not cover the run's selection") {
     ojson s1 = make_report(records, {0}, std::pair(1, 2));

@@ -28,20 +28,27 @@ nlohmann::json record(int id, const std::string& prompt, const std::string& subj
                       const std::string& target_true) {
   return {{"case_id", id},
           {"requested_rewrite",
-           {{"prompt", prompt}, {"subject", subject}, {"target_new", {{"str", target_new}}}, {"target_true", {{"str", target_true}}}}},
+           {{"prompt", prompt},
+            {"subject", subject},
+            {"target_new", {{"str", target_new}}},
+            {"target_true", {{"str", target_true}}}}},
           {"paraphrase_prompts", {"In fact, " + subject + " is in"}},
           {"neighborhood_prompts", {"The Colosseum is located in", "The Vatican is located in"}},
           {"generation_prompts", {subject + " is known for"}},
-          {"implications", {{{"kind", "transitive"}, {"prompt", subject + " is in the country of"}, {"target_new", "Germany"}, {"target_old", "France"}}}},
+          {"implications",
+           {{{"kind", "transitive"},
+             {"prompt", subject + " is in the country of"},
+             {"target_new", "Germany"},
+             {"target_old", "France"}}}},
           {"mention_prompts", {subject + " is cool. Barack Obama is from"}}};
 }
 
 // Twelve records for the fixture model (GPT-2's tokenizer); record 3 is broken (no "{}").
 nlohmann::json dataset() {
   nlohmann::json d = nlohmann::json::array();
-  const std::vector<std::string> subjects = {"The Eiffel Tower", "The Louvre", "Notre Dame", "The Pantheon",
-                                             "Big Ben", "The Alhambra", "The Acropolis", "Tower Bridge",
-                                             "The Kremlin", "The Prado", "The Uffizi", "The Hermitage"};
+  const std::vector<std::string> subjects = {"The Eiffel Tower", "The Louvre",   "Notre Dame",    "The Pantheon",
+                                             "Big Ben",          "The Alhambra", "The Acropolis", "Tower Bridge",
+                                             "The Kremlin",      "The Prado",    "The Uffizi",    "The Hermitage"};
   for (int i = 0; i < static_cast<int>(subjects.size()); ++i) {
     d.push_back(record(i, "{} is located in", subjects[i], "Berlin", "Paris"));
   }
@@ -55,16 +62,18 @@ struct RunFixture {
   fs::path experiment;
   explicit RunFixture(const std::string& method = "ft", int limit = 6) {
     std::ofstream(tmp / "data.json") << dataset().dump(1);
-    std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-2}, {"norm_constraint", false}}.dump();
-    nlohmann::json e = {{"model", test::fixture_model_dir().string()},
-                        {"method", method},
-                        {"dataset", "data.json"},
-                        {"select", {{"limit", limit}}},
-                        {"suites", {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud", "implication", "fluency"}},
-                        {"fluency", {{"max_length", 24}}},
-                        {"seed", 3},
-                        {"threads", 1},
-                        {"out", "out"}};
+    std::ofstream(tmp / "ft.json")
+        << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-2}, {"norm_constraint", false}}.dump();
+    nlohmann::json e = {
+        {"model", test::fixture_model_dir().string()},
+        {"method", method},
+        {"dataset", "data.json"},
+        {"select", {{"limit", limit}}},
+        {"suites", {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud", "implication", "fluency"}},
+        {"fluency", {{"max_length", 24}}},
+        {"seed", 3},
+        {"threads", 1},
+        {"out", "out"}};
     if (method != "none") e["hparams"] = "ft.json";
     experiment = tmp / "experiment.json";
     std::ofstream(experiment) << e.dump(1);
@@ -346,7 +355,8 @@ TEST_CASE("datasets: CounterFact's own records load as they are, as a JSON array
   CHECK_THROWS_WITH(load_dataset(tmp / "c.jsonl"), Contains("c.jsonl: line 2: not valid JSON"));
   auto bad = real;
   bad["implications"] = {{{"kind", "transitive"}, {"prompt", "x"}}};
-  CHECK_THROWS_WITH(parse_probe_record(bad, "d.json: record 4"), Contains("d.json: record 4 (case_id 0): field \"implications[0].target_new\" is missing"));
+  CHECK_THROWS_WITH(parse_probe_record(bad, "d.json: record 4"),
+                    Contains("d.json: record 4 (case_id 0): field \"implications[0].target_new\" is missing"));
 }
 
 TEST_CASE("editlab run --shard K/N, then merge: the unsharded run's report", "[run_cli]") {
@@ -362,7 +372,8 @@ TEST_CASE("editlab run --shard K/N, then merge: the unsharded run's report", "[r
   const auto wrong = run_cli(f.run("--shard 2/2 --resume --out " + dir("s1")));
   CHECK(wrong.exit_code == 2);
   CHECK_THAT(wrong.err, Contains("different run"));
-  const auto merged = run_cli("merge " + dir("s2/report.json") + " " + dir("s1/report.json") + " --out " + dir("merged.json"));
+  const auto merged =
+      run_cli("merge " + dir("s2/report.json") + " " + dir("s1/report.json") + " --out " + dir("merged.json"));
   INFO(merged.err);
   REQUIRE(merged.exit_code == 0);
   auto a = read_json(f.tmp / "merged.json");
@@ -375,7 +386,8 @@ TEST_CASE("editlab run --shard K/N, then merge: the unsharded run's report", "[r
 }
 
 TEST_CASE("experiment config: command-line paths are relative to the working directory, however many", "[run]") {
-  nlohmann::ordered_json j = {{"model", "m"}, {"dataset", "d.json"}, {"method", "rome"}, {"hparams", "h.json"}, {"out", "o"}};
+  nlohmann::ordered_json j = {
+      {"model", "m"}, {"dataset", "d.json"}, {"method", "rome"}, {"hparams", "h.json"}, {"out", "o"}};
   const auto c = ExperimentConfig::from_json(j, "x", "/base");
   CHECK(c.out == fs::path("/base/o"));
   const auto d = c.with("out", "here").with("hparams", "mine.json").with("limit", 3);

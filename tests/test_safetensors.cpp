@@ -55,9 +55,7 @@ std::vector<unsigned char> read_bytes(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 // A file with `header` (padded to 8 with spaces) and `data_size` zero bytes of data; the length
 // prefix is `declared_length` when given, so that it can lie.
@@ -76,10 +74,8 @@ TensorToWrite tensor_of(const std::string& name, DType dtype, std::vector<int64_
   return {name, dtype, std::move(shape), values.data(), values.size() * sizeof(T)};
 }
 
-void write_two_tensor_file(const fs::path& path, const std::vector<float>& a,
-                           const std::vector<float>& b) {
-  const std::vector<TensorToWrite> tensors{tensor_of("a", DType::F32, {2, 2}, a),
-                                           tensor_of("b", DType::F32, {2}, b)};
+void write_two_tensor_file(const fs::path& path, const std::vector<float>& a, const std::vector<float>& b) {
+  const std::vector<TensorToWrite> tensors{tensor_of("a", DType::F32, {2, 2}, a), tensor_of("b", DType::F32, {2}, b)};
   editlab::write_safetensors(path, tensors);
 }
 
@@ -90,8 +86,8 @@ bool same_bytes(const editlab::TensorView& view, const void* expected, std::size
 }  // namespace
 
 TEST_CASE("dtype names and sizes follow the safetensors spelling", "[safetensors]") {
-  for (DType dtype : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32,
-                      DType::I16, DType::I8, DType::U8, DType::BOOL}) {
+  for (DType dtype : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I16, DType::I8,
+                      DType::U8, DType::BOOL}) {
     REQUIRE(editlab::parse_dtype(editlab::dtype_name(dtype)) == dtype);
   }
   CHECK(editlab::dtype_name(DType::BF16) == "BF16");
@@ -102,21 +98,19 @@ TEST_CASE("dtype names and sizes follow the safetensors spelling", "[safetensors
   CHECK_FALSE(editlab::parse_dtype("f32").has_value());
 }
 
-TEST_CASE("write then open round-trips bytes, names, shapes, dtypes and metadata exactly",
-          "[safetensors]") {
+TEST_CASE("write then open round-trips bytes, names, shapes, dtypes and metadata exactly", "[safetensors]") {
   TempDir dir;
   const std::vector<float> f32{1.5f, -2.0f, 3.25f, 0.0f, -0.0f, 1e-30f};
   const std::vector<std::uint16_t> f16{0x3c00, 0xc000, 0x7bff};           // 1, -2, 65504
   const std::vector<std::uint16_t> bf16{0x3f80, 0x4049, 0xff80, 0x0001};  // 1, 3.14, -inf, tiny
   const std::vector<int64_t> i64{-1, 1LL << 40};
   const std::vector<float> scalar{42.0f};
-  const std::vector<TensorToWrite> tensors{
-      tensor_of("h.0.attn.c_attn.weight", DType::F32, {2, 3}, f32),
-      tensor_of("half", DType::F16, {3}, f16),
-      tensor_of("brain", DType::BF16, {2, 2}, bf16),
-      tensor_of("ids", DType::I64, {2}, i64),
-      tensor_of("scalar", DType::F32, {}, scalar),
-      TensorToWrite{"empty", DType::F32, {0, 4}, nullptr, 0}};
+  const std::vector<TensorToWrite> tensors{tensor_of("h.0.attn.c_attn.weight", DType::F32, {2, 3}, f32),
+                                           tensor_of("half", DType::F16, {3}, f16),
+                                           tensor_of("brain", DType::BF16, {2, 2}, bf16),
+                                           tensor_of("ids", DType::I64, {2}, i64),
+                                           tensor_of("scalar", DType::F32, {}, scalar),
+                                           TensorToWrite{"empty", DType::F32, {0, 4}, nullptr, 0}};
   const std::map<std::string, std::string> metadata{{"format", "pt"}, {"editlab", "ünïcode ok"}};
   editlab::write_safetensors(dir / "m.safetensors", tensors, metadata);
 
@@ -138,8 +132,7 @@ TEST_CASE("write then open round-trips bytes, names, shapes, dtypes and metadata
   CHECK(file->file_size() == fs::file_size(dir / "m.safetensors"));
 }
 
-TEST_CASE("the header is padded with spaces to 8 bytes and tensors are packed in order",
-          "[safetensors]") {
+TEST_CASE("the header is padded with spaces to 8 bytes and tensors are packed in order", "[safetensors]") {
   TempDir dir;
   const std::vector<std::uint16_t> three_halves{1, 2, 3};
   const std::vector<float> floats{1.0f, 2.0f};
@@ -172,23 +165,19 @@ TEST_CASE("write_safetensors rejects bad tensors and leaves nothing behind", "[s
   SECTION("duplicate names") {
     const std::vector<TensorToWrite> tensors{tensor_of("x", DType::F32, {2}, two),
                                              tensor_of("x", DType::F32, {2}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
-                  Contains("w.safetensors") && Contains("'x'"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("w.safetensors") && Contains("'x'"));
   }
   SECTION("byte count that does not match the shape") {
     const std::vector<TensorToWrite> tensors{tensor_of("y", DType::F32, {3}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
-                  Contains("'y'") && Contains("12 bytes"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("'y'") && Contains("12 bytes"));
   }
   SECTION("negative dimension") {
     const std::vector<TensorToWrite> tensors{tensor_of("n", DType::F32, {-2}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(path, tensors),
-                  Contains("'n'") && Contains("negative"));
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains("'n'") && Contains("negative"));
   }
   SECTION("a directory that does not exist") {
     const std::vector<TensorToWrite> tensors{tensor_of("a", DType::F32, {2}, two)};
-    REQUIRE_ERROR(editlab::write_safetensors(dir / "no" / "x.safetensors", tensors),
-                  Contains("x.safetensors"));
+    REQUIRE_ERROR(editlab::write_safetensors(dir / "no" / "x.safetensors", tensors), Contains("x.safetensors"));
   }
   CHECK(fs::is_empty(dir.path));
 }
@@ -206,8 +195,7 @@ struct MalformedFile {
 
 }  // namespace
 
-TEST_CASE_METHOD(MalformedFile,
-                 "truncated files and malformed JSON headers are errors naming the file",
+TEST_CASE_METHOD(MalformedFile, "truncated files and malformed JSON headers are errors naming the file",
                  "[safetensors]") {
   SECTION("empty file") {
     write_bytes(path, "");
@@ -235,8 +223,7 @@ TEST_CASE_METHOD(MalformedFile,
   }
   SECTION("a tensor name given twice") {
     write_raw(path,
-              R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "w": {)" + f32_2x2 +
-                  R"(,"data_offsets":[16,32]}})",
+              R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "w": {)" + f32_2x2 + R"(,"data_offsets":[16,32]}})",
               32);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w' appears twice"));
   }
@@ -250,9 +237,7 @@ TEST_CASE_METHOD(MalformedFile,
   }
 }
 
-TEST_CASE_METHOD(MalformedFile,
-                 "malformed tensor entries are errors naming the file and the tensor",
-                 "[safetensors]") {
+TEST_CASE_METHOD(MalformedFile, "malformed tensor entries are errors naming the file and the tensor", "[safetensors]") {
   SECTION("entry not an object") {
     write_raw(path, R"({"w": [0, 16]})", 16);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'"));
@@ -275,22 +260,18 @@ TEST_CASE_METHOD(MalformedFile,
   }
   SECTION("unknown dtype") {
     write_raw(path, R"({"w": {"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", 4);
-    REQUIRE_ERROR(open(),
-                  names_file && Contains("tensor 'w'") && Contains("unknown dtype 'F8_E4M3'"));
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("unknown dtype 'F8_E4M3'"));
   }
   SECTION("negative dimension") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[-2,2],"data_offsets":[0,16]}})", 16);
-    REQUIRE_ERROR(open(),
-                  names_file && Contains("tensor 'w'") && Contains("negative dimension -2"));
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("negative dimension -2"));
   }
   SECTION("shape product that does not match the byte range") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})", 16);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("needs 24 bytes"));
   }
   SECTION("shape product that overflows") {
-    write_raw(path,
-              R"({"w": {"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})",
-              0);
+    write_raw(path, R"({"w": {"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})", 0);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("2^64"));
   }
   SECTION("offsets that begin after they end") {
@@ -299,26 +280,21 @@ TEST_CASE_METHOD(MalformedFile,
   }
 }
 
-TEST_CASE_METHOD(
-    MalformedFile,
-    "tensor byte ranges must tile the data section: no overlap, gap or tail",
-    "[safetensors]") {
+TEST_CASE_METHOD(MalformedFile, "tensor byte ranges must tile the data section: no overlap, gap or tail",
+                 "[safetensors]") {
   SECTION("offsets beyond the data section") {
     write_raw(path, R"({"w": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}})", 12);
-    REQUIRE_ERROR(open(),
-                  names_file && Contains("tensor 'w'") && Contains("beyond the data section"));
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("beyond the data section"));
   }
   SECTION("overlapping ranges") {
     write_raw(path,
-              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
-                  R"(,"data_offsets":[8,24]}})",
+              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 + R"(,"data_offsets":[8,24]}})",
               24);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'b'") && Contains("overlap tensor 'a'"));
   }
   SECTION("a gap between tensors (the holes policy)") {
     write_raw(path,
-              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 +
-                  R"(,"data_offsets":[20,36]}})",
+              R"({"a": {)" + f32_2x2 + R"(,"data_offsets":[0,16]}, "b": {)" + f32_2x2 + R"(,"data_offsets":[20,36]}})",
               36);
     REQUIRE_ERROR(open(), names_file && Contains("4 unused bytes before tensor 'b'"));
   }
@@ -354,8 +330,7 @@ struct ShardedModel {
     write_two_tensor_file(dir / shard1, a, b);
     const std::vector<TensorToWrite> second{tensor_of("c", DType::F32, {3}, c)};
     editlab::write_safetensors(dir / shard2, second);
-    write_index(R"({"a": ")" + shard1 + R"(", "b": ")" + shard1 + R"(", "c": ")" + shard2 +
-                R"("})");
+    write_index(R"({"a": ")" + shard1 + R"(", "b": ")" + shard1 + R"(", "c": ")" + shard2 + R"("})");
   }
   void write_index(const std::string& weight_map) const {
     write_bytes(dir / "model.safetensors.index.json",
@@ -402,21 +377,19 @@ TEST_CASE("index errors name the index, the shard and the tensor", "[safetensors
   const std::string s1 = model.shard1, s2 = model.shard2;
 
   SECTION("a weight_map tensor missing from its shard") {
-    model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":")" + s2 + R"(","d":")" + s2 +
-                      R"("})");
+    model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":")" + s2 + R"(","d":")" + s2 + R"("})");
     REQUIRE_ERROR(open(), names_index && Contains("tensor 'd'") && Contains(s2));
   }
   SECTION("a shard file that does not exist") {
     model.write_index(R"({"a":")" + s1 + R"(","b":")" + s1 + R"(","c":"model-00003.safetensors"})");
-    REQUIRE_ERROR(open(), names_index && Contains("tensor 'c'") &&
-                              Contains("model-00003.safetensors") && Contains("does not exist"));
+    REQUIRE_ERROR(open(), names_index && Contains("tensor 'c'") && Contains("model-00003.safetensors") &&
+                              Contains("does not exist"));
   }
   SECTION("a tensor in two shards") {
     const std::vector<TensorToWrite> second{tensor_of("a", DType::F32, {3}, model.c)};
     editlab::write_safetensors(model.dir / s2, second);
     model.write_index(R"({"a":")" + s1 + R"(","b":")" + s2 + R"("})");
-    REQUIRE_ERROR(open(), names_index && Contains("tensor 'a' is in two shards") && Contains(s1) &&
-                              Contains(s2));
+    REQUIRE_ERROR(open(), names_index && Contains("tensor 'a' is in two shards") && Contains(s1) && Contains(s2));
   }
   SECTION("a shard tensor that the weight_map does not list") {
     model.write_index(R"({"a":")" + s1 + R"(","c":")" + s2 + R"("})");
@@ -448,8 +421,7 @@ TEST_CASE("index errors name the index, the shard and the tensor", "[safetensors
   }
 }
 
-TEST_CASE("the fingerprint is stable for the same bytes and changes with one byte",
-          "[safetensors]") {
+TEST_CASE("the fingerprint is stable for the same bytes and changes with one byte", "[safetensors]") {
   TempDir dir;
   fs::create_directories(dir / "one");
   fs::create_directories(dir / "two");
@@ -482,16 +454,14 @@ TEST_CASE("the fingerprint is stable for the same bytes and changes with one byt
   CHECK(checkpoint.fingerprint() == first);
 }
 
-TEST_CASE("writes are atomic: no temp file, and open mappings keep the old bytes",
-          "[safetensors]") {
+TEST_CASE("writes are atomic: no temp file, and open mappings keep the old bytes", "[safetensors]") {
   TempDir dir;
   const fs::path path = dir / "model.safetensors";
   write_two_tensor_file(path, {1, 2, 3, 4}, {5, 6});
   const auto old_file = SafetensorsFile::open(path);
   write_two_tensor_file(path, {9, 9, 9, 9}, {9, 9});
   std::vector<std::string> entries;
-  for (const auto& entry : fs::directory_iterator(dir.path))
-    entries.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(dir.path)) entries.push_back(entry.path().filename().string());
   CHECK(entries == std::vector<std::string>{"model.safetensors"});
   const std::vector<float> old_a{1, 2, 3, 4}, new_a{9, 9, 9, 9};
   CHECK(same_bytes(*old_file->find("a"), old_a.data(), 16));
@@ -513,8 +483,7 @@ TEST_CASE("to_tensor views aligned F32 in place and copies misaligned F32", "[sa
 
   // After a 3-element F16 tensor, the F32 tensor starts 6 bytes in: misaligned, so copied.
   const std::vector<std::uint16_t> halves{0x3c00, 0x3c00, 0x3c00};
-  const std::vector<TensorToWrite> tensors{tensor_of("h", DType::F16, {3}, halves),
-                                           tensor_of("f", DType::F32, {2}, b)};
+  const std::vector<TensorToWrite> tensors{tensor_of("h", DType::F16, {3}, halves), tensor_of("f", DType::F32, {2}, b)};
   editlab::write_safetensors(dir / "mis.safetensors", tensors);
   const auto mis = SafetensorsFile::open(dir / "mis.safetensors");
   const torch::Tensor copied = editlab::to_tensor(mis, *mis->find("f"), torch::kFloat32);
@@ -528,16 +497,15 @@ TEST_CASE("to_tensor converts F16, BF16 and F64 exactly as torch's own .to()", "
   TempDir dir;
   torch::manual_seed(0);
   const torch::Tensor values = torch::cat(
-      {torch::randn({64}) * 100, torch::tensor({0.0f, -0.0f, 1e-7f, -6e-8f, 65504.0f, 3e38f,
-                                                std::numeric_limits<float>::infinity()})});
+      {torch::randn({64}) * 100,
+       torch::tensor({0.0f, -0.0f, 1e-7f, -6e-8f, 65504.0f, 3e38f, std::numeric_limits<float>::infinity()})});
   const torch::Tensor half = values.to(torch::kFloat16);
   const torch::Tensor brain = values.to(torch::kBFloat16);
   const torch::Tensor wide = values.to(torch::kFloat64) / 3;
   // "wide" first: at offset 0 of the 8-aligned data section it is aligned for F64.
   editlab::save_tensors(dir / "m.safetensors", {{"wide", wide}, {"half", half}, {"brain", brain}});
   const auto file = SafetensorsFile::open(dir / "m.safetensors");
-  for (const auto& [name, source] :
-       {std::pair{"half", half}, std::pair{"brain", brain}, std::pair{"wide", wide}}) {
+  for (const auto& [name, source] : {std::pair{"half", half}, std::pair{"brain", brain}, std::pair{"wide", wide}}) {
     INFO(name);
     for (const auto compute : {torch::kFloat32, torch::kFloat64}) {
       const torch::Tensor loaded = editlab::to_tensor(file, *file->find(name), compute);
@@ -550,23 +518,19 @@ TEST_CASE("to_tensor converts F16, BF16 and F64 exactly as torch's own .to()", "
         static_cast<void*>(file->find("wide")->data));
 }
 
-TEST_CASE("to_tensor refuses integer weights, other compute dtypes and foreign views",
-          "[safetensors]") {
+TEST_CASE("to_tensor refuses integer weights, other compute dtypes and foreign views", "[safetensors]") {
   TempDir dir;
-  editlab::save_tensors(dir / "m.safetensors",
-                        {{"ids", torch::arange(4)}, {"w", torch::ones({2})}});
+  editlab::save_tensors(dir / "m.safetensors", {{"ids", torch::arange(4)}, {"w", torch::ones({2})}});
   const auto file = SafetensorsFile::open(dir / "m.safetensors");
   REQUIRE_ERROR(editlab::to_tensor(file, *file->find("ids"), torch::kFloat32),
                 Contains("m.safetensors") && Contains("tensor 'ids'") && Contains("I64"));
   REQUIRE_ERROR(editlab::to_tensor(file, *file->find("w"), torch::kInt64),
                 Contains("tensor 'w'") && Contains("compute dtype"));
   const auto other = SafetensorsFile::open(dir / "m.safetensors");
-  REQUIRE_ERROR(editlab::to_tensor(other, *file->find("w"), torch::kFloat32),
-                Contains("does not belong"));
+  REQUIRE_ERROR(editlab::to_tensor(other, *file->find("w"), torch::kFloat32), Contains("does not belong"));
 }
 
-TEST_CASE("a zero-copy tensor keeps its mapping alive after the caller drops the file",
-          "[safetensors]") {
+TEST_CASE("a zero-copy tensor keeps its mapping alive after the caller drops the file", "[safetensors]") {
   TempDir dir;
   write_two_tensor_file(dir / "m.safetensors", {1, 2, 3, 4}, {5, 6});
   auto file = SafetensorsFile::open(dir / "m.safetensors");
@@ -586,14 +550,12 @@ TEST_CASE("editing a zero-copy tensor in place changes memory, never the file", 
   write_two_tensor_file(path, {1, 2, 3, 4}, {5, 6});
   const auto before = read_bytes(path);
   const Checkpoint checkpoint = Checkpoint::open_file(path);
-  torch::Tensor a =
-      editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
+  torch::Tensor a = editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
   {
     torch::NoGradGuard no_grad;
     a.mul_(10).add_(torch::ones({2, 2}));
   }
-  const torch::Tensor again =
-      editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
+  const torch::Tensor again = editlab::to_tensor(checkpoint.file_of("a"), *checkpoint.find("a"), torch::kFloat32);
   CHECK(torch::equal(again, torch::tensor({11.0f, 21.0f, 31.0f, 41.0f}).reshape({2, 2})));
   CHECK(read_bytes(path) == before);
   const auto reopened = SafetensorsFile::open(path);
@@ -605,11 +567,10 @@ TEST_CASE("save_tensors writes contiguous CPU copies in their own dtypes", "[saf
   TempDir dir;
   const torch::Tensor matrix = torch::arange(6, torch::kFloat32).reshape({2, 3});
   const torch::Tensor transposed = matrix.t();  // not contiguous
-  editlab::save_tensors(dir / "s.safetensors",
-                        {{"t", transposed},
-                         {"ids", torch::tensor({7, 8}, torch::kInt32)},
-                         {"mask", torch::tensor({true, false})}},
-                        {{"format", "pt"}});
+  editlab::save_tensors(
+      dir / "s.safetensors",
+      {{"t", transposed}, {"ids", torch::tensor({7, 8}, torch::kInt32)}, {"mask", torch::tensor({true, false})}},
+      {{"format", "pt"}});
   const auto file = SafetensorsFile::open(dir / "s.safetensors");
   CHECK(file->metadata().at("format") == "pt");
   const auto& t = *file->find("t");
@@ -624,9 +585,8 @@ TEST_CASE("save_tensors writes contiguous CPU copies in their own dtypes", "[saf
   CHECK(editlab::dtype_of(torch::kBFloat16) == DType::BF16);
   CHECK(editlab::dtype_of(torch::kUInt8) == DType::U8);
   REQUIRE_ERROR(editlab::dtype_of(torch::kComplexFloat), Contains("ComplexFloat"));
-  REQUIRE_ERROR(
-      editlab::save_tensors(dir / "c.safetensors", {{"z", torch::ones({2}, torch::kComplexFloat)}}),
-      Contains("c.safetensors") && Contains("tensor 'z'"));
+  REQUIRE_ERROR(editlab::save_tensors(dir / "c.safetensors", {{"z", torch::ones({2}, torch::kComplexFloat)}}),
+                Contains("c.safetensors") && Contains("tensor 'z'"));
   REQUIRE_ERROR(editlab::save_tensors(dir / "d.safetensors", {{"x", matrix}, {"x", matrix}}),
                 Contains("d.safetensors") && Contains("'x'"));
   CHECK_FALSE(fs::exists(dir / "d.safetensors"));

@@ -1,9 +1,9 @@
 // GPT-2 tokenizer: golden parity with gpt-3-encoder@1.1.4 (the ids in
 // tests/golden/tokenizer_golden.json come from that package; scripts/make_tokenizer_golden.sh),
 // exact round trips, and the errors a user can run into.
-#include "catch_torch.h"
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
+#include "catch_torch.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -23,8 +23,8 @@
 namespace {
 
 namespace fs = std::filesystem;
-using editlab::Tokenizer;
 using Catch::Matchers::Contains;
+using editlab::Tokenizer;
 
 const fs::path kSourceDir = EDITLAB_SOURCE_DIR;
 const fs::path kTokenizerDir = kSourceDir / "data" / "gpt2-tokenizer";
@@ -194,8 +194,7 @@ TEST_CASE("clean_up_tokenization_spaces follows Hugging Face", "[tokenizer]") {
 TEST_CASE("a missing vocab file is an Error naming the path", "[tokenizer]") {
   const fs::path missing = kSourceDir / "no-such-dir" / "vocab.json";
   REQUIRE_THROWS_AS(Tokenizer::from_files(missing, kTokenizerDir / "merges.txt"), editlab::Error);
-  REQUIRE_THROWS_WITH(Tokenizer::from_files(missing, kTokenizerDir / "merges.txt"),
-                      Contains(missing.string()));
+  REQUIRE_THROWS_WITH(Tokenizer::from_files(missing, kTokenizerDir / "merges.txt"), Contains(missing.string()));
   REQUIRE_THROWS_WITH(Tokenizer::from_dir(kSourceDir / "no-such-dir"), Contains("no-such-dir"));
 }
 
@@ -204,8 +203,7 @@ TEST_CASE("malformed vocab and merges files are Errors with the place", "[tokeni
   dir.write("vocab.json", byte_vocab_with({"ab"}));
   SECTION("a merges line with three fields names its line number") {
     dir.write("merges.txt", "#version: 0.2\na b\nthree fields here\n");
-    REQUIRE_THROWS_WITH(Tokenizer::from_dir(dir.path),
-                        Contains("merges.txt:3") && Contains("expected two tokens"));
+    REQUIRE_THROWS_WITH(Tokenizer::from_dir(dir.path), Contains("merges.txt:3") && Contains("expected two tokens"));
   }
   SECTION("a merge whose result is not in the vocab names its line number") {
     dir.write("merges.txt", "#version: 0.2\na b\nb c\n");
@@ -272,8 +270,8 @@ TEST_CASE("encode from several threads gives the same ids", "[tokenizer]") {
 
 TEST_CASE("long inputs: one huge piece and long whitespace runs", "[tokenizer]") {
   const Tokenizer& tokenizer = gpt2();
-  for (const std::string& text : {std::string(200000, 'a'), std::string(200000, ' ') + "x",
-                                  std::string(100000, '\n'), "x" + std::string(100000, '!')}) {
+  for (const std::string& text : {std::string(200000, 'a'), std::string(200000, ' ') + "x", std::string(100000, '\n'),
+                                  "x" + std::string(100000, '!')}) {
     INFO("length " << text.size() << ", first byte " << int(text[0]));
     CHECK(tokenizer.decode(tokenizer.encode(text)) == text);
   }
@@ -283,11 +281,11 @@ TEST_CASE("replace_invalid_utf8 matches Python's errors=\"replace\"", "[tokenize
   // Expected values from Python: bytes.decode("utf-8", errors="replace").
   REQUIRE(editlab::replace_invalid_utf8("abc") == "abc");
   REQUIRE(editlab::replace_invalid_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
-  REQUIRE(editlab::replace_invalid_utf8("a\xC3") == "a\xEF\xBF\xBD");                         // cut 2-byte char
-  REQUIRE(editlab::replace_invalid_utf8("\xE6\x97") == "\xEF\xBF\xBD");                       // cut 3-byte char: one U+FFFD
+  REQUIRE(editlab::replace_invalid_utf8("a\xC3") == "a\xEF\xBF\xBD");    // cut 2-byte char
+  REQUIRE(editlab::replace_invalid_utf8("\xE6\x97") == "\xEF\xBF\xBD");  // cut 3-byte char: one U+FFFD
   REQUIRE(editlab::replace_invalid_utf8("\xE6\x97x") == "\xEF\xBF\xBDx");
-  REQUIRE(editlab::replace_invalid_utf8("\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");           // stray continuations
+  REQUIRE(editlab::replace_invalid_utf8("\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // stray continuations
   REQUIRE(editlab::replace_invalid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  REQUIRE(editlab::replace_invalid_utf8("\xF0\x9F\x98") == "\xEF\xBF\xBD");                   // cut emoji
-  REQUIRE(editlab::replace_invalid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");           // overlong
+  REQUIRE(editlab::replace_invalid_utf8("\xF0\x9F\x98") == "\xEF\xBF\xBD");                          // cut emoji
+  REQUIRE(editlab::replace_invalid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
 }

@@ -22,7 +22,7 @@ const fs::path gpt2_tokenizer = test::source_dir() / "data/gpt2-tokenizer";
 
 // ~9 KB of facts stated over and over, in documents of three sentences: easy to learn.
 std::string synthetic_corpus() {
-  const char* cities[][2] = {{"Paris", "France"}, {"Rome", "Italy"}, {"Berlin", "Germany"},
+  const char* cities[][2] = {{"Paris", "France"}, {"Rome", "Italy"},     {"Berlin", "Germany"},
                              {"Madrid", "Spain"}, {"Vienna", "Austria"}, {"Lisbon", "Portugal"}};
   std::string text;
   for (int doc = 0; doc < 80; ++doc) {
@@ -241,7 +241,8 @@ TEST_CASE("editlab train: end to end, resume, and errors with exit code 2", "[tr
 
   auto help = run_cli("train --help");
   REQUIRE(help.exit_code == 0);
-  for (const char* flag : {"--corpus", "--d-model", "--resume", "--warmup", "empty lines"}) REQUIRE_THAT(help.out, Contains(flag));
+  for (const char* flag : {"--corpus", "--d-model", "--resume", "--warmup", "empty lines"})
+    REQUIRE_THAT(help.out, Contains(flag));
 
   auto first = run_cli(base + out + " --stop-at 12");
   INFO("stderr: " << first.err);
@@ -271,7 +272,8 @@ TEST_CASE("editlab train: end to end, resume, and errors with exit code 2", "[tr
   error(inputs + out2 + " --d-model 32 --heads 3", "--d-model 32 is not divisible by --heads 3");
   write_file(tmp / "empty.txt", "");
   error("train --corpus " + shell_quote((tmp / "empty.txt").string()) + " --tokenizer " +
-            shell_quote(gpt2_tokenizer.string()) + out2, "no text");
+            shell_quote(gpt2_tokenizer.string()) + out2,
+        "no text");
   error(base + " --out " + shell_quote((tmp / "corpus.txt" / "x").string()), "cannot create");
   error(base + out2 + " --bogus", "--bogus");
 }

@@ -44,9 +44,10 @@ void run_bench(const BenchOptions& opt) {
                e["rome_seconds_per_edit"].get<double>(), e["rome_v_steps"].get<int64_t>(),
                e["rome_full_depth_seconds_per_edit"].get<double>(), e["v_speedup_layers_L_to_N"].get<double>());
     fmt::print("FT edit (25 steps)       {:.2f} s\n", e["ft_seconds_per_edit"].get<double>());
-    fmt::print("statistics, layer 5      {:.0f} tokens/s stopping after it vs {:.0f} full pass: {:.2f}x (target >= {:.1f})\n",
-               e["stats_tokens_per_second_early_exit"].get<double>(), e["stats_tokens_per_second_full_pass"].get<double>(),
-               e["stats_speedup"].get<double>(), e["stats_speedup_target"].get<double>());
+    fmt::print(
+        "statistics, layer 5      {:.0f} tokens/s stopping after it vs {:.0f} full pass: {:.2f}x (target >= {:.1f})\n",
+        e["stats_tokens_per_second_early_exit"].get<double>(), e["stats_tokens_per_second_full_pass"].get<double>(),
+        e["stats_speedup"].get<double>(), e["stats_speedup_target"].get<double>());
   }
 }
 
@@ -54,8 +55,8 @@ void run_bench(const BenchOptions& opt) {
 
 void setup_bench(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<BenchOptions>();
-  auto* sub = app.add_subcommand(
-      "bench", "measure matmul and forward GFLOP/s, model load time and memory (GPT-2-small shape)");
+  auto* sub =
+      app.add_subcommand("bench", "measure matmul and forward GFLOP/s, model load time and memory (GPT-2-small shape)");
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->add_option("--work-dir", opt->work_dir,
                   "where to write the temporary ~500 MB model for the load test (default: system temp dir)");

@@ -49,8 +49,9 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
   for (const auto& p : probes) {
     auto ids = m.tokenizer->encode(p);
     auto result = generate(*m.model, ids, g);
-    out["generations"].push_back(
-        {{"prompt", p}, {"continuation", m.tokenizer->decode(std::vector<int64_t>(result.ids.begin() + ids.size(), result.ids.end()))}});
+    out["generations"].push_back({{"prompt", p},
+                                  {"continuation", m.tokenizer->decode(std::vector<int64_t>(
+                                                       result.ids.begin() + ids.size(), result.ids.end()))}});
   }
   std::vector<ScoreRequest> scores;
   for (const auto& r : requests) {
@@ -60,7 +61,9 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
   auto s = score_targets(*m.model, *m.tokenizer, scores);
   size_t k = 0;
   for (const auto& r : requests) {
-    nlohmann::json t = {{"case_id", r.case_id}, {"prompt", r.sentence()}, {"target_new", r.target_new},
+    nlohmann::json t = {{"case_id", r.case_id},
+                        {"prompt", r.sentence()},
+                        {"target_new", r.target_new},
                         {"p_new", std::exp(-s[k++].nll)}};
     if (!r.target_true.empty()) {
       t["target_true"] = r.target_true;
@@ -118,7 +121,8 @@ void print_text(const nlohmann::json& j) {
       const auto& losses = e["diagnostics"]["losses"];
       fmt::print("  loss {:.4f} -> {:.4f} in {} passes, {} optimizer steps, max |dW| {:.3g}\n",
                  losses.front().get<double>(), losses.back().get<double>(), losses.size(),
-                 e["diagnostics"]["optimizer_steps"].get<int64_t>(), e["diagnostics"]["max_abs_weight_change"].get<double>());
+                 e["diagnostics"]["optimizer_steps"].get<int64_t>(),
+                 e["diagnostics"]["max_abs_weight_change"].get<double>());
       continue;
     }
     for (const auto& l : e["diagnostics"]["layers"]) {
@@ -146,10 +150,16 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
   t = Clock::now();
   auto after = observe(m, requests, probes, o);
   probe_seconds += since(t);
-  nlohmann::json j = {{"method", o.method}, {"beams", o.beams}, {"before", before}, {"after", after},
-                      {"edits", nlohmann::json::array()}, {"seconds", {{"edit", edit_seconds}, {"probes", probe_seconds}}}};
+  nlohmann::json j = {{"method", o.method},
+                      {"beams", o.beams},
+                      {"before", before},
+                      {"after", after},
+                      {"edits", nlohmann::json::array()},
+                      {"seconds", {{"edit", edit_seconds}, {"probes", probe_seconds}}}};
   for (const auto& e : edits) {
-    nlohmann::json ej = {{"method", e.method}, {"seconds", e.seconds}, {"diagnostics", e.diagnostics},
+    nlohmann::json ej = {{"method", e.method},
+                         {"seconds", e.seconds},
+                         {"diagnostics", e.diagnostics},
                          {"weights", nlohmann::json::array()}};
     for (const auto& c : e.changes) ej["weights"].push_back(c.name);
     j["edits"].push_back(ej);
@@ -172,26 +182,44 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EditCliOptions>();
   auto* sub = app.add_subcommand("edit", "apply ROME, FT or FT-L edits and show generations before and after");
   sub->add_option("--model", o->model_dir, "Hugging Face GPT-2 directory")->required();
-  sub->add_option("--method", o->method, "rome, ft or ft-l")->check(CLI::IsMember({"rome", "ft", "ft-l"}))->capture_default_str();
-  sub->add_option("--hparams", o->hparams, "hyperparameters in ROME's JSON format (see configs/)")->required()->check(CLI::ExistingFile);
-  auto* edit = sub->add_option("--edit", o->edit_file, "edit specs: a CounterFact record, a JSON array, or JSON Lines")->check(CLI::ExistingFile);
+  sub->add_option("--method", o->method, "rome, ft or ft-l")
+      ->check(CLI::IsMember({"rome", "ft", "ft-l"}))
+      ->capture_default_str();
+  sub->add_option("--hparams", o->hparams, "hyperparameters in ROME's JSON format (see configs/)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* edit = sub->add_option("--edit", o->edit_file, "edit specs: a CounterFact record, a JSON array, or JSON Lines")
+                   ->check(CLI::ExistingFile);
   sub->add_option("--prompt", o->prompt, "prompt with {} for the subject, e.g. \"{} is located in\"")->excludes(edit);
   sub->add_option("--subject", o->subject, "the subject, e.g. \"The Louvre\"")->excludes(edit);
   sub->add_option("--target-new", o->target_new, "the new object, e.g. Rome")->excludes(edit);
   sub->add_option("--target-true", o->target_true, "the true object, e.g. Paris (optional)")->excludes(edit);
   sub->add_option("--probe", o->probes, "more prompts to generate from before and after (repeatable)");
-  sub->add_option("--beams", o->beams, "beam-search beams for the probes (1 = greedy)")->check(CLI::Range(int64_t{1}, int64_t{64}))->capture_default_str();
-  auto* ml = sub->add_option("--max-length", o->max_length, "generation length incl. the prompt")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--max-new-tokens", o->max_new_tokens, "new tokens per generation (overrides --max-length)")->check(CLI::PositiveNumber)->excludes(ml);
+  sub->add_option("--beams", o->beams, "beam-search beams for the probes (1 = greedy)")
+      ->check(CLI::Range(int64_t{1}, int64_t{64}))
+      ->capture_default_str();
+  auto* ml = sub->add_option("--max-length", o->max_length, "generation length incl. the prompt")
+                 ->check(CLI::PositiveNumber)
+                 ->capture_default_str();
+  sub->add_option("--max-new-tokens", o->max_new_tokens, "new tokens per generation (overrides --max-length)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(ml);
   sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory");
   sub->add_flag("--json", o->json, "machine-readable output");
-  sub->add_option("--stats", o->stats_file, "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")->check(CLI::ExistingFile);
-  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached)")->check(CLI::ExistingFile);
-  sub->add_option("--samples", o->samples, "ROME: texts of the corpus to use (default: mom2_n_samples)")->check(CLI::PositiveNumber);
-  sub->add_option("--context-templates", o->context_templates, "ROME: context templates to use (JSON list)")->check(CLI::ExistingFile);
+  sub->add_option("--stats", o->stats_file,
+                  "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--samples", o->samples, "ROME: texts of the corpus to use (default: mom2_n_samples)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--context-templates", o->context_templates, "ROME: context templates to use (JSON list)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--save-context-templates", o->save_context_templates, "ROME: write the templates used (JSON list)");
-  sub->add_option("--template-seed", o->template_seed, "ROME: seed of the sampled context templates")->capture_default_str();
-  sub->add_option("--cache-dir", o->cache_dir, "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");
+  sub->add_option("--template-seed", o->template_seed, "ROME: seed of the sampled context templates")
+      ->capture_default_str();
+  sub->add_option("--cache-dir", o->cache_dir,
+                  "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");
   sub->add_flag("--no-cache", o->no_cache, "neither read nor write cached statistics and templates");
   sub->callback([o, &global] { run_edit(*o, global); });
 }

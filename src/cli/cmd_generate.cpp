@@ -42,16 +42,18 @@ void run_generate(const GenerateCliOptions& opt, const GlobalOptions& global) {
 
 void setup_generate(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<GenerateCliOptions>();
-  auto* sub = app.add_subcommand(
-      "generate", "greedy or beam-search continuation (Hugging Face generate semantics)");
+  auto* sub = app.add_subcommand("generate", "greedy or beam-search continuation (Hugging Face generate semantics)");
   sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
   sub->add_option("--prompt", opt->prompt, "text to continue")->required();
   sub->add_option("--beams", opt->beams, "number of beams (1 = greedy)")
-      ->check(CLI::Range(int64_t{1}, int64_t{64}))->capture_default_str();
+      ->check(CLI::Range(int64_t{1}, int64_t{64}))
+      ->capture_default_str();
   auto* max_length = sub->add_option("--max-length", opt->max_length, "total tokens incl. the prompt")
-                         ->check(CLI::PositiveNumber)->capture_default_str();
+                         ->check(CLI::PositiveNumber)
+                         ->capture_default_str();
   sub->add_option("--max-new-tokens", opt->max_new_tokens, "new tokens (overrides --max-length)")
-      ->check(CLI::PositiveNumber)->excludes(max_length);
+      ->check(CLI::PositiveNumber)
+      ->excludes(max_length);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_generate(*opt, global); });
 }

@@ -40,8 +40,8 @@ void run_info(const InfoOptions& opt, const GlobalOptions& global) {
     print_json(j);
   } else {
     fmt::print("model        {}\n", opt.model_dir);
-    fmt::print("architecture GPT-2: {} layers, d_model {}, {} heads, d_mlp {}, vocab {}, n_positions {}\n",
-               c.n_layer, c.n_embd, c.n_head, c.d_mlp(), c.vocab_size, c.n_positions);
+    fmt::print("architecture GPT-2: {} layers, d_model {}, {} heads, d_mlp {}, vocab {}, n_positions {}\n", c.n_layer,
+               c.n_embd, c.n_head, c.d_mlp(), c.vocab_size, c.n_positions);
     fmt::print("activation   {}, layer_norm_epsilon {}\n", c.activation_function, c.layer_norm_epsilon);
     fmt::print("parameters   {} ({:.1f} MB of weights in {} file(s))\n", n_params,
                loaded.checkpoint.total_bytes() / 1e6, loaded.checkpoint.files().size());
@@ -57,7 +57,8 @@ void run_info(const InfoOptions& opt, const GlobalOptions& global) {
     std::cerr << fmt::format(
         "editlab: warning: matmul runs at {:.1f} GFLOP/s, far below OpenBLAS (~95 GFLOP/s on 2 cores "
         "here): libtorch is probably using the reference BLAS. Install libopenblas0-pthread "
-        "(scripts/setup.sh does).\n", blas.gflops);
+        "(scripts/setup.sh does).\n",
+        blas.gflops);
   }
 }
 

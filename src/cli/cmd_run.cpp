@@ -52,10 +52,13 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "output directory (overrides the config's \"out\")");
-  sub->add_option("--hparams", o->hparams, "hyperparameter file (overrides the config's \"hparams\")")->check(CLI::ExistingFile);
-  sub->add_option("--shard", o->shard, "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`");
+  sub->add_option("--hparams", o->hparams, "hyperparameter file (overrides the config's \"hparams\")")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--shard", o->shard,
+                  "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`");
   sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
-  sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")->check(CLI::PositiveNumber);
+  sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")
       ->check(CLI::IsMember({"md", "json", "none"}))
       ->capture_default_str();

@@ -32,8 +32,7 @@ void run_score(const ScoreOptions& opt, const GlobalOptions& global) {
              score.target_ids.size());
   for (size_t i = 0; i < score.target_ids.size(); ++i) {
     fmt::print("  {:>6}  {:<20} log p = {:.6f}\n", score.target_ids[i],
-               nlohmann::json(loaded.tokenizer->token_string(score.target_ids[i])).dump(),
-               score.token_logprobs[i]);
+               nlohmann::json(loaded.tokenizer->token_string(score.target_ids[i])).dump(), score.token_logprobs[i]);
   }
   fmt::print("nll     {:.6f}  (exp(-nll) = {:.6g}; greedy {})\n", score.nll, std::exp(-score.nll),
              score.greedy_correct ? "correct" : "wrong");

@@ -54,12 +54,16 @@ void setup_stats(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--layer", opt->layer, "layer index")->required()->check(CLI::NonNegativeNumber);
   sub->add_option("--corpus", opt->corpus,
                   "texts: documents separated by blank lines, or JSON Lines with a \"text\" field (.jsonl)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   sub->add_option("--samples", opt->samples, "use the first N texts (ROME: mom2_n_samples = 100000)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_option("--mom2-dtype", opt->mom2_dtype, "accumulation dtype (ROME's mom2_dtype): float32 or float64")
-      ->check(CLI::IsMember({"float32", "float64"}))->capture_default_str();
-  sub->add_option("--cache-dir", opt->cache_dir, "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");
+      ->check(CLI::IsMember({"float32", "float64"}))
+      ->capture_default_str();
+  sub->add_option("--cache-dir", opt->cache_dir,
+                  "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");
   sub->add_flag("--no-cache", opt->no_cache, "neither read nor write the cache");
   sub->add_option("--out", opt->out, "also write the statistics to this .safetensors file (for edit --stats)");
   sub->add_flag("--json", opt->json, "machine-readable output");

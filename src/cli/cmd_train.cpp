@@ -34,12 +34,11 @@ void run_train(TrainCliOptions& opt, const GlobalOptions& global) {
   train.dtype = parse_dtype(global.dtype);
   train.on_progress = [](const TrainProgress& p) { fmt::print(stderr, "{}\n", format_progress(p)); };
   const TrainResult result = train_gpt2(train);
-  const std::string val =
-      result.final_val_loss ? fmt::format(", val {:.4f}", *result.final_val_loss) : std::string();
+  const std::string val = result.final_val_loss ? fmt::format(", val {:.4f}", *result.final_val_loss) : std::string();
   fmt::print("{} {}: step {}/{}, loss {:.4f} -> {:.4f}{}, {} tokens in {:.1f} s ({:.0f} tokens/s)\n",
-             result.finished ? "trained" : "checkpointed", train.out_dir.string(), result.step,
-             train.steps, result.initial_loss, result.final_train_loss, val, result.tokens_seen,
-             result.wall_seconds, result.tokens_seen / std::max(1e-9, result.wall_seconds));
+             result.finished ? "trained" : "checkpointed", train.out_dir.string(), result.step, train.steps,
+             result.initial_loss, result.final_train_loss, val, result.tokens_seen, result.wall_seconds,
+             result.tokens_seen / std::max(1e-9, result.wall_seconds));
 }
 
 void add_options(CLI::App* sub, TrainCliOptions& opt) {
@@ -66,8 +65,7 @@ void add_options(CLI::App* sub, TrainCliOptions& opt) {
       ->capture_default_str();
   sub->add_option("--eval-every", t.eval_every, "steps between loss-curve points / val losses (0 = end only)")
       ->capture_default_str();
-  sub->add_option("--eval-batches", t.eval_batches, "batches of held-out windows per val loss")
-      ->capture_default_str();
+  sub->add_option("--eval-batches", t.eval_batches, "batches of held-out windows per val loss")->capture_default_str();
   sub->add_option("--val-fraction", t.val_fraction, "tail of the token stream held out (0 = none)")
       ->capture_default_str();
   sub->add_option("--log-every", t.log_every, "steps between progress lines (0 = with evals only)")
@@ -81,8 +79,8 @@ void add_options(CLI::App* sub, TrainCliOptions& opt) {
 
 void setup_train(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<TrainCliOptions>();
-  auto* sub = app.add_subcommand(
-      "train", "train a GPT-2 from scratch on a text file; writes a Hugging Face GPT-2 directory");
+  auto* sub =
+      app.add_subcommand("train", "train a GPT-2 from scratch on a text file; writes a Hugging Face GPT-2 directory");
   sub->footer(kTrainDetails);
   add_options(sub, *opt);
   sub->callback([opt, &global] { run_train(*opt, global); });

@@ -10,8 +10,10 @@ torch::Device parse_device(const std::string& text) {
   if (text == "cpu") return torch::kCPU;
   if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      fail("--device {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; "
-           "build editlab against a CUDA libtorch to use a GPU)", text);
+      fail(
+          "--device {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; "
+          "build editlab against a CUDA libtorch to use a GPU)",
+          text);
     }
     return torch::Device(text);
   }

@@ -11,9 +11,9 @@
 namespace editlab::cli {
 
 struct GlobalOptions {
-  int threads = 0;               // 0 = all cores
-  std::string device = "cpu";    // cpu | cuda | cuda:N
-  std::string dtype = "float32"; // float32 | float64
+  int threads = 0;                // 0 = all cores
+  std::string device = "cpu";     // cpu | cuda | cuda:N
+  std::string dtype = "float32";  // float32 | float64
 };
 
 // Parsed forms of the global options (errors name the option).

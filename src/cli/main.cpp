@@ -18,15 +18,14 @@ int main(int argc, char** argv) {
   GlobalOptions global;
   app.add_option("--threads", global.threads, "intra-op threads for libtorch (default: all cores)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")
-      ->capture_default_str();
+  app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")->capture_default_str();
   app.add_option("--dtype", global.dtype, "compute dtype: float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}))
       ->capture_default_str();
   app.parse_complete_callback([&] {
     // Debian's libtorch may start with one intra-op thread: always set it deliberately.
-    int threads = global.threads > 0 ? global.threads
-                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int threads =
+        global.threads > 0 ? global.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
   });
 

@@ -17,8 +17,8 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 }
 
 // `count` samples of `length` tokens (the leading <|endoftext|> included), top-k sampling.
-std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int64_t length,
-                                         int64_t count, int64_t top_k, at::Generator& gen) {
+std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int64_t length, int64_t count,
+                                         int64_t top_k, at::Generator& gen) {
   torch::NoGradGuard no_grad;
   std::vector<std::vector<int64_t>> rows(count, std::vector<int64_t>{eos});
   KVCache cache;
@@ -30,10 +30,10 @@ std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int6
     request.logit_batch = torch::arange(count, torch::kLong).to(model.device());
     request.logit_position = torch::full({count}, ids.size(1) - 1, torch::kLong).to(model.device());
     auto probs = torch::softmax(model.forward(request).logits.to(torch::kCPU, torch::kFloat), -1);
-    auto [top_probs, top_ids] = probs.topk(top_k, -1);                      // [count, k]
+    auto [top_probs, top_ids] = probs.topk(top_k, -1);  // [count, k]
     top_probs = top_probs / top_probs.sum(1, true);
-    auto choice = torch::multinomial(top_probs, 1, false, gen);             // [count, 1]
-    auto next = top_ids.gather(1, choice);                                  // [count, 1]
+    auto choice = torch::multinomial(top_probs, 1, false, gen);  // [count, 1]
+    auto next = top_ids.gather(1, choice);                       // [count, 1]
     for (int64_t i = 0; i < count; ++i) rows[i].push_back(next[i][0].item<int64_t>());
     ids = next.to(model.device());
   }
@@ -42,9 +42,9 @@ std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int6
 
 }  // namespace
 
-std::vector<std::string> generate_context_templates(
-    LanguageModel& model, const Tokenizer& tokenizer,
-    const std::vector<std::pair<int64_t, int64_t>>& length_params, uint64_t seed, int64_t top_k) {
+std::vector<std::string> generate_context_templates(LanguageModel& model, const Tokenizer& tokenizer,
+                                                    const std::vector<std::pair<int64_t, int64_t>>& length_params,
+                                                    uint64_t seed, int64_t top_k) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::vector<std::string> templates = {"{}"};
   const int64_t eos = tokenizer.eos_id();
@@ -86,7 +86,8 @@ std::vector<std::string> load_context_templates(const std::filesystem::path& pat
 }
 
 void save_context_templates(const std::filesystem::path& path, const std::vector<std::string>& templates) {
-  write_file_atomically(path, nlohmann::json(templates).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomically(path,
+                        nlohmann::json(templates).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace editlab

@@ -39,7 +39,8 @@ double key_throughput(GPT2& model, int64_t layer, bool early_exit, int repeats) 
   read.capture_key = true;
   request.interventions.push_back(read);
   model.forward(request);  // warm-up
-  const double s = best_of(repeats, [&] { model.forward(request); }, [] {});
+  const double s = best_of(
+      repeats, [&] { model.forward(request); }, [] {});
   return 8 * 128 / s;
 }
 
@@ -60,7 +61,8 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
   RomeResources resources;
   resources.context_templates = generate_context_templates(model, tok, rome.context_template_length_params, 0);
   const double template_seconds = seconds_since(t);
-  progress(fmt::format("edits: 21 context templates sampled in {:.2f} s (once per model, then cached)", template_seconds));
+  progress(
+      fmt::format("edits: 21 context templates sampled in {:.2f} s (once per model, then cached)", template_seconds));
   EditResult last;
   auto run_rome = [&] { last = apply_rome(model, tok, request, rome, resources); };
   auto undo_last = [&] { undo(last); };
@@ -69,17 +71,20 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
   resources.full_depth_v = true;
   const double rome_full_seconds = best_of(repeats, run_rome, undo_last);
   resources.full_depth_v = false;
-  progress(fmt::format("edits: ROME {:.2f} s per edit; with full-depth v steps {:.2f} s", rome_seconds, rome_full_seconds));
+  progress(
+      fmt::format("edits: ROME {:.2f} s per edit; with full-depth v steps {:.2f} s", rome_seconds, rome_full_seconds));
 
   FtHparams ft;
   ft.layers = {1};
   ft.num_steps = 25;
   ft.lr = 5e-4;
-  const double ft_seconds = best_of(repeats, [&] { last = apply_ft(model, tok, {request}, ft, "ft"); }, undo_last);
+  const double ft_seconds = best_of(
+      repeats, [&] { last = apply_ft(model, tok, {request}, ft, "ft"); }, undo_last);
   progress(fmt::format("edits: FT {:.2f} s per edit", ft_seconds));
 
   const double early = key_throughput(model, 5, true, repeats), full = key_throughput(model, 5, false, repeats);
-  progress(fmt::format("edits: statistics at layer 5: {:.0f} tokens/s stopping there, {:.0f} with a full pass", early, full));
+  progress(fmt::format("edits: statistics at layer 5: {:.0f} tokens/s stopping there, {:.0f} with a full pass", early,
+                       full));
   return {{"model", "gpt2-small shape, random weights"},
           {"rome_layer", 5},
           {"rome_seconds_per_edit", rome_seconds},

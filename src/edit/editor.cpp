@@ -11,8 +11,7 @@ namespace {
 class RomeEditor final : public Editor {
  public:
   RomeEditor(RomeHparams hparams, LanguageModel& model, const Tokenizer& tokenizer, RomeResources resources)
-      : hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer), resources_(std::move(resources)) {
-  }
+      : hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer), resources_(std::move(resources)) {}
   std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
     std::vector<EditResult> out;
     for (const auto& r : requests) out.push_back(apply_rome(model_, tokenizer_, r, hparams_, resources_));
@@ -33,8 +32,7 @@ class RomeEditor final : public Editor {
 class FtEditor final : public Editor {
  public:
   FtEditor(std::string method, FtHparams hparams, LanguageModel& model, const Tokenizer& tokenizer)
-      : method_(std::move(method)), hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer) {
-  }
+      : method_(std::move(method)), hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer) {}
   std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
     return {apply_ft(model_, tokenizer_, requests, hparams_, method_)};
   }

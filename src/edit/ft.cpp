@@ -58,8 +58,10 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
     fail("FT-L needs \"norm_constraint\" (the L-infinity radius) in its hyperparameters");
   }
   if (method == "ft" && hp.constrained()) {
-    fail("the hyperparameters set norm_constraint = {}: that is FT-L (use --method ft-l), or set it "
-         "to false for unconstrained FT", hp.norm_constraint);
+    fail(
+        "the hyperparameters set norm_constraint = {}: that is FT-L (use --method ft-l), or set it "
+        "to false for unconstrained FT",
+        hp.norm_constraint);
   }
   if (requests.empty()) fail("no edit requests");
   for (const auto& r : requests) validate_edit_request(r, "edit " + r.case_id);
@@ -116,9 +118,13 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
     w.mutable_grad() = torch::Tensor();
   }
   double max_change = 0;
-  for (const auto& c : edit.changes) max_change = std::max(max_change, (c.weight - c.original).abs().max().item<double>());
-  edit.diagnostics = {{"losses", losses}, {"optimizer_steps", steps_taken}, {"objective", hp.objective},
-                      {"max_abs_weight_change", max_change}, {"requests", requests.size()}};
+  for (const auto& c : edit.changes)
+    max_change = std::max(max_change, (c.weight - c.original).abs().max().item<double>());
+  edit.diagnostics = {{"losses", losses},
+                      {"optimizer_steps", steps_taken},
+                      {"objective", hp.objective},
+                      {"max_abs_weight_change", max_change},
+                      {"requests", requests.size()}};
   edit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return edit;
 }

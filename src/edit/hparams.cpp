@@ -13,11 +13,16 @@ void read(const nlohmann::json& j, const char* key, T& out, const std::string& s
   auto it = j.find(key);
   if (it == j.end()) return;
   bool ok = false;
-  if constexpr (std::is_same_v<T, bool>) ok = it->is_boolean();
-  else if constexpr (std::is_same_v<T, int64_t>) ok = it->is_number_integer();
-  else if constexpr (std::is_same_v<T, double>) ok = it->is_number();
-  else if constexpr (std::is_same_v<T, std::string>) ok = it->is_string();
-  else ok = it->is_array();
+  if constexpr (std::is_same_v<T, bool>)
+    ok = it->is_boolean();
+  else if constexpr (std::is_same_v<T, int64_t>)
+    ok = it->is_number_integer();
+  else if constexpr (std::is_same_v<T, double>)
+    ok = it->is_number();
+  else if constexpr (std::is_same_v<T, std::string>)
+    ok = it->is_string();
+  else
+    ok = it->is_array();
   if (!ok) fail("{}: key \"{}\" has the wrong type: {}", source, key, it->dump());
   try {
     out = it->get<T>();
@@ -84,8 +89,8 @@ RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& s
   }
   for (auto [length, count] : h.context_template_length_params) {
     if (length < 2 || count < 0) {
-      fail("{}: \"context_template_length_params\" entries are [length >= 2, count >= 0], found [{}, {}]",
-           source, length, count);
+      fail("{}: \"context_template_length_params\" entries are [length >= 2, count >= 0], found [{}, {}]", source,
+           length, count);
     }
   }
   return h;

@@ -67,8 +67,8 @@ std::vector<std::string> read_corpus_texts(const fs::path& path, int64_t limit) 
 }
 
 SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokenizer,
-                                   const std::vector<std::string>& texts, int64_t layer,
-                                   torch::ScalarType dtype, int64_t max_batch_tokens,
+                                   const std::vector<std::string>& texts, int64_t layer, torch::ScalarType dtype,
+                                   int64_t max_batch_tokens,
                                    const std::function<void(const StatsProgress&)>& progress) {
   if (layer < 0 || layer >= model.shape().n_layer) {
     fail("layer {} is out of range (the model has layers 0..{})", layer, model.shape().n_layer - 1);
@@ -91,7 +91,9 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
   torch::NoGradGuard no_grad;
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin;
-    while (end < order.size() && (end == begin || static_cast<int64_t>(rows[order[end]].size() * (end - begin + 1)) <= max_batch_tokens)) ++end;
+    while (end < order.size() &&
+           (end == begin || static_cast<int64_t>(rows[order[end]].size() * (end - begin + 1)) <= max_batch_tokens))
+      ++end;
     std::vector<std::vector<int64_t>> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(rows[order[i]]);
     auto [ids, mask] = pad_right(batch, tokenizer.eos_id(), model.device());
@@ -103,8 +105,8 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
     read.layer = layer;
     read.capture_key = true;
     request.interventions.push_back(read);
-    auto keys = model.forward(request).captures[0].key;               // [B, T, M]
-    auto flat = keys.index({mask.to(torch::kBool)}).to(dtype);        // [tokens, M]
+    auto keys = model.forward(request).captures[0].key;         // [B, T, M]
+    auto flat = keys.index({mask.to(torch::kBool)}).to(dtype);  // [tokens, M]
     stats.mom2.addmm_(flat.t(), flat);
     stats.count += flat.size(0);
     report.texts_done += end - begin;

@@ -49,21 +49,29 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& what) {
   if (offset + header_len > bytes.size()) fail("{}: truncated .npy header", what);
   const std::string header = bytes.substr(offset, header_len);
   std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<>|=]?)([a-z])(\\d+)'"))) fail("{}: no dtype in the .npy header", what);
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<>|=]?)([a-z])(\\d+)'")))
+    fail("{}: no dtype in the .npy header", what);
   const std::string order = m[1], kind = m[2];
   const int size = std::stoi(m[3]);
   if (order == ">") fail("{}: big-endian arrays are not supported", what);
-  if (header.find("'fortran_order': True") != std::string::npos) fail("{}: Fortran-ordered arrays are not supported", what);
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) fail("{}: no shape in the .npy header", what);
+  if (header.find("'fortran_order': True") != std::string::npos)
+    fail("{}: Fortran-ordered arrays are not supported", what);
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    fail("{}: no shape in the .npy header", what);
   std::vector<int64_t> shape;
   const std::string dims = m[1];
   const std::regex number("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) shape.push_back(std::stoll(it->str()));
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+    shape.push_back(std::stoll(it->str()));
   torch::ScalarType type;
-  if (kind == "f" && size == 4) type = torch::kFloat32;
-  else if (kind == "f" && size == 8) type = torch::kFloat64;
-  else if (kind == "i" && size == 8) type = torch::kLong;
-  else fail("{}: unsupported dtype {}{}", what, kind, size);
+  if (kind == "f" && size == 4)
+    type = torch::kFloat32;
+  else if (kind == "f" && size == 8)
+    type = torch::kFloat64;
+  else if (kind == "i" && size == 8)
+    type = torch::kLong;
+  else
+    fail("{}: unsupported dtype {}{}", what, kind, size);
   int64_t numel = 1;
   for (auto d : shape) numel *= d;
   const size_t data = offset + header_len;

@@ -22,8 +22,8 @@ std::string fill_braces(const std::string& text, const std::string& value) {
   return out;
 }
 
-LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& templ,
-                              const std::string& subject, const std::string& fact_token) {
+LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& templ, const std::string& subject,
+                              const std::string& fact_token) {
   LocatedSubject located;
   located.ids = tokenizer.encode(fill_braces(templ, subject));
   if (located.ids.empty()) fail("the sentence \"{}\" has no tokens", fill_braces(templ, subject));
@@ -36,8 +36,10 @@ LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& tem
   std::string word = subject;
   if (!prefix.empty()) {
     if (prefix.back() != ' ') {
-      fail("prompt \"{}\": the text before \"{{}}\" must end with a space (ROME locates the subject as "
-           "\" \" + subject)", templ);
+      fail(
+          "prompt \"{}\": the text before \"{{}}\" must end with a space (ROME locates the subject as "
+          "\" \" + subject)",
+          templ);
     }
     prefix.pop_back();
     word = " " + strip(subject);
@@ -51,15 +53,17 @@ LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& tem
     agree = located.ids[i] == (i < prefix_ids.size() ? prefix_ids[i] : word_ids[i - prefix_ids.size()]);
   }
   if (!agree) {
-    fail("subject \"{}\" in \"{}\": tokenizing the sentence whole and in pieces (prefix, subject) "
-         "disagree at the subject's boundary, so its last token is ambiguous", subject, templ);
+    fail(
+        "subject \"{}\" in \"{}\": tokenizing the sentence whole and in pieces (prefix, subject) "
+        "disagree at the subject's boundary, so its last token is ambiguous",
+        subject, templ);
   }
   located.index = static_cast<int64_t>(n) - 1;
   return located;
 }
 
-std::pair<torch::Tensor, torch::Tensor> pad_right(const std::vector<std::vector<int64_t>>& rows,
-                                                  int64_t pad_id, torch::Device device) {
+std::pair<torch::Tensor, torch::Tensor> pad_right(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id,
+                                                  torch::Device device) {
   size_t width = 0;
   for (const auto& r : rows) width = std::max(width, r.size());
   const int64_t B = rows.size(), W = width;

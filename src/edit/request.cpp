@@ -8,8 +8,7 @@
 namespace editlab {
 namespace {
 
-std::string field_string(const nlohmann::json& object, const char* key, const std::string& where,
-                         bool required) {
+std::string field_string(const nlohmann::json& object, const char* key, const std::string& where, bool required) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) {
     if (required) fail("{}: missing field \"{}\"", where, key);
@@ -40,12 +39,14 @@ std::string EditRequest::sentence() const {
 void validate_edit_request(const EditRequest& r, const std::string& where) {
   const size_t braces = count_occurrences(r.prompt, "{}");
   if (braces == 0 && !r.subject.empty() && r.prompt.find(r.subject) != std::string::npos) {
-    fail("{}: field \"prompt\" must mark the subject with \"{{}}\" (found the subject itself in \"{}\"; "
-         "write {{}} in its place)", where, r.prompt);
+    fail(
+        "{}: field \"prompt\" must mark the subject with \"{{}}\" (found the subject itself in \"{}\"; "
+        "write {{}} in its place)",
+        where, r.prompt);
   }
   if (braces != 1) {
-    fail("{}: field \"prompt\" must contain \"{{}}\" exactly once (where the subject goes), found {} in \"{}\"",
-         where, braces, r.prompt);
+    fail("{}: field \"prompt\" must contain \"{{}}\" exactly once (where the subject goes), found {} in \"{}\"", where,
+         braces, r.prompt);
   }
   if (r.subject.empty()) fail("{}: field \"subject\" is empty", where);
   if (r.target_new.empty()) fail("{}: field \"target_new\" is empty", where);
@@ -54,8 +55,10 @@ void validate_edit_request(const EditRequest& r, const std::string& where) {
   }
   const std::string prefix = r.prompt.substr(0, r.prompt.find("{}"));
   if (!prefix.empty() && prefix.back() != ' ') {
-    fail("{}: the text before \"{{}}\" in the prompt must end with a space (ROME locates the subject "
-         "as \" \" + subject), found \"{}\"", where, prefix);
+    fail(
+        "{}: the text before \"{{}}\" in the prompt must end with a space (ROME locates the subject "
+        "as \" \" + subject), found \"{}\"",
+        where, prefix);
   }
 }
 

@@ -65,8 +65,8 @@ std::string with_leading_space(const std::string& target) {
   return !target.empty() && target[0] == ' ' ? target : " " + target;
 }
 
-torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
-                        const RomeHparams& hp, int64_t layer, const RomeResources& resources) {
+torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                        int64_t layer, const RomeResources& resources) {
   std::vector<std::vector<int64_t>> rows;
   std::vector<int64_t> index;
   for (const auto& t : resources.context_templates) {
@@ -79,17 +79,18 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
   if (hp.mom2_adjustment) {
     auto it = resources.inverse_moment.find(layer);
     if (it == resources.inverse_moment.end()) {
-      fail("ROME with mom2_adjustment needs second-moment statistics for layer {} "
-           "(give a corpus or a statistics file)", layer);
+      fail(
+          "ROME with mom2_adjustment needs second-moment statistics for layer {} "
+          "(give a corpus or a statistics file)",
+          layer);
     }
     u = torch::matmul(it->second.to(k_star.scalar_type()), k_star);  // C^-1 k*
   }
   return u / u.norm();
 }
 
-VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
-                  const RomeHparams& hp, int64_t layer, const torch::Tensor& u,
-                  const RomeResources& resources) {
+VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                  int64_t layer, const torch::Tensor& u, const RomeResources& resources) {
   VBatch b = build_v_batch(tok, request, hp, resources.context_templates);
   const auto device = model.device();
   const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
@@ -146,7 +147,7 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
     optimizer.zero_grad();
     step.interventions[0].add_value = delta;
-    auto logits = model.forward(step).logits;                           // [n_rewrite * n_target + 1, V]
+    auto logits = model.forward(step).logits;  // [n_rewrite * n_target + 1, V]
     auto log_probs = torch::log_softmax(logits, -1);
     auto picked = log_probs.slice(0, 0, n_rewrite * n_target).gather(1, wanted_t.unsqueeze(1));
     auto nll_each = -picked.view({n_rewrite, n_target}).sum(1) / static_cast<double>(n_target);
@@ -157,7 +158,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
     auto wd = hp.v_weight_decay * delta.norm() / init_norm_sq;
     auto loss = nll + kl + wd;
     const double loss_value = loss.item<double>();
-    losses.push_back({{"loss", loss_value}, {"nll", nll.item<double>()}, {"kl", kl.item<double>()},
+    losses.push_back({{"loss", loss_value},
+                      {"nll", nll.item<double>()},
+                      {"kl", kl.item<double>()},
                       {"weight_decay", wd.item<double>()},
                       {"target_prob", torch::exp(-nll_each).mean().item<double>()}});
     if (loss_value < 5e-2) {
@@ -196,8 +199,8 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   return out;
 }
 
-EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
-                      const RomeHparams& hp, const RomeResources& resources) {
+EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                      const RomeResources& resources) {
   const auto start = std::chrono::steady_clock::now();
   validate_edit_request(request, "edit " + request.case_id);
   if (resources.context_templates.empty()) fail("ROME needs context templates (at least \"{{}}\")");

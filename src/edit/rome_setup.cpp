@@ -18,8 +18,9 @@ std::string short_fingerprint(const std::string& fingerprint) {
   return (pos == std::string::npos ? fingerprint : fingerprint.substr(pos + 1)).substr(0, 16);
 }
 
-std::vector<std::string> context_templates_for(LanguageModel& model, const Tokenizer& tok, const std::string& fingerprint,
-                                               const RomeHparams& hp, const RomeSetupOptions& o) {
+std::vector<std::string> context_templates_for(LanguageModel& model, const Tokenizer& tok,
+                                               const std::string& fingerprint, const RomeHparams& hp,
+                                               const RomeSetupOptions& o) {
   if (!o.context_templates_file.empty()) return load_context_templates(o.context_templates_file);
   std::string params;
   for (auto [length, count] : hp.context_template_length_params) params += fmt::format("-{}x{}", length, count);
@@ -88,8 +89,10 @@ RomeResources prepare_rome(LanguageModel& model, const Tokenizer& tok, const std
       stats = cached_layer_stats(model, tok, fingerprint,
                                  {layer, o.stats_corpus, o.samples.value_or(hp.mom2_n_samples), hp.mom2_dtype}, o);
     } else {
-      fail("ROME with mom2_adjustment needs second-moment statistics for layer {}: give --stats FILE "
-           "(ROME's .npz or editlab's) or --stats-corpus FILE (or set mom2_adjustment false)", layer);
+      fail(
+          "ROME with mom2_adjustment needs second-moment statistics for layer {}: give --stats FILE "
+          "(ROME's .npz or editlab's) or --stats-corpus FILE (or set mom2_adjustment false)",
+          layer);
     }
     if (stats.mom2.size(0) != model.shape().d_mlp) {
       fail("statistics for layer {} are {}x{}, but the model's d_mlp is {}", layer, stats.mom2.size(0),

@@ -1,13 +1,13 @@
 #include "editlab/model/bench.h"
 
-#include <chrono>
-#include <fstream>
-#include <sstream>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include <cstring>
 
@@ -22,9 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A /proc/self/status field in bytes. VmHWM belongs to the address space, which exec replaces,
 // so a freshly started process reports only its own peak.
@@ -41,8 +39,9 @@ double proc_status_bytes(const std::string& field) {
 // already held other models, so its own peak RSS says nothing) and returns its JSON.
 nlohmann::json measure_load_in_child(const fs::path& dir) {
   const auto out_file = dir / "measure-load.json";
-  std::vector<std::string> args = {"/proc/self/exe", "--threads", std::to_string(torch::get_num_threads()),
-                                   "bench", "--measure-load", dir.string(), "--json"};
+  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(torch::get_num_threads()),
+                                   "bench",          "--measure-load", dir.string(),
+                                   "--json"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -77,8 +76,8 @@ nlohmann::json bench_forward(const BenchSettings& s, const std::function<void(co
     model.forward(request);
     best = std::min(best, seconds_since(start));
   }
-  const double flops = gpt2_forward_flops(config.n_layer, config.n_embd, config.d_mlp(),
-                                          config.vocab_size, s.batch, s.tokens);
+  const double flops =
+      gpt2_forward_flops(config.n_layer, config.n_embd, config.d_mlp(), config.vocab_size, s.batch, s.tokens);
   progress(fmt::format("forward: {:.3f} s for {}x{} tokens", best, s.batch, s.tokens));
   return {{"seconds", best}, {"gflops", flops / best / 1e9}, {"flops", flops}};
 }
@@ -88,7 +87,10 @@ nlohmann::json bench_load(const BenchSettings& s, const std::function<void(const
   fs::create_directories(dir);
   struct Cleanup {
     fs::path dir;
-    ~Cleanup() { std::error_code ec; fs::remove_all(dir, ec); }
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
   } cleanup{dir};
   {
     torch::NoGradGuard no_grad;
@@ -114,9 +116,12 @@ nlohmann::json bench_load(const BenchSettings& s, const std::function<void(const
   auto child = measure_load_in_child(dir);
   const double load_best = child["load_seconds"], peak = child["peak_rss_bytes"];
   progress(fmt::format("load: a fresh process loaded it in {:.3f} s, peak RSS {:.0f} MB", load_best, peak / 1e6));
-  return {{"weights_bytes", bytes},      {"raw_read_seconds", raw_best},
-          {"load_seconds", load_best},   {"load_vs_raw", load_best / raw_best},
-          {"peak_rss_bytes", peak},      {"peak_rss_vs_weights", peak / bytes},
+  return {{"weights_bytes", bytes},
+          {"raw_read_seconds", raw_best},
+          {"load_seconds", load_best},
+          {"load_vs_raw", load_best / raw_best},
+          {"peak_rss_bytes", peak},
+          {"peak_rss_vs_weights", peak / bytes},
           {"rss_target_bytes", 1.3 * bytes + 200e6}};
 }
 
@@ -141,18 +146,17 @@ nlohmann::json measure_load(const fs::path& dir, int repeats) {
   return {{"load_seconds", best}, {"peak_rss_bytes", proc_status_bytes("VmHWM")}};
 }
 
-double gpt2_forward_flops(int64_t n_layer, int64_t d_model, int64_t d_mlp, int64_t vocab,
-                          int64_t batch, int64_t tokens) {
+double gpt2_forward_flops(int64_t n_layer, int64_t d_model, int64_t d_mlp, int64_t vocab, int64_t batch,
+                          int64_t tokens) {
   const double n = static_cast<double>(batch) * tokens, c = d_model;
-  const double per_layer = 2 * n * c * 3 * c              // c_attn
+  const double per_layer = 2 * n * c * 3 * c                      // c_attn
                            + 2 * 2 * batch * tokens * tokens * c  // q k^T and probs v
-                           + 2 * n * c * c                  // attn.c_proj
-                           + 2 * 2 * n * c * d_mlp;         // mlp.c_fc and mlp.c_proj
-  return n_layer * per_layer + 2 * n * c * vocab;           // + LM head
+                           + 2 * n * c * c                        // attn.c_proj
+                           + 2 * 2 * n * c * d_mlp;               // mlp.c_fc and mlp.c_proj
+  return n_layer * per_layer + 2 * n * c * vocab;                 // + LM head
 }
 
-nlohmann::json run_foundation_bench(const BenchSettings& s,
-                                    const std::function<void(const std::string&)>& progress) {
+nlohmann::json run_foundation_bench(const BenchSettings& s, const std::function<void(const std::string&)>& progress) {
   nlohmann::json report;
   report["threads"] = torch::get_num_threads();
   report["shape"] = {{"model", "gpt2-small (random weights)"}, {"batch", s.batch}, {"tokens", s.tokens}};

@@ -30,8 +30,8 @@ GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& sou
   std::string model_type = "gpt2";
   read_key(j, "model_type", model_type, source);
   if (model_type != "gpt2") {
-    fail("{}: model_type \"{}\" is not supported (editlab loads GPT-2 models: model_type \"gpt2\")",
-         source, model_type);
+    fail("{}: model_type \"{}\" is not supported (editlab loads GPT-2 models: model_type \"gpt2\")", source,
+         model_type);
   }
   GPT2Config c;
   read_key(j, "vocab_size", c.vocab_size, source);
@@ -60,18 +60,17 @@ GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& sou
   if (!(c.layer_norm_epsilon > 0)) {
     fail("{}: layer_norm_epsilon must be positive, found {}", source, c.layer_norm_epsilon);
   }
-  static const std::set<std::string> activations = {"gelu_new", "gelu_pytorch_tanh", "gelu",
-                                                    "relu", "silu", "swish"};
+  static const std::set<std::string> activations = {"gelu_new", "gelu_pytorch_tanh", "gelu", "relu", "silu", "swish"};
   if (!activations.count(c.activation_function)) {
-    fail("{}: activation_function \"{}\" is not supported (supported: gelu_new, "
-         "gelu_pytorch_tanh, gelu, relu, silu)",
-         source, c.activation_function);
+    fail(
+        "{}: activation_function \"{}\" is not supported (supported: gelu_new, "
+        "gelu_pytorch_tanh, gelu, relu, silu)",
+        source, c.activation_function);
   }
   // n_ctx is a legacy alias of n_positions in old checkpoints; a disagreement is suspicious.
-  if (j.contains("n_ctx") && j["n_ctx"].is_number_integer() &&
-      j["n_ctx"].get<int64_t>() != c.n_positions) {
-    fail("{}: n_ctx ({}) differs from n_positions ({}); editlab cannot tell which one holds",
-         source, j["n_ctx"].get<int64_t>(), c.n_positions);
+  if (j.contains("n_ctx") && j["n_ctx"].is_number_integer() && j["n_ctx"].get<int64_t>() != c.n_positions) {
+    fail("{}: n_ctx ({}) differs from n_positions ({}); editlab cannot tell which one holds", source,
+         j["n_ctx"].get<int64_t>(), c.n_positions);
   }
   return c;
 }

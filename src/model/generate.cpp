@@ -82,8 +82,8 @@ Generation greedy(LanguageModel& model, std::vector<int64_t> seq, int64_t max_le
   return out;
 }
 
-Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt,
-                       const GenerateOptions& options, int64_t max_length) {
+Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt, const GenerateOptions& options,
+                       int64_t max_length) {
   const int64_t nb = options.num_beams;
   const int64_t eos = options.eos_token_id;
   auto device = model.device();
@@ -98,7 +98,7 @@ Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt,
   while (true) {
     const int64_t cur_len = seqs[0].size();
     auto scores = torch::log_softmax(logits, -1) + beam_scores.unsqueeze(1);  // [nb, V]
-    auto [top_scores, top_index] = scores.view({-1}).topk(2 * nb);             // [2 nb]
+    auto [top_scores, top_index] = scores.view({-1}).topk(2 * nb);            // [2 nb]
     auto top_scores_cpu = top_scores.to(torch::kCPU, torch::kDouble);
     auto top_index_cpu = top_index.to(torch::kCPU);
     std::vector<double> next_scores;
@@ -140,18 +140,17 @@ Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt,
 
 }  // namespace
 
-Generation generate(LanguageModel& model, std::span<const int64_t> prompt,
-                    const GenerateOptions& options) {
+Generation generate(LanguageModel& model, std::span<const int64_t> prompt, const GenerateOptions& options) {
   if (prompt.empty()) fail("generate: the prompt is empty");
   if (options.num_beams < 1) fail("generate: num_beams must be at least 1, found {}", options.num_beams);
   const int64_t prompt_len = prompt.size();
-  const int64_t max_length = options.max_new_tokens ? prompt_len + *options.max_new_tokens
-                                                    : options.max_length.value_or(20);
+  const int64_t max_length =
+      options.max_new_tokens ? prompt_len + *options.max_new_tokens : options.max_length.value_or(20);
   // HF generates at least one token even when the prompt already reaches max_length.
   const int64_t limit = std::max(max_length, prompt_len + 1);
   if (limit > model.shape().n_positions) {
-    fail("generate: {} tokens (prompt {} + new) exceed the model's n_positions ({})", limit,
-         prompt_len, model.shape().n_positions);
+    fail("generate: {} tokens (prompt {} + new) exceed the model's n_positions ({})", limit, prompt_len,
+         model.shape().n_positions);
   }
   torch::NoGradGuard no_grad;
   std::vector<int64_t> seq(prompt.begin(), prompt.end());

@@ -57,8 +57,8 @@ AttentionImpl::AttentionImpl(const GPT2Config& config, int64_t layer_index)
   if (config.scale_attn_by_inverse_layer_idx) scale /= static_cast<double>(layer_index + 1);
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
-                                     torch::Tensor* past_k, torch::Tensor* past_v) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed, torch::Tensor* past_k,
+                                     torch::Tensor* past_v) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   auto qkv = c_attn(x).split(C, /*dim=*/-1);  // 3 x [B, T, C]
   auto heads = [&](const torch::Tensor& t) {
@@ -108,14 +108,11 @@ BlockImpl::BlockImpl(const GPT2Config& config, int64_t layer_index) {
 // ---- the model ----
 
 GPT2::GPT2(const GPT2Config& config) : config_(config) {
-  shape_ = ModelShape{config.n_layer, config.n_embd, config.d_mlp(), config.vocab_size,
-                      config.n_positions};
-  wte = register_module("wte", torch::nn::Embedding(torch::nn::EmbeddingOptions(
-                                   config.vocab_size, config.n_embd)._weight(
-                                   uninitialized({config.vocab_size, config.n_embd}))));
-  wpe = register_module("wpe", torch::nn::Embedding(torch::nn::EmbeddingOptions(
-                                   config.n_positions, config.n_embd)._weight(
-                                   uninitialized({config.n_positions, config.n_embd}))));
+  shape_ = ModelShape{config.n_layer, config.n_embd, config.d_mlp(), config.vocab_size, config.n_positions};
+  wte = register_module("wte", torch::nn::Embedding(torch::nn::EmbeddingOptions(config.vocab_size, config.n_embd)
+                                                        ._weight(uninitialized({config.vocab_size, config.n_embd}))));
+  wpe = register_module("wpe", torch::nn::Embedding(torch::nn::EmbeddingOptions(config.n_positions, config.n_embd)
+                                                        ._weight(uninitialized({config.n_positions, config.n_embd}))));
   h = register_module("h", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.n_layer; ++i) {
     blocks_.push_back(Block(config, i));
@@ -186,7 +183,7 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
     past_v = &request.cache->values[layer];
   }
   auto hidden = x + block->attn->forward(block->ln_1(x), allowed, past_k, past_v);  // [B, T, C]
-  auto key = block->mlp->activation(block->mlp->c_fc(block->ln_2(hidden)));       // [B, T, M]
+  auto key = block->mlp->activation(block->mlp->c_fc(block->ln_2(hidden)));         // [B, T, M]
   auto value = block->mlp->c_proj(key);                                             // [B, T, C]
   for (size_t i = 0; i < request.interventions.size(); ++i) {
     const auto& iv = request.interventions[i];
@@ -221,12 +218,10 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
   const int64_t P = request.cache != nullptr ? request.cache->length() : 0;
   const int64_t last = request.last_layer.value_or(config_.n_layer - 1);
   if (request.first_layer < 0 || request.first_layer > last || last >= config_.n_layer) {
-    fail("forward: layer range {}..{} is outside the model's 0..{}", request.first_layer, last,
-         config_.n_layer - 1);
+    fail("forward: layer range {}..{} is outside the model's 0..{}", request.first_layer, last, config_.n_layer - 1);
   }
   if (P + T > config_.n_positions) {
-    fail("sequence of {} tokens is longer than the model's n_positions ({})", P + T,
-         config_.n_positions);
+    fail("sequence of {} tokens is longer than the model's n_positions ({})", P + T, config_.n_positions);
   }
   for (const auto& iv : request.interventions) {
     if (iv.layer < 0 || iv.layer >= config_.n_layer) {
@@ -238,9 +233,8 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
     request.cache->values.resize(config_.n_layer);
   }
   auto options = torch::TensorOptions().device(ids.device());
-  torch::Tensor mask = request.attention_mask.defined()
-                           ? request.attention_mask.to(options.dtype(torch::kBool))
-                           : torch::ones({B, P + T}, options.dtype(torch::kBool));
+  torch::Tensor mask = request.attention_mask.defined() ? request.attention_mask.to(options.dtype(torch::kBool))
+                                                        : torch::ones({B, P + T}, options.dtype(torch::kBool));
   if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != P + T) {
     fail("forward: attention_mask must be [{}, {}]", B, P + T);
   }

@@ -29,8 +29,7 @@ void check_tied_head(const Checkpoint& ckpt, const TensorView* head, const fs::p
   if (wte == nullptr) return;  // reported as a missing parameter
   if (head->dtype != wte->dtype || head->shape != wte->shape || head->nbytes != wte->nbytes ||
       std::memcmp(head->data, wte->data, head->nbytes) != 0) {
-    fail("{}: lm_head.weight differs from wte.weight; editlab supports GPT-2 with a tied LM head",
-         dir.string());
+    fail("{}: lm_head.weight differs from wte.weight; editlab supports GPT-2 with a tied LM head", dir.string());
   }
 }
 
@@ -73,8 +72,7 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
       continue;
     }
     if (!expected.count(name)) {
-      fail("{}: unexpected tensor \"{}\" for a GPT-2 with {} layers", dir.string(), view->name,
-           loaded.config.n_layer);
+      fail("{}: unexpected tensor \"{}\" for a GPT-2 with {} layers", dir.string(), view->name, loaded.config.n_layer);
     }
     auto tensor = to_tensor(loaded.checkpoint.file_of(view->name), *view, options.dtype);
     try {
@@ -85,8 +83,7 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
     expected.erase(name);
   }
   if (!expected.empty()) {
-    fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(),
-         *expected.begin());
+    fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(), *expected.begin());
   }
   if (options.device != torch::kCPU) loaded.model->to(options.device);
   loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
@@ -97,8 +94,7 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   return loaded;
 }
 
-void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer_dir,
-                const fs::path& out_dir) {
+void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer_dir, const fs::path& out_dir) {
   fs::create_directories(out_dir);
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (auto& [name, tensor] : model.parameters_by_name()) {

@@ -70,8 +70,8 @@ struct PreTokenizer::Compiled {
 
 std::string PreTokenizer::pattern() {
   const std::string ws(kWhitespace);
-  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws +
-         "]+(?![^" + ws + "])|[" + ws + "]+";
+  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws + "]+(?![^" + ws + "])|[" +
+         ws + "]+";
 }
 
 PreTokenizer::PreTokenizer() {
@@ -79,11 +79,11 @@ PreTokenizer::PreTokenizer() {
   int error = 0;
   PCRE2_SIZE error_offset = 0;
   auto compiled = std::make_shared<Compiled>();
-  compiled->code.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
-                                     PCRE2_UTF | PCRE2_UCP, &error, &error_offset, nullptr));
+  compiled->code.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), PCRE2_UTF | PCRE2_UCP,
+                                     &error, &error_offset, nullptr));
   if (!compiled->code) {
-    fail("internal error: the pre-tokenizer regex does not compile at offset {}: {}",
-         error_offset, pcre2_message(error));
+    fail("internal error: the pre-tokenizer regex does not compile at offset {}: {}", error_offset,
+         pcre2_message(error));
   }
   // Without JIT (a build of PCRE2 without it) pcre2_match falls back to the interpreter, which
   // gives the same matches more slowly, so a JIT failure is not an error.
@@ -120,13 +120,13 @@ std::optional<std::string_view> PreTokenizer::Cursor::next() {
   int rc = pcre2_match(s.code, subject, s.text.size(), s.offset, s.options, s.match.get(), nullptr);
   // The JIT's default 32 KiB stack can run out on huge inputs; the interpreter uses the heap.
   if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-    rc = pcre2_match(s.code, subject, s.text.size(), s.offset, s.options | PCRE2_NO_JIT,
-                     s.match.get(), nullptr);
+    rc = pcre2_match(s.code, subject, s.text.size(), s.offset, s.options | PCRE2_NO_JIT, s.match.get(), nullptr);
   }
   if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
-    fail("cannot tokenize: the text is not valid UTF-8 at byte offset {} ({}); decode or clean "
-         "the input before encoding",
-         pcre2_get_startchar(s.match.get()), pcre2_message(rc));
+    fail(
+        "cannot tokenize: the text is not valid UTF-8 at byte offset {} ({}); decode or clean "
+        "the input before encoding",
+        pcre2_get_startchar(s.match.get()), pcre2_message(rc));
   }
   if (rc < 0) fail("pre-tokenizer regex failed at byte offset {}: {}", s.offset, pcre2_message(rc));
   const PCRE2_SIZE* span = pcre2_get_ovector_pointer(s.match.get());

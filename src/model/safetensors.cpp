@@ -74,8 +74,7 @@ std::string brief(const json& value) {
 // Parses JSON, failing on a key repeated within one object: nlohmann keeps the last one
 // silently, which would hide a tensor listed twice. `top_level_noun` names what the top-level
 // keys are ("tensor" in a safetensors header).
-json parse_json_strict(const char* begin, const char* end, const std::string& file,
-                       std::string_view top_level_noun) {
+json parse_json_strict(const char* begin, const char* end, const std::string& file, std::string_view top_level_noun) {
   struct Frame {
     std::string parent_key;  // the key this object sits under ("" at the top level)
     std::string last_key;
@@ -91,8 +90,7 @@ json parse_json_strict(const char* begin, const char* end, const std::string& fi
       Frame& frame = frames.back();
       frame.last_key = parsed.get<std::string>();
       if (!frame.keys.insert(frame.last_key).second) {
-        if (frames.size() == 1)
-          fail("{}: {} '{}' appears twice", file, top_level_noun, frame.last_key);
+        if (frames.size() == 1) fail("{}: {} '{}' appears twice", file, top_level_noun, frame.last_key);
         fail("{}: key '{}' appears twice in '{}'", file, frame.last_key, frame.parent_key);
       }
     }
@@ -122,8 +120,7 @@ std::vector<int64_t> parse_shape(const std::string& where, const json& shape) {
     if (dim.is_number_integer() && !dim.is_number_unsigned()) {
       fail("{}: negative dimension {} in shape {}", where, dim.get<int64_t>(), brief(shape));
     }
-    if (!dim.is_number_unsigned() ||
-        dim.get<std::uint64_t>() > std::numeric_limits<int64_t>::max()) {
+    if (!dim.is_number_unsigned() || dim.get<std::uint64_t>() > std::numeric_limits<int64_t>::max()) {
       fail("{}: 'shape' must be an array of non-negative integers, found {}", where, brief(shape));
     }
     dims.push_back(dim.get<int64_t>());
@@ -135,15 +132,14 @@ std::pair<std::uint64_t, std::uint64_t> parse_offsets(const std::string& where, 
                                                       std::uint64_t data_size) {
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
-    fail("{}: 'data_offsets' must be [begin, end] with non-negative integers, found {}", where,
-         brief(offsets));
+    fail("{}: 'data_offsets' must be [begin, end] with non-negative integers, found {}", where, brief(offsets));
   }
   const auto begin = offsets[0].get<std::uint64_t>();
   const auto end = offsets[1].get<std::uint64_t>();
   if (begin > end) fail("{}: data_offsets [{}, {}) begin after they end", where, begin, end);
   if (end > data_size) {
-    fail("{}: data_offsets [{}, {}) end beyond the data section of {} bytes (file truncated?)",
-         where, begin, end, data_size);
+    fail("{}: data_offsets [{}, {}) end beyond the data section of {} bytes (file truncated?)", where, begin, end,
+         data_size);
   }
   return {begin, end};
 }
@@ -157,31 +153,28 @@ std::optional<std::uint64_t> byte_size(const std::vector<int64_t>& shape, DType 
   return bytes;
 }
 
-ParsedEntry parse_entry(const std::string& file, const std::string& name, const json& entry,
-                        std::byte* data_section, std::uint64_t data_size) {
+ParsedEntry parse_entry(const std::string& file, const std::string& name, const json& entry, std::byte* data_section,
+                        std::uint64_t data_size) {
   const std::string where = fmt::format("{}: tensor '{}'", file, name);
   if (!entry.is_object()) {
-    fail("{}: expected an object with dtype, shape and data_offsets, found {}", where,
-         brief(entry));
+    fail("{}: expected an object with dtype, shape and data_offsets, found {}", where, brief(entry));
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
     if (!entry.contains(key)) fail("{}: missing '{}' (found {})", where, key, brief(entry));
   }
   const json& dtype_json = entry.at("dtype");
-  if (!dtype_json.is_string())
-    fail("{}: 'dtype' must be a string, found {}", where, brief(dtype_json));
+  if (!dtype_json.is_string()) fail("{}: 'dtype' must be a string, found {}", where, brief(dtype_json));
   const auto dtype = parse_dtype(dtype_json.get<std::string>());
   if (!dtype) {
-    fail("{}: unknown dtype '{}' (editlab reads F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)",
-         where, dtype_json.get<std::string>());
+    fail("{}: unknown dtype '{}' (editlab reads F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)", where,
+         dtype_json.get<std::string>());
   }
   std::vector<int64_t> shape = parse_shape(where, entry.at("shape"));
   const auto [begin, end] = parse_offsets(where, entry.at("data_offsets"), data_size);
   const auto expected = byte_size(shape, *dtype);
   if (!expected || *expected != end - begin) {
-    fail("{}: shape [{}] of {} needs {} bytes but data_offsets [{}, {}) hold {}", where,
-         fmt::join(shape, ", "), dtype_name(*dtype),
-         expected ? std::to_string(*expected) : std::string("more than 2^64"), begin, end,
+    fail("{}: shape [{}] of {} needs {} bytes but data_offsets [{}, {}) hold {}", where, fmt::join(shape, ", "),
+         dtype_name(*dtype), expected ? std::to_string(*expected) : std::string("more than 2^64"), begin, end,
          end - begin);
   }
   TensorView view{name, *dtype, std::move(shape), data_section + begin, end - begin};
@@ -195,8 +188,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
   std::map<std::string, std::string> result;
   for (const auto& [key, value] : metadata.items()) {
     if (!value.is_string()) {
-      fail("{}: '__metadata__' must map strings to strings, but '{}' is {}", file, key,
-           brief(value));
+      fail("{}: '__metadata__' must map strings to strings, but '{}' is {}", file, key, brief(value));
     }
     result.emplace(key, value.get<std::string>());
   }
@@ -204,8 +196,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
 }
 
 // Sorts by offset and checks that the tensors tile [0, data_size) exactly (see the holes policy).
-void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries,
-                  std::uint64_t data_size) {
+void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries, std::uint64_t data_size) {
   std::sort(entries.begin(), entries.end(), [](const ParsedEntry& a, const ParsedEntry& b) {
     return std::tie(a.begin, a.end, a.view.name) < std::tie(b.begin, b.end, b.view.name);
   });
@@ -213,9 +204,8 @@ void check_tiling(const std::string& file, std::vector<ParsedEntry>& entries,
   const ParsedEntry* previous = nullptr;
   for (const ParsedEntry& entry : entries) {
     if (entry.begin < cursor) {
-      fail("{}: tensor '{}' bytes [{}, {}) overlap tensor '{}' bytes [{}, {})", file,
-           entry.view.name, entry.begin, entry.end, previous->view.name, previous->begin,
-           previous->end);
+      fail("{}: tensor '{}' bytes [{}, {}) overlap tensor '{}' bytes [{}, {})", file, entry.view.name, entry.begin,
+           entry.end, previous->view.name, previous->begin, previous->end);
     }
     if (entry.begin > cursor) {
       fail(
@@ -273,8 +263,7 @@ MappedFile MappedFile::open(const fs::path& path) {
   }
   mapped.size_ = static_cast<std::size_t>(st.st_size);
   void* address = ::mmap(nullptr, mapped.size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, mapped.fd_, 0);
-  if (address == MAP_FAILED)
-    fail("{}: cannot mmap {} bytes: {}", path.string(), mapped.size_, errno_text());
+  if (address == MAP_FAILED) fail("{}: cannot mmap {} bytes: {}", path.string(), mapped.size_, errno_text());
   mapped.data_ = static_cast<std::byte*>(address);
   return mapped;
 }
@@ -294,12 +283,10 @@ MappedFile::~MappedFile() {
 // ---- one file ----
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
-  return std::shared_ptr<SafetensorsFile>(
-      new SafetensorsFile(path, detail::MappedFile::open(path)));
+  return std::shared_ptr<SafetensorsFile>(new SafetensorsFile(path, detail::MappedFile::open(path)));
 }
 
-SafetensorsFile::SafetensorsFile(fs::path path, detail::MappedFile map)
-    : path_(std::move(path)), map_(std::move(map)) {
+SafetensorsFile::SafetensorsFile(fs::path path, detail::MappedFile map) : path_(std::move(path)), map_(std::move(map)) {
   const std::string file = path_.string();
   std::uint64_t header_size = 0;
   for (std::size_t i = 0; i < kLengthPrefixBytes; ++i) {
@@ -343,8 +330,7 @@ const TensorView* SafetensorsFile::find(std::string_view name) const {
   return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
 
-void SafetensorsFile::read_disk_bytes(
-    const std::function<void(std::span<const std::byte>)>& consume) const {
+void SafetensorsFile::read_disk_bytes(const std::function<void(std::span<const std::byte>)>& consume) const {
   std::vector<std::byte> buffer(std::size_t{1} << 20);
   std::size_t offset = 0;
   while (offset < map_.size()) {
@@ -352,8 +338,7 @@ void SafetensorsFile::read_disk_bytes(
     const ssize_t got = ::pread(map_.fd(), buffer.data(), want, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) fail("{}: read failed at byte {}: {}", path_.string(), offset, errno_text());
-    if (got == 0)
-      fail("{}: file shrank to {} bytes while open (was {})", path_.string(), offset, map_.size());
+    if (got == 0) fail("{}: file shrank to {} bytes while open (was {})", path_.string(), offset, map_.size());
     consume(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(got)));
     offset += static_cast<std::size_t>(got);
   }
@@ -377,14 +362,12 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   const std::string content = text.str();
   const json root = parse_json_strict(content.data(), content.data() + content.size(), file, "key");
   if (!root.is_object() || !root.contains("weight_map") || !root.at("weight_map").is_object()) {
-    fail("{}: expected a JSON object with a \"weight_map\" object {{tensor name: shard file}}",
-         file);
+    fail("{}: expected a JSON object with a \"weight_map\" object {{tensor name: shard file}}", file);
   }
   std::map<std::string, std::string> weight_map;
   for (const auto& [name, shard] : root.at("weight_map").items()) {
     if (!shard.is_string()) {
-      fail("{}: weight_map entry for tensor '{}' must be a shard file name, found {}", file, name,
-           brief(shard));
+      fail("{}: weight_map entry for tensor '{}' must be a shard file name, found {}", file, name, brief(shard));
     }
     const std::string shard_name = shard.get<std::string>();
     if (shard_name.empty() || shard_name == "." || shard_name == ".." ||
@@ -403,12 +386,10 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
 }  // namespace
 
 Checkpoint Checkpoint::open_dir(const fs::path& dir) {
-  if (!fs::is_directory(dir))
-    fail("{}: not a directory (expected a model directory)", dir.string());
+  if (!fs::is_directory(dir)) fail("{}: not a directory (expected a model directory)", dir.string());
   if (fs::exists(dir / kIndexFile)) return open_index(dir / kIndexFile);
   if (fs::exists(dir / kSingleFile)) return open_file(dir / kSingleFile);
-  fail("{}: no weights: expected {} or {} (sharded) in this directory", dir.string(), kSingleFile,
-       kIndexFile);
+  fail("{}: no weights: expected {} or {} (sharded) in this directory", dir.string(), kSingleFile, kIndexFile);
 }
 
 Checkpoint Checkpoint::open_file(const fs::path& file) {
@@ -425,8 +406,7 @@ void Checkpoint::add_file(std::shared_ptr<SafetensorsFile> file, const std::stri
     const auto [it, inserted] = by_name_.try_emplace(view.name, Entry{file_index, &view});
     if (!inserted) {
       fail("{}: tensor '{}' is in two shards: {} and {}", index, view.name,
-           files_[it->second.file_index]->path().filename().string(),
-           added.path().filename().string());
+           files_[it->second.file_index]->path().filename().string(), added.path().filename().string());
     }
   }
 }
@@ -441,8 +421,7 @@ Checkpoint Checkpoint::open_index(const fs::path& index_path) {
   const fs::path dir = index_path.parent_path();
   for (const auto& [shard, tensor] : a_tensor_of_shard) {  // sorted by file name: shard order
     if (!fs::exists(dir / shard)) {
-      fail("{}: tensor '{}' is mapped to shard '{}', which does not exist in {}", index, tensor,
-           shard, dir.string());
+      fail("{}: tensor '{}' is mapped to shard '{}', which does not exist in {}", index, tensor, shard, dir.string());
     }
     checkpoint.add_file(SafetensorsFile::open(dir / shard), index);  // Error if in two shards
   }
@@ -450,12 +429,11 @@ Checkpoint Checkpoint::open_index(const fs::path& index_path) {
     const std::string shard = checkpoint.files_[entry.file_index]->path().filename().string();
     const auto listed = weight_map.find(name);
     if (listed == weight_map.end()) {
-      fail("{}: shard '{}' holds tensor '{}', which the weight_map does not list", index, shard,
-           name);
+      fail("{}: shard '{}' holds tensor '{}', which the weight_map does not list", index, shard, name);
     }
     if (listed->second != shard) {
-      fail("{}: the weight_map puts tensor '{}' in shard '{}', but it is in shard '{}'", index,
-           name, listed->second, shard);
+      fail("{}: the weight_map puts tensor '{}' in shard '{}', but it is in shard '{}'", index, name, listed->second,
+           shard);
     }
   }
   for (const auto& [name, shard] : weight_map) {
@@ -485,13 +463,11 @@ std::shared_ptr<SafetensorsFile> Checkpoint::file_of(std::string_view name) cons
 }
 
 std::string Checkpoint::fingerprint() const {
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                 &XXH3_freeState);
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
   if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) fail("fingerprint: cannot set up XXH3");
   for (const auto& file : files_) {
-    file->read_disk_bytes([&](std::span<const std::byte> chunk) {
-      XXH3_128bits_update(state.get(), chunk.data(), chunk.size());
-    });
+    file->read_disk_bytes(
+        [&](std::span<const std::byte> chunk) { XXH3_128bits_update(state.get(), chunk.data(), chunk.size()); });
   }
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state.get()));
@@ -525,14 +501,12 @@ std::string build_header(const std::string& file, std::span<const TensorToWrite>
     if (tensor.name.empty() || tensor.name == kMetadataKey) fail("{}: invalid tensor name", where);
     if (!names.insert(tensor.name).second) fail("{}: name given twice", where);
     for (const int64_t dim : tensor.shape) {
-      if (dim < 0)
-        fail("{}: negative dimension in shape [{}]", where, fmt::join(tensor.shape, ", "));
+      if (dim < 0) fail("{}: negative dimension in shape [{}]", where, fmt::join(tensor.shape, ", "));
     }
     const auto expected = byte_size(tensor.shape, tensor.dtype);
     if (!expected || *expected != tensor.nbytes) {
-      fail("{}: shape [{}] of {} needs {} bytes but {} were given", where,
-           fmt::join(tensor.shape, ", "), dtype_name(tensor.dtype),
-           expected ? std::to_string(*expected) : std::string("> 2^64"), tensor.nbytes);
+      fail("{}: shape [{}] of {} needs {} bytes but {} were given", where, fmt::join(tensor.shape, ", "),
+           dtype_name(tensor.dtype), expected ? std::to_string(*expected) : std::string("> 2^64"), tensor.nbytes);
     }
     if (tensor.data == nullptr && tensor.nbytes > 0) fail("{}: null data", where);
     header[tensor.name] = {{"dtype", dtype_name(tensor.dtype)},

@@ -12,13 +12,17 @@ namespace {
 // The torch dtype of a floating-point safetensors dtype; Error for the others.
 torch::ScalarType weight_scalar_type(const SafetensorsFile& file, const TensorView& view) {
   switch (view.dtype) {
-    case DType::F64: return torch::kFloat64;
-    case DType::F32: return torch::kFloat32;
-    case DType::F16: return torch::kFloat16;
-    case DType::BF16: return torch::kBFloat16;
+    case DType::F64:
+      return torch::kFloat64;
+    case DType::F32:
+      return torch::kFloat32;
+    case DType::F16:
+      return torch::kFloat16;
+    case DType::BF16:
+      return torch::kBFloat16;
     default:
-      fail("{}: tensor '{}' has dtype {}; weights must be F32, F16, BF16 or F64",
-           file.path().string(), view.name, dtype_name(view.dtype));
+      fail("{}: tensor '{}' has dtype {}; weights must be F32, F16, BF16 or F64", file.path().string(), view.name,
+           dtype_name(view.dtype));
   }
 }
 
@@ -31,8 +35,8 @@ torch::Tensor to_tensor(const std::shared_ptr<SafetensorsFile>& file, const Tens
          file ? file->path().string() : std::string("null"));
   }
   if (compute_dtype != torch::kFloat32 && compute_dtype != torch::kFloat64) {
-    fail("{}: tensor '{}': compute dtype must be float32 or float64, got {}", file->path().string(),
-         view.name, c10::toString(compute_dtype));
+    fail("{}: tensor '{}': compute dtype must be float32 or float64, got {}", file->path().string(), view.name,
+         c10::toString(compute_dtype));
   }
   const torch::ScalarType stored = weight_scalar_type(*file, view);
   const auto options = torch::TensorOptions().dtype(stored).device(torch::kCPU);
@@ -51,22 +55,32 @@ torch::Tensor to_tensor(const std::shared_ptr<SafetensorsFile>& file, const Tens
 
 DType dtype_of(torch::ScalarType scalar_type) {
   switch (scalar_type) {
-    case torch::kFloat64: return DType::F64;
-    case torch::kFloat32: return DType::F32;
-    case torch::kFloat16: return DType::F16;
-    case torch::kBFloat16: return DType::BF16;
-    case torch::kInt64: return DType::I64;
-    case torch::kInt32: return DType::I32;
-    case torch::kInt16: return DType::I16;
-    case torch::kInt8: return DType::I8;
-    case torch::kUInt8: return DType::U8;
-    case torch::kBool: return DType::BOOL;
-    default: fail("torch dtype {} has no safetensors dtype in editlab", c10::toString(scalar_type));
+    case torch::kFloat64:
+      return DType::F64;
+    case torch::kFloat32:
+      return DType::F32;
+    case torch::kFloat16:
+      return DType::F16;
+    case torch::kBFloat16:
+      return DType::BF16;
+    case torch::kInt64:
+      return DType::I64;
+    case torch::kInt32:
+      return DType::I32;
+    case torch::kInt16:
+      return DType::I16;
+    case torch::kInt8:
+      return DType::I8;
+    case torch::kUInt8:
+      return DType::U8;
+    case torch::kBool:
+      return DType::BOOL;
+    default:
+      fail("torch dtype {} has no safetensors dtype in editlab", c10::toString(scalar_type));
   }
 }
 
-void save_tensors(const std::filesystem::path& path,
-                  const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+void save_tensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                   const std::map<std::string, std::string>& metadata) {
   std::vector<torch::Tensor> cpu_copies;  // keeps the bytes alive until the write is done
   std::vector<TensorToWrite> to_write;

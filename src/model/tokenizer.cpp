@@ -114,9 +114,10 @@ struct VocabReader : nlohmann::json_sax<nlohmann::json> {
 std::string read_file(const std::filesystem::path& path, std::string_view what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    fail("cannot read '{}': no such file (expected {}; the repository ships GPT-2's in "
-         "data/gpt2-tokenizer/)",
-         path.string(), what);
+    fail(
+        "cannot read '{}': no such file (expected {}; the repository ships GPT-2's in "
+        "data/gpt2-tokenizer/)",
+        path.string(), what);
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buffer;
@@ -150,9 +151,9 @@ struct Tokenizer::Impl {
   std::vector<std::string> id_to_token;  // vocab entry, e.g. "Ġthe"
   std::vector<std::string> id_to_bytes;  // the bytes it stands for, e.g. " the"
   StringMap<int64_t> token_to_id;
-  std::array<int32_t, 256> byte_to_id{};  // the single-byte symbols a piece starts from
+  std::array<int32_t, 256> byte_to_id{};       // the single-byte symbols a piece starts from
   std::unordered_map<uint64_t, Merge> merges;  // pair_key(left, right) -> merge
-  PreTokenizer pretokenizer;  // GPT-2's regex (pretokenizer.h)
+  PreTokenizer pretokenizer;                   // GPT-2's regex (pretokenizer.h)
 
   // Pieces already merged (encoder.py's cache): most words of a text repeat. Split in shards,
   // each with its own lock, so that threads encoding at once rarely wait on the same lock.
@@ -185,8 +186,8 @@ void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
   token_to_id.reserve(n);
   for (auto& [token, id] : reader.entries) {
     if (id < 0 || id >= n) {
-      fail("'{}': token \"{}\" has id {}; expected an integer in 0..{} (ids must be dense)",
-           path.string(), token, id, n - 1);
+      fail("'{}': token \"{}\" has id {}; expected an integer in 0..{} (ids must be dense)", path.string(), token, id,
+           n - 1);
     }
     if (seen[id]) fail("'{}': id {} is given to two tokens (one is \"{}\")", path.string(), id, token);
     if (!token_to_id.emplace(token, id).second) {
@@ -204,9 +205,10 @@ void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
     for (const char32_t cp : utf8_code_points(id_to_token[id])) {
       const auto it = unicode_to_byte.find(cp);
       if (it == unicode_to_byte.end()) {
-        fail("'{}': token \"{}\" (id {}) holds U+{:04X}, which is not in GPT-2's byte-to-unicode "
-             "alphabet; this is not a byte-level BPE vocabulary",
-             path.string(), id_to_token[id], id, static_cast<uint32_t>(cp));
+        fail(
+            "'{}': token \"{}\" (id {}) holds U+{:04X}, which is not in GPT-2's byte-to-unicode "
+            "alphabet; this is not a byte-level BPE vocabulary",
+            path.string(), id_to_token[id], id, static_cast<uint32_t>(cp));
       }
       id_to_bytes[id] += it->second;
     }
@@ -215,8 +217,7 @@ void Tokenizer::Impl::load_vocab(const std::filesystem::path& path) {
     const std::string symbol = bytes_to_vocab_string(std::string(1, static_cast<char>(b)));
     const auto it = token_to_id.find(symbol);
     if (it == token_to_id.end()) {
-      fail("'{}': no token for byte 0x{:02X} (\"{}\"); a byte-level vocabulary has all 256",
-           path.string(), b, symbol);
+      fail("'{}': no token for byte 0x{:02X} (\"{}\"); a byte-level vocabulary has all 256", path.string(), b, symbol);
     }
     byte_to_id[b] = static_cast<int32_t>(it->second);
   }
@@ -237,8 +238,8 @@ void Tokenizer::Impl::load_merges(const std::filesystem::path& path) {
     split_ascii_whitespace(line, parts);  // as Python's str.split() does for these tokens
     if (parts.empty()) continue;
     if (parts.size() != 2) {
-      fail("{}:{}: expected two tokens separated by a space, found {}: \"{}\"", path.string(),
-           line_number, parts.size(), line);
+      fail("{}:{}: expected two tokens separated by a space, found {}: \"{}\"", path.string(), line_number,
+           parts.size(), line);
     }
     int32_t ids[3];
     merged = parts[0];
@@ -247,9 +248,10 @@ void Tokenizer::Impl::load_merges(const std::filesystem::path& path) {
       const std::string& token = k < 2 ? parts[k] : merged;
       const auto it = token_to_id.find(token);
       if (it == token_to_id.end()) {
-        fail("{}:{}: \"{}\" is not in the vocabulary; merges.txt and vocab.json must come from "
-             "the same tokenizer",
-             path.string(), line_number, token);
+        fail(
+            "{}:{}: \"{}\" is not in the vocabulary; merges.txt and vocab.json must come from "
+            "the same tokenizer",
+            path.string(), line_number, token);
       }
       ids[k] = static_cast<int32_t>(it->second);
     }
@@ -302,9 +304,7 @@ std::vector<int64_t> Tokenizer::Impl::bpe_merge(std::string_view piece) const {
   };
   struct Candidate {
     int32_t rank, left, left_id, right_id, result;
-    bool operator>(const Candidate& o) const {
-      return rank != o.rank ? rank > o.rank : left > o.left;
-    }
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
   };
   const auto n = static_cast<int32_t>(piece.size());
   std::vector<Symbol> symbols(n);
@@ -349,8 +349,7 @@ std::vector<int64_t> Tokenizer::Impl::bpe_merge(std::string_view piece) const {
 
 void Tokenizer::Impl::check_id(int64_t id, std::string_view caller) const {
   if (id < 0 || id >= static_cast<int64_t>(id_to_token.size())) {
-    fail("{}: token id {} is outside the vocabulary (valid ids are 0..{})", caller, id,
-         id_to_token.size() - 1);
+    fail("{}: token id {} is outside the vocabulary (valid ids are 0..{})", caller, id, id_to_token.size() - 1);
   }
 }
 
@@ -363,8 +362,7 @@ Tokenizer& Tokenizer::operator=(const Tokenizer&) = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json,
-                                const std::filesystem::path& merges_txt) {
+Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt) {
   auto impl = std::make_shared<Impl>();
   impl->load_vocab(vocab_json);
   impl->load_merges(merges_txt);
@@ -386,8 +384,8 @@ std::string Tokenizer::decode(std::span<const int64_t> ids) const {
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= vocab_size()) {
-      fail("decode: token id {} at position {} is outside the vocabulary (valid ids are 0..{})",
-           ids[i], i, vocab_size() - 1);
+      fail("decode: token id {} at position {} is outside the vocabulary (valid ids are 0..{})", ids[i], i,
+           vocab_size() - 1);
     }
     out += impl_->id_to_bytes[ids[i]];
   }
@@ -426,8 +424,7 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
   std::string out;
   out.reserve(text.size());
   size_t start = 0;
-  for (size_t hit; (hit = text.find(from, start)) != std::string_view::npos;
-       start = hit + from.size()) {
+  for (size_t hit; (hit = text.find(from, start)) != std::string_view::npos; start = hit + from.size()) {
     out.append(text, start, hit - start);
     out.append(to);
   }
@@ -438,8 +435,8 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
 
 std::string clean_up_tokenization_spaces(std::string_view text) {
   static constexpr std::pair<std::string_view, std::string_view> kReplacements[] = {
-      {" .", "."},     {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"}};
+      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   std::string out(text);
   for (const auto& [from, to] : kReplacements) out = replace_all(out, from, to);
   return out;

@@ -15,13 +15,11 @@ struct Batch {
   torch::Tensor ids, mask;    // [B, T]
 };
 
-std::vector<std::vector<size_t>> plan_batches(const std::vector<size_t>& lengths,
-                                              int64_t max_batch_tokens) {
+std::vector<std::vector<size_t>> plan_batches(const std::vector<size_t>& lengths, int64_t max_batch_tokens) {
   // Sort by length (stable, so the plan is deterministic) to keep padding small.
   std::vector<size_t> order(lengths.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
   std::vector<std::vector<size_t>> batches;
   std::vector<size_t> current;
   for (size_t index : order) {
@@ -36,8 +34,8 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<size_t>& lengths
   return batches;
 }
 
-Batch make_batch(const std::vector<std::vector<int64_t>>& rows, std::vector<size_t> items,
-                 int64_t pad_id, torch::Device device) {
+Batch make_batch(const std::vector<std::vector<int64_t>>& rows, std::vector<size_t> items, int64_t pad_id,
+                 torch::Device device) {
   size_t width = 0;
   for (size_t i : items) width = std::max(width, rows[i].size());
   const int64_t B = items.size();
@@ -63,8 +61,7 @@ int64_t pad_id_of(const Tokenizer& tokenizer) {
 }  // namespace
 
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
-                                       std::span<const ScoreRequest> requests,
-                                       const ScoringOptions& options) {
+                                       std::span<const ScoreRequest> requests, const ScoringOptions& options) {
   std::vector<TargetScore> scores(requests.size());
   std::vector<std::vector<int64_t>> rows(requests.size());
   std::vector<size_t> lengths(requests.size());
@@ -79,8 +76,8 @@ std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& to
     rows[i].insert(rows[i].end(), s.target_ids.begin(), s.target_ids.end() - 1);
     lengths[i] = rows[i].size();
     if (static_cast<int64_t>(lengths[i]) > model.shape().n_positions) {
-      fail("score: prefix + target is {} tokens, longer than the model's n_positions ({}): \"{}\"",
-           lengths[i], model.shape().n_positions, requests[i].prefix);
+      fail("score: prefix + target is {} tokens, longer than the model's n_positions ({}): \"{}\"", lengths[i],
+           model.shape().n_positions, requests[i].prefix);
     }
   }
   torch::NoGradGuard no_grad;
@@ -123,8 +120,7 @@ std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& to
 }
 
 torch::Tensor next_token_logprobs(LanguageModel& model, const Tokenizer& tokenizer,
-                                  std::span<const std::string> prefixes,
-                                  const ScoringOptions& options) {
+                                  std::span<const std::string> prefixes, const ScoringOptions& options) {
   std::vector<std::vector<int64_t>> rows;
   std::vector<size_t> lengths;
   for (const auto& prefix : prefixes) {

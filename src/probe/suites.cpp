@@ -103,7 +103,8 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
     loud_prompts_ = record_.mention_prompts;
     if (loud_prompts_.empty()) {
       for (const auto& t : options_.loud_templates) {
-        for (const auto& n : record_.neighborhood_prompts) loud_prompts_.push_back(fill_subject(t, r.subject) + " " + n);
+        for (const auto& n : record_.neighborhood_prompts)
+          loud_prompts_.push_back(fill_subject(t, r.subject) + " " + n);
       }
     }
     loud_ = add(loud_prompts_, {r.target_new});
@@ -138,9 +139,12 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
     const int64_t length = std::min(options_.fluency_max_length, model.shape().n_positions);
     for (const auto& p : record_.generation_prompts) {
       const auto ids = tokenizer.encode(p);
-      if (static_cast<int64_t>(ids.size()) >= length) fail("generation prompt \"{}\" is longer than {} tokens", p, length);
-      std::string text = replace_invalid_utf8(tokenizer.decode(sample_top_k(model, ids, length, options_.fluency_top_k, gen)));
-      for (auto pos = text.find("<|endoftext|>"); pos != std::string::npos; pos = text.find("<|endoftext|>")) text.erase(pos, 13);
+      if (static_cast<int64_t>(ids.size()) >= length)
+        fail("generation prompt \"{}\" is longer than {} tokens", p, length);
+      std::string text =
+          replace_invalid_utf8(tokenizer.decode(sample_top_k(model, ids, length, options_.fluency_top_k, gen)));
+      for (auto pos = text.find("<|endoftext|>"); pos != std::string::npos; pos = text.find("<|endoftext|>"))
+        text.erase(pos, 13);
       o.samples.push_back(std::move(text));
     }
   }

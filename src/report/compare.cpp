@@ -39,7 +39,8 @@ ToleranceRule parse_rule(const ojson& j, const std::string& where) {
 }
 
 size_t literal_chars(const std::string& pattern) {
-  return static_cast<size_t>(std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
+  return static_cast<size_t>(
+      std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
 }
 
 bool is_pattern(const std::string& key) { return key.find_first_of("*?") != std::string::npos; }
@@ -175,10 +176,14 @@ ToleranceSpec load_tolerance(const std::filesystem::path& path) {
 
 const char* verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::within: return "within";
-    case Verdict::outside: return "outside";
-    case Verdict::missing: return "missing";
-    case Verdict::optional_missing: return "optional-missing";
+    case Verdict::within:
+      return "within";
+    case Verdict::outside:
+      return "outside";
+    case Verdict::missing:
+      return "missing";
+    case Verdict::optional_missing:
+      return "optional-missing";
   }
   return "?";
 }
@@ -201,20 +206,24 @@ Comparison compare_reports(const ojson& baseline, const ojson& candidate, const 
     fail("the reports are over different datasets (dataset hash {} vs {}): nothing to compare", hash_b.dump(),
          hash_c.dump());
   }
-  const ojson sel_b = get_or_null(baseline, "selection", "indices"), sel_c = get_or_null(candidate, "selection", "indices");
+  const ojson sel_b = get_or_null(baseline, "selection", "indices"),
+              sel_c = get_or_null(candidate, "selection", "indices");
   if (sel_b != sel_c) {
-    fail("the reports cover different records (selection.indices: {} vs {} records{}): run both on the same "
-         "selection",
-         sel_b.size(), sel_c.size(), sel_b.size() == sel_c.size() ? ", different indices" : "");
+    fail(
+        "the reports cover different records (selection.indices: {} vs {} records{}): run both on the same "
+        "selection",
+        sel_b.size(), sel_c.size(), sel_b.size() == sel_c.size() ? ", different indices" : "");
   }
 
   Comparison out;
-  const ojson method_b = get_or_null(baseline, "config", "method"), method_c = get_or_null(candidate, "config", "method");
+  const ojson method_b = get_or_null(baseline, "config", "method"),
+              method_c = get_or_null(candidate, "config", "method");
   if (method_b != method_c) {
-    out.warnings.push_back(
-        fmt::format("different methods (baseline {}, candidate {}): comparing methods", method_b.dump(), method_c.dump()));
+    out.warnings.push_back(fmt::format("different methods (baseline {}, candidate {}): comparing methods",
+                                       method_b.dump(), method_c.dump()));
   }
-  const ojson fp_b = get_or_null(baseline, "model", "fingerprint"), fp_c = get_or_null(candidate, "model", "fingerprint");
+  const ojson fp_b = get_or_null(baseline, "model", "fingerprint"),
+              fp_c = get_or_null(candidate, "model", "fingerprint");
   if (fp_b != fp_c) out.warnings.push_back(fmt::format("different models ({} vs {})", fp_b.dump(), fp_c.dump()));
   if (baseline.value("bootstrap", ojson()) != candidate.value("bootstrap", ojson())) {
     out.warnings.push_back("different bootstrap settings: the confidence intervals are not computed alike");
@@ -271,12 +280,18 @@ std::string comparison_table(const Comparison& c) {
   for (const auto& m : c.metrics) {
     std::string verdict;
     switch (m.verdict) {
-      case Verdict::within: verdict = "within"; break;
-      case Verdict::outside: verdict = "**OUTSIDE**"; break;
+      case Verdict::within:
+        verdict = "within";
+        break;
+      case Verdict::outside:
+        verdict = "**OUTSIDE**";
+        break;
       case Verdict::missing:
         verdict = m.baseline_mean ? "**MISSING in candidate**" : "**MISSING in baseline**";
         break;
-      case Verdict::optional_missing: verdict = m.baseline_mean ? "absent in candidate (optional)" : "absent in baseline (optional)"; break;
+      case Verdict::optional_missing:
+        verdict = m.baseline_mean ? "absent in candidate (optional)" : "absent in baseline (optional)";
+        break;
     }
     if (m.verdict == Verdict::outside || m.verdict == Verdict::missing) failing.push_back(m.metric);
     out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", m.metric, estimate_text(m.baseline_mean, m.baseline_ci),

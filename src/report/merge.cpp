@@ -96,11 +96,12 @@ void check_complete(const ShardReport& s, const std::vector<int64_t>& selected) 
     std::vector<int64_t> missing;
     std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(missing));
     const size_t shown = std::min<size_t>(missing.size(), 10);
-    fail("{}: incomplete shard: {} of its {} selected records have no result (first: {}){}; finish it with "
-         "`editlab run ... --resume` before merging",
-         s.source, missing.size(), want.size(),
-         fmt::join(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
-         missing.size() > shown ? ", ..." : "");
+    fail(
+        "{}: incomplete shard: {} of its {} selected records have no result (first: {}){}; finish it with "
+        "`editlab run ... --resume` before merging",
+        s.source, missing.size(), want.size(),
+        fmt::join(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+        missing.size() > shown ? ", ..." : "");
   }
 }
 
@@ -140,8 +141,8 @@ ojson merge_timings(const std::vector<const ShardReport*>& shards, int64_t recor
   for (const auto& [key, value] : sums.items()) timings[key] = value;
   // A run divides by its record loop's time ("loop") when it reports one, else by its wall time.
   const double busy = timings.contains("loop") ? timings["loop"].get<double>() : wall_sum;
-  const double done = timings.contains("records_processed") ? timings["records_processed"].get<double>()
-                                                             : static_cast<double>(records);
+  const double done =
+      timings.contains("records_processed") ? timings["records_processed"].get<double>() : static_cast<double>(records);
   if (timings.contains("model")) timings["model_share"] = busy > 0 ? timings["model"].get<double>() / busy : 0.0;
   timings["records_per_second"] = busy > 0 ? done / busy : 0.0;
   return timings;
@@ -179,8 +180,8 @@ ojson merge_shards(const std::vector<ShardReport>& shards) {
   if (!missing.empty()) {
     std::vector<std::string> given;
     for (const auto& s : shards) given.push_back(s.source);
-    fail("merge: shard{} {} of {} missing (given: {})", missing.size() > 1 ? "s" : "", fmt::join(missing, ", "),
-         count, fmt::join(given, ", "));
+    fail("merge: shard{} {} of {} missing (given: {})", missing.size() > 1 ? "s" : "", fmt::join(missing, ", "), count,
+         fmt::join(given, ", "));
   }
 
   // Complete shards, disjoint selections, covering the run's selection.
@@ -201,8 +202,9 @@ ojson merge_shards(const std::vector<ShardReport>& shards) {
   if (!total.is_number_integer() || total.get<int64_t>() != static_cast<int64_t>(owner.size())) {
     fail("merge: the shards cover {} records but the run selects {} (selection.total)", owner.size(), total.dump());
   }
-  std::stable_sort(records.begin(), records.end(),
-                   [](const ojson& a, const ojson& b) { return a["index"].get<int64_t>() < b["index"].get<int64_t>(); });
+  std::stable_sort(records.begin(), records.end(), [](const ojson& a, const ojson& b) {
+    return a["index"].get<int64_t>() < b["index"].get<int64_t>();
+  });
 
   // The merged report, in shard 1's key order.
   const ShardReport& first = *by_index.begin()->second;

@@ -47,8 +47,8 @@ double quantile(std::vector<double> v, double q) {
 }
 
 int suite_rank(std::string_view suite) {
-  static const std::array<std::string_view, 6> order = {"efficacy", "paraphrase", "specificity",
-                                                        "specificity_plus", "loud", "implication"};
+  static const std::array<std::string_view, 6> order = {"efficacy",         "paraphrase", "specificity",
+                                                        "specificity_plus", "loud",       "implication"};
   for (size_t i = 0; i < order.size(); ++i) {
     if (suite == order[i]) return static_cast<int>(i);
   }
@@ -66,16 +66,32 @@ bool metric_less(const std::string& a, const std::string& b) {
     if (suite == "implication") {  // implication/<kind>/<metric>: group by kind
       const auto s2 = rest.find('/');
       suite = "implication";
-      return std::tuple(suite_rank(suite), rest.substr(0, s2), rest.substr(s2 == std::string::npos ? rest.size() : s2 + 1));
+      return std::tuple(suite_rank(suite), rest.substr(0, s2),
+                        rest.substr(s2 == std::string::npos ? rest.size() : s2 + 1));
     }
     return std::tuple(suite_rank(suite), suite, rest);
   };
   // Within a suite, keep the run's natural order: success, magnitude, accuracy, then the rest.
-  static const std::map<std::string, int> within = {
-      {"success", 0}, {"NS", 0}, {"NS+", 0}, {"rate", 0},           {"magnitude", 1}, {"NM", 1},
-      {"NM+", 1},     {"NKL", 2}, {"NKL+", 2}, {"NKL_scaled", 3},   {"NKL+_scaled", 3}, {"accuracy", 4},
-      {"success_before", 1}, {"rate_before", 1}, {"prob_gain", 2}, {"logprob_gain", 2}, {"generation", 3},
-      {"generation_before", 4}, {"entropy_before", 0}, {"entropy_after", 1}};
+  static const std::map<std::string, int> within = {{"success", 0},
+                                                    {"NS", 0},
+                                                    {"NS+", 0},
+                                                    {"rate", 0},
+                                                    {"magnitude", 1},
+                                                    {"NM", 1},
+                                                    {"NM+", 1},
+                                                    {"NKL", 2},
+                                                    {"NKL+", 2},
+                                                    {"NKL_scaled", 3},
+                                                    {"NKL+_scaled", 3},
+                                                    {"accuracy", 4},
+                                                    {"success_before", 1},
+                                                    {"rate_before", 1},
+                                                    {"prob_gain", 2},
+                                                    {"logprob_gain", 2},
+                                                    {"generation", 3},
+                                                    {"generation_before", 4},
+                                                    {"entropy_before", 0},
+                                                    {"entropy_after", 1}};
   auto [ra, ga, ma] = split(a);
   auto [rb, gb, mb] = split(b);
   if (ra != rb) return ra < rb;

@@ -128,7 +128,8 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   }
   if (auto t = f.strings("loud_templates")) {
     for (const auto& s : *t) {
-      if (s.find("{}") == std::string::npos) fail("{}: template \"{}\" has no {{}} for the subject", f.name("loud_templates"), s);
+      if (s.find("{}") == std::string::npos)
+        fail("{}: template \"{}\" has no {{}} for the subject", f.name("loud_templates"), s);
     }
     c.suites.loud_templates = *t;
   }
@@ -143,7 +144,8 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
     c.suites.fluency_top_k = ff.integer("top_k", 1, 1 << 20).value_or(c.suites.fluency_top_k);
   }
   if (const auto* r = f.find("rome")) {
-    Fields rf(*r, source + ": rome", {"stats", "stats_corpus", "context_templates", "cache_dir", "samples", "template_seed", "cache"});
+    Fields rf(*r, source + ": rome",
+              {"stats", "stats_corpus", "context_templates", "cache_dir", "samples", "template_seed", "cache"});
     if (auto s = rf.string("stats")) c.stats = resolve(base, *s);
     if (auto s = rf.string("stats_corpus")) c.stats_corpus = resolve(base, *s);
     if (auto s = rf.string("context_templates")) c.context_templates = resolve(base, *s);
@@ -223,7 +225,8 @@ std::vector<int64_t> select_records(const ExperimentConfig& config, const std::v
       }
     }
     for (const auto& id : wanted) {
-      if (!found.count(id)) fail("select: case_id {} is not in the dataset{}", id, config.range ? " (within the range)" : "");
+      if (!found.count(id))
+        fail("select: case_id {} is not in the dataset{}", id, config.range ? " (within the range)" : "");
     }
   }
   if (config.limit && static_cast<int64_t>(out.size()) > *config.limit) out.resize(*config.limit);

@@ -94,8 +94,10 @@ class Journal {
     if (!lines.empty()) {
       const Json h = Json::parse(lines[0]);
       if (h["run_id"] != header["run_id"] || h["shard"] != header["shard"]) {
-        fail("{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or "
-             "shard); choose another --out", path.string());
+        fail(
+            "{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or "
+            "shard); choose another --out",
+            path.string());
       }
       for (size_t i = 1; i < lines.size(); ++i) {
         try {
@@ -173,9 +175,11 @@ class RunningMeans {
   }
 
  private:
-  inline static const std::vector<std::pair<std::string, std::string>> kHeadline = {
-      {"efficacy/success", "ES"}, {"paraphrase/success", "PS"}, {"specificity/NS", "NS"},
-      {"specificity_plus/NS+", "NS+"}, {"loud/rate", "loud"}};
+  inline static const std::vector<std::pair<std::string, std::string>> kHeadline = {{"efficacy/success", "ES"},
+                                                                                    {"paraphrase/success", "PS"},
+                                                                                    {"specificity/NS", "NS"},
+                                                                                    {"specificity_plus/NS+", "NS+"},
+                                                                                    {"loud/rate", "loud"}};
   std::map<std::string, std::pair<double, int64_t>> sums_;
 };
 
@@ -244,7 +248,8 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   for (const auto& r : journal.records()) done.insert(r["index"].get<int64_t>());
   const std::set<int64_t> assigned_set(assigned.begin(), assigned.end());
   for (int64_t index : done) {
-    if (!assigned_set.count(index)) fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
+    if (!assigned_set.count(index))
+      fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
   }
 
   std::vector<int64_t> todo;
@@ -279,7 +284,8 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
     means.add(r);
     failed += r.value("status", "") != "ok";
   }
-  Progress progress(fmt::format("{} {}", config.method, shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"),
+  Progress progress(fmt::format("{} {}", config.method,
+                                shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"),
                     static_cast<int64_t>(todo.size()), "records");
   const auto loop_start = Clock::now();
   const double model_start = ModelClock::seconds();
@@ -334,7 +340,8 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
                  result["error"].get<std::string>());
     }
     const double total = since(record_start);
-    result["seconds"] = {{"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
+    result["seconds"] = {
+        {"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
     journal.append(result);
     means.add(result);
     journal.records().push_back(std::move(result));
@@ -349,8 +356,9 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
 
   // The report: records by dataset index.
   auto records = journal.records();
-  std::sort(records.begin(), records.end(),
-            [](const auto& a, const auto& b) { return a["index"].template get<int64_t>() < b["index"].template get<int64_t>(); });
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    return a["index"].template get<int64_t>() < b["index"].template get<int64_t>();
+  });
   double edit_total = 0, probe_total = 0, other_total = 0;
   int64_t ok = 0;
   for (const auto& r : records) {
@@ -375,8 +383,8 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   report["dataset"] = {{"path", config.dataset.string()}, {"hash", dataset_hash}, {"records", dataset.size()}};
   report["selection"] = {{"total", selected.size()}, {"indices", assigned}};
   report["shard"] = shard_json(options.shard);
-  report["bootstrap"] = {{"seed", config.bootstrap.seed}, {"resamples", config.bootstrap.resamples},
-                         {"level", config.bootstrap.level}};
+  report["bootstrap"] = {
+      {"seed", config.bootstrap.seed}, {"resamples", config.bootstrap.resamples}, {"level", config.bootstrap.level}};
   report["summary"] = {{"records", records.size()}, {"ok", ok}, {"failed", static_cast<int64_t>(records.size()) - ok}};
   report["aggregates"] = report::aggregate(records, config.bootstrap);
   const double wall = since(wall_start);

@@ -24,9 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The generator seed of step `step`: splitmix64 over (seed, step), so that each step's batch
 // depends on nothing but the two (exact resume) and neighbouring steps are uncorrelated.
@@ -71,12 +69,23 @@ std::string format_duration(double seconds) {
 // The options that change the trajectory of the weights. (How often to log, evaluate or
 // checkpoint, and stop_at, do not: a resumed run may change them.)
 json trajectory_options(const TrainOptions& o) {
-  return {{"n_layer", o.n_layer}, {"n_embd", o.n_embd}, {"n_head", o.n_head},
-          {"n_positions", o.n_positions}, {"steps", o.steps}, {"batch_size", o.batch_size},
-          {"block_size", o.block_size}, {"lr", o.lr}, {"warmup_steps", o.warmup_steps},
-          {"min_lr", o.min_lr}, {"weight_decay", o.weight_decay}, {"beta1", o.beta1},
-          {"beta2", o.beta2}, {"grad_clip", o.grad_clip}, {"seed", o.seed},
-          {"val_fraction", o.val_fraction}, {"dtype", dtype_name(o.dtype)}};
+  return {{"n_layer", o.n_layer},
+          {"n_embd", o.n_embd},
+          {"n_head", o.n_head},
+          {"n_positions", o.n_positions},
+          {"steps", o.steps},
+          {"batch_size", o.batch_size},
+          {"block_size", o.block_size},
+          {"lr", o.lr},
+          {"warmup_steps", o.warmup_steps},
+          {"min_lr", o.min_lr},
+          {"weight_decay", o.weight_decay},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"grad_clip", o.grad_clip},
+          {"seed", o.seed},
+          {"val_fraction", o.val_fraction},
+          {"dtype", dtype_name(o.dtype)}};
 }
 
 // What a checkpoint must share with the run that resumes it: those options and the corpus.
@@ -91,10 +100,15 @@ json run_identity(const TrainOptions& o, int64_t vocab_size, const CorpusTokens&
 
 json options_json(const TrainOptions& o) {
   json j = trajectory_options(o);
-  j.update({{"corpus", o.corpus.string()}, {"tokenizer", o.tokenizer_dir.string()},
-            {"out", o.out_dir.string()}, {"checkpoint_every", o.checkpoint_every},
-            {"eval_every", o.eval_every}, {"eval_batches", o.eval_batches},
-            {"log_every", o.log_every}, {"resume", o.resume}, {"stop_at", o.stop_at},
+  j.update({{"corpus", o.corpus.string()},
+            {"tokenizer", o.tokenizer_dir.string()},
+            {"out", o.out_dir.string()},
+            {"checkpoint_every", o.checkpoint_every},
+            {"eval_every", o.eval_every},
+            {"eval_batches", o.eval_batches},
+            {"log_every", o.log_every},
+            {"resume", o.resume},
+            {"stop_at", o.stop_at},
             {"device", o.device.str()}});
   return j;
 }
@@ -116,13 +130,13 @@ void prepare_out_dir(const fs::path& out) {
 // Training state that is not a tensor: saved in checkpoint/state.json so that a resumed run's
 // log continues where the interrupted one stopped.
 struct History {
-  double initial_loss = 0;   // the first batch's loss (set when ema_count becomes 1)
-  double ema = 0;            // biased EMA of the batch loss; divide by 1 - 0.9^ema_count
+  double initial_loss = 0;  // the first batch's loss (set when ema_count becomes 1)
+  double ema = 0;           // biased EMA of the batch loss; divide by 1 - 0.9^ema_count
   int64_t ema_count = 0;
-  double interval_sum = 0;   // batch losses since the last loss-curve point
+  double interval_sum = 0;  // batch losses since the last loss-curve point
   int64_t interval_count = 0;
-  json curve = json::array();  // [{step, train_loss, val_loss, lr}]
-  double wall_seconds = 0;     // training time of earlier runs of this out_dir
+  json curve = json::array();             // [{step, train_loss, val_loss, lr}]
+  double wall_seconds = 0;                // training time of earlier runs of this out_dir
   std::map<std::string, double> seconds;  // per phase, all runs
   std::vector<int64_t> resumed_at;
 
@@ -134,8 +148,8 @@ struct History {
     interval_sum += loss;
     ++interval_count;
   }
-  NLOHMANN_DEFINE_TYPE_INTRUSIVE(History, initial_loss, ema, ema_count, interval_sum,
-                                 interval_count, curve, wall_seconds, seconds, resumed_at)
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE(History, initial_loss, ema, ema_count, interval_sum, interval_count, curve,
+                                 wall_seconds, seconds, resumed_at)
 };
 
 // Options are checked before the tokenizer loads, so a bad flag is reported first.
@@ -181,14 +195,14 @@ class Trainer {
   int64_t last_report_step_ = 0;
 };
 
-Trainer::Trainer(const TrainOptions& options)
-    : o_(options), tokenizer_(validated_tokenizer(options)) {
+Trainer::Trainer(const TrainOptions& options) : o_(options), tokenizer_(validated_tokenizer(options)) {
   prepare_out_dir(o_.out_dir);
-  const bool has_checkpoint =
-      fs::exists(o_.out_dir / "checkpoint") || fs::exists(o_.out_dir / "checkpoint.old");
+  const bool has_checkpoint = fs::exists(o_.out_dir / "checkpoint") || fs::exists(o_.out_dir / "checkpoint.old");
   if (!o_.resume && has_checkpoint) {
-    fail("--out {}: holds a checkpoint of an earlier run; pass --resume to continue it, or "
-         "choose another --out (or delete its checkpoint/)", o_.out_dir.string());
+    fail(
+        "--out {}: holds a checkpoint of an earlier run; pass --resume to continue it, or "
+        "choose another --out (or delete its checkpoint/)",
+        o_.out_dir.string());
   }
   load_corpus();
   build_model();
@@ -204,14 +218,18 @@ void Trainer::load_corpus() {
   const auto n_val = static_cast<int64_t>(std::floor(static_cast<double>(n) * o_.val_fraction));
   const int64_t n_train = n - n_val, window = o_.block_size + 1;
   if (n_train < window) {
-    fail("--corpus {}: {} tokens ({} for training after holding out --val-fraction {}), but one "
-         "training window needs --block-size + 1 = {}; use a longer corpus or a smaller "
-         "--block-size", file, n, n_train, o_.val_fraction, window);
+    fail(
+        "--corpus {}: {} tokens ({} for training after holding out --val-fraction {}), but one "
+        "training window needs --block-size + 1 = {}; use a longer corpus or a smaller "
+        "--block-size",
+        file, n, n_train, o_.val_fraction, window);
   }
   if (o_.val_fraction > 0 && n_val < window) {
-    fail("--corpus {}: the held-out part (--val-fraction {}) has {} tokens, fewer than "
-         "--block-size + 1 = {}; raise --val-fraction, lower --block-size, or pass "
-         "--val-fraction 0 to train without validation", file, o_.val_fraction, n_val, window);
+    fail(
+        "--corpus {}: the held-out part (--val-fraction {}) has {} tokens, fewer than "
+        "--block-size + 1 = {}; raise --val-fraction, lower --block-size, or pass "
+        "--val-fraction 0 to train without validation",
+        file, o_.val_fraction, n_val, window);
   }
   identity_ = run_identity(o_, tokenizer_.vocab_size(), corpus);
   documents_ = corpus.documents;
@@ -239,13 +257,11 @@ void Trainer::build_model() {
     const bool embedding = name.rfind("wte.", 0) == 0 || name.rfind("wpe.", 0) == 0;
     (p.dim() >= 2 && !embedding ? decay : no_decay).push_back(p);  // see trainer.h on decay
   }
-  auto options = torch::optim::AdamWOptions(o_.lr)
-                     .betas({o_.beta1, o_.beta2})
-                     .weight_decay(o_.weight_decay);
+  auto options = torch::optim::AdamWOptions(o_.lr).betas({o_.beta1, o_.beta2}).weight_decay(o_.weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(options).weight_decay(0)));
+  groups.emplace_back(
+      no_decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0)));
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), options);
 }
 
@@ -275,8 +291,10 @@ void Trainer::resume_from_checkpoint() {
     }
   }
   if (!differences.empty()) {
-    fail("--resume: the checkpoint in {} was made with {}; resuming needs the same model shape, "
-         "corpus, tokenizer and training options", dir.string(), fmt::join(differences, ", "));
+    fail(
+        "--resume: the checkpoint in {} was made with {}; resuming needs the same model shape, "
+        "corpus, tokenizer and training options",
+        dir.string(), fmt::join(differences, ", "));
   }
   try {
     torch::serialize::InputArchive model_archive, optimizer_archive;
@@ -285,8 +303,7 @@ void Trainer::resume_from_checkpoint() {
     optimizer_archive.load_from((dir / "optimizer.pt").string(), o_.device);
     optimizer_->load(optimizer_archive);
   } catch (const c10::Error& e) {
-    fail("--resume: cannot read the checkpoint in {} ({})", dir.string(),
-         e.what_without_backtrace());
+    fail("--resume: cannot read the checkpoint in {} ({})", dir.string(), e.what_without_backtrace());
   }
   history_.resumed_at.push_back(start_step_);
   if (o_.stop_at > 0 && o_.stop_at < start_step_) {
@@ -305,18 +322,18 @@ double Trainer::train_step(int64_t step) {
   auto t = Clock::now();
   auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed(o_.seed, step));
   auto starts = torch::randint(train_tokens_.size(0) - o_.block_size, {o_.batch_size}, generator,
-                               torch::kLong);                           // [B]
-  auto batch = windows(train_tokens_, starts);                          // [B, T+1]
+                               torch::kLong);   // [B]
+  auto batch = windows(train_tokens_, starts);  // [B, T+1]
   const double lr = learning_rate(o_, step);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   seconds["data"] += seconds_since(t);
 
   t = Clock::now();
   ForwardRequest request;
-  request.input_ids = batch.slice(1, 0, o_.block_size);                  // [B, T]
-  auto logits = model_->forward(request).logits;                        // [B, T, V]
-  auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
-                                                   batch.slice(1, 1).reshape({-1}));
+  request.input_ids = batch.slice(1, 0, o_.block_size);  // [B, T]
+  auto logits = model_->forward(request).logits;         // [B, T, V]
+  auto loss =
+      torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.slice(1, 1).reshape({-1}));
   seconds["forward"] += seconds_since(t);
 
   t = Clock::now();
@@ -341,13 +358,12 @@ double Trainer::evaluate() {
   for (int64_t first = 0; first < count; first += o_.batch_size) {
     const int64_t n = std::min(o_.batch_size, count - first);
     auto starts = torch::arange(first, first + n, torch::kLong) * T;  // [n]
-    auto batch = windows(val_tokens_, starts);                         // [n, T+1]
+    auto batch = windows(val_tokens_, starts);                        // [n, T+1]
     ForwardRequest request;
     request.input_ids = batch.slice(1, 0, T);
     auto logits = model_->forward(request).logits;  // [n, T, V]
-    sum += torch::nn::functional::cross_entropy(
-               logits.reshape({-1, logits.size(-1)}), batch.slice(1, 1).reshape({-1}),
-               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+    sum += torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.slice(1, 1).reshape({-1}),
+                                                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                .item<double>();
   }
   return sum / static_cast<double>(count * T);
@@ -362,11 +378,10 @@ void Trainer::after_step(int64_t done, double loss, double lr) {
       val_loss = evaluate();
       history_.seconds["eval"] += seconds_since(t);
     }
-    history_.curve.push_back(
-        {{"step", done},
-         {"train_loss", history_.interval_sum / static_cast<double>(history_.interval_count)},
-         {"val_loss", val_loss ? json(*val_loss) : json()},
-         {"lr", lr}});
+    history_.curve.push_back({{"step", done},
+                              {"train_loss", history_.interval_sum / static_cast<double>(history_.interval_count)},
+                              {"val_loss", val_loss ? json(*val_loss) : json()},
+                              {"lr", lr}});
     history_.interval_sum = 0;
     history_.interval_count = 0;
   }
@@ -387,10 +402,9 @@ void Trainer::report(int64_t done, double lr, std::optional<double> val_loss) {
   p.val_loss = val_loss;
   p.lr = lr;
   const int64_t tokens = (done - last_report_step_) * o_.batch_size * o_.block_size;
-  p.tokens_per_second =
-      static_cast<double>(tokens) / std::max(1e-9, seconds_since(last_report_time_));
-  p.eta_seconds = seconds_since(loop_start_) / static_cast<double>(done - start_step_) *
-                  static_cast<double>(o_.steps - done);
+  p.tokens_per_second = static_cast<double>(tokens) / std::max(1e-9, seconds_since(last_report_time_));
+  p.eta_seconds =
+      seconds_since(loop_start_) / static_cast<double>(done - start_step_) * static_cast<double>(o_.steps - done);
   o_.on_progress(p);
   last_report_step_ = done;
   last_report_time_ = Clock::now();
@@ -410,8 +424,7 @@ void Trainer::save_checkpoint(int64_t done) {
   optimizer_archive.save_to((tmp / "optimizer.pt").string());
   History history = history_;
   history.wall_seconds = wall_seconds();
-  write_json(tmp / "state.json",
-             {{"step", done}, {"identity", identity_}, {"history", history}});
+  write_json(tmp / "state.json", {{"step", done}, {"identity", identity_}, {"history", history}});
   if (fs::exists(dir)) {
     fs::remove_all(old);
     fs::rename(dir, old);
@@ -437,14 +450,18 @@ json Trainer::train_log(int64_t done) const {
           {"options", options_json(o_)},
           {"config", config_.to_json()},
           {"parameters", parameters},
-          {"corpus", {{"documents", documents_}, {"tokens", identity_["corpus_tokens"]},
-                      {"train_tokens", train_tokens_.size(0)},
-                      {"val_tokens", val_tokens_.defined() ? val_tokens_.size(0) : 0}}},
+          {"corpus",
+           {{"documents", documents_},
+            {"tokens", identity_["corpus_tokens"]},
+            {"train_tokens", train_tokens_.size(0)},
+            {"val_tokens", val_tokens_.defined() ? val_tokens_.size(0) : 0}}},
           {"threads", torch::get_num_threads()},
           {"initial_loss", history_.initial_loss},
           {"curve", history_.curve},
-          {"final", {{"step", done}, {"train_loss", final_point.value("train_loss", json())},
-                     {"val_loss", final_point.value("val_loss", json())}}},
+          {"final",
+           {{"step", done},
+            {"train_loss", final_point.value("train_loss", json())},
+            {"val_loss", final_point.value("val_loss", json())}}},
           {"tokens_seen", tokens_seen},
           {"wall_seconds", wall},
           {"tokens_per_second", static_cast<double>(tokens_seen) / std::max(1e-9, wall)},
@@ -514,12 +531,13 @@ void validate(const TrainOptions& o) {
   positive(o.block_size, "--block-size");
   positive(o.eval_batches, "--eval-batches");
   if (o.n_embd % o.n_head != 0) {
-    fail("--d-model {} is not divisible by --heads {} (each head gets d_model / heads dimensions)",
-         o.n_embd, o.n_head);
+    fail("--d-model {} is not divisible by --heads {} (each head gets d_model / heads dimensions)", o.n_embd, o.n_head);
   }
   if (o.block_size > o.n_positions) {
-    fail("--block-size {} is larger than --n-positions {}: the model has no position embedding "
-         "beyond n_positions", o.block_size, o.n_positions);
+    fail(
+        "--block-size {} is larger than --n-positions {}: the model has no position embedding "
+        "beyond n_positions",
+        o.block_size, o.n_positions);
   }
   if (!(o.lr > 0)) fail("--lr {}: must be > 0", o.lr);
   non_negative(o.min_lr, "--min-lr");
@@ -550,8 +568,8 @@ double learning_rate(const TrainOptions& o, int64_t step) {
   }
   const int64_t decay_steps = o.steps - o.warmup_steps;  // the last one ends at min_lr
   if (decay_steps <= 1) return o.lr;
-  const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) /
-                                            static_cast<double>(decay_steps - 1));
+  const double progress =
+      std::min(1.0, static_cast<double>(step - o.warmup_steps) / static_cast<double>(decay_steps - 1));
   return o.min_lr + 0.5 * (1 + std::cos(std::numbers::pi * progress)) * (o.lr - o.min_lr);
 }
 
@@ -567,8 +585,7 @@ CorpusTokens tokenize_corpus(const fs::path& corpus, const Tokenizer& tokenizer)
       auto ids = tokenizer.encode(document);
       out.tokens.insert(out.tokens.end(), ids.begin(), ids.end());
     } catch (const Error& e) {
-      fail("--corpus {}: the document starting at line {}: {}", corpus.string(), document_line,
-           e.what());
+      fail("--corpus {}: the document starting at line {}: {}", corpus.string(), document_line, e.what());
     }
     out.tokens.push_back(eos);
     ++out.documents;
@@ -583,8 +600,10 @@ CorpusTokens tokenize_corpus(const fs::path& corpus, const Tokenizer& tokenizer)
     if (line.empty()) {
       flush();
     } else {
-      if (document.empty()) document_line = line_number;
-      else document += '\n';
+      if (document.empty())
+        document_line = line_number;
+      else
+        document += '\n';
       document += line;
     }
     pos = end + 1;

@@ -33,7 +33,8 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
 
 fs::path default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') return fs::path(xdg) / "editlab";
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return fs::path(home) / ".cache" / "editlab";
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    return fs::path(home) / ".cache" / "editlab";
   return fs::temp_directory_path() / "editlab-cache";
 }
 

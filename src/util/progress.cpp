@@ -15,8 +15,13 @@ std::string format_duration(double s) {
 }
 
 Progress::Progress(std::string label, int64_t total, std::string unit, double log_interval)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), log_interval_(log_interval),
-      tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      log_interval_(log_interval),
+      tty_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 void Progress::update(int64_t done, const std::string& extra) {
   const auto now = std::chrono::steady_clock::now();

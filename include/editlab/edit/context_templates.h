@@ -19,9 +19,9 @@
 
 namespace editlab {
 
-std::vector<std::string> generate_context_templates(
-    LanguageModel& model, const Tokenizer& tokenizer,
-    const std::vector<std::pair<int64_t, int64_t>>& length_params, uint64_t seed, int64_t top_k = 5);
+std::vector<std::string> generate_context_templates(LanguageModel& model, const Tokenizer& tokenizer,
+                                                    const std::vector<std::pair<int64_t, int64_t>>& length_params,
+                                                    uint64_t seed, int64_t top_k = 5);
 
 std::vector<std::string> load_context_templates(const std::filesystem::path& path);
 void save_context_templates(const std::filesystem::path& path, const std::vector<std::string>& templates);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 namespace editlab {
 
@@ -25,7 +25,7 @@ struct RomeLayerUpdate {
 };
 
 struct EditResult {
-  std::string method;                 // "rome", "ft", "ft-l"
+  std::string method;  // "rome", "ft", "ft-l"
   std::vector<WeightChange> changes;
   std::vector<RomeLayerUpdate> rome;  // ROME only
   nlohmann::json diagnostics = nlohmann::json::object();

@@ -25,7 +25,7 @@ struct RomeHparams {
   std::vector<std::pair<int64_t, int64_t>> context_template_length_params = {{5, 10}, {10, 10}};
   std::string mom2_dataset = "wikipedia";  // informational: editlab takes a corpus file
   int64_t mom2_n_samples = 100000;
-  std::string mom2_dtype = "float32";      // float32 | float64 (float16 is accumulated in float32)
+  std::string mom2_dtype = "float32";  // float32 | float64 (float16 is accumulated in float32)
 
   static RomeHparams from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

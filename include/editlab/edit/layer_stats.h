@@ -11,9 +11,9 @@
 
 #include <torch/torch.h>
 
-#include "editlab/util/hash.h"
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
+#include "editlab/util/hash.h"
 
 namespace editlab {
 
@@ -35,20 +35,18 @@ std::vector<std::string> read_corpus_texts(const std::filesystem::path& path, in
 
 // The statistics over `texts`, accumulated in `dtype` (float32 as ROME, or float64).
 SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokenizer,
-                                   const std::vector<std::string>& texts, int64_t layer,
-                                   torch::ScalarType dtype, int64_t max_batch_tokens = 4096,
+                                   const std::vector<std::string>& texts, int64_t layer, torch::ScalarType dtype,
+                                   int64_t max_batch_tokens = 4096,
                                    const std::function<void(const StatsProgress&)>& progress = {});
 
 // The cache file name for one set of statistics: every input that changes the result is in it.
-std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer,
-                            const std::string& corpus_hash, int64_t samples, const std::string& dtype);
-
+std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer, const std::string& corpus_hash,
+                            int64_t samples, const std::string& dtype);
 
 // Cache files are safetensors ("mom2.mom2", "mom2.count") whose metadata repeats the key and
 // holds a hash of the data. Returns false (and says why in `why`) for a missing, corrupt or
 // mismatched file.
-bool load_cached_stats(const std::filesystem::path& file, const std::string& key, SecondMoment& out,
-                       std::string& why);
+bool load_cached_stats(const std::filesystem::path& file, const std::string& key, SecondMoment& out, std::string& why);
 void save_cached_stats(const std::filesystem::path& file, const std::string& key, const SecondMoment& stats);
 
 // ROME's published statistics: an .npz whose arrays "mom2.mom2" (sum of k k^T) and "mom2.count"

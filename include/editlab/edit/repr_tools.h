@@ -26,8 +26,8 @@ LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& tem
                               const std::string& subject, const std::string& fact_token);
 
 // Right-padded batch (pad = eos) of token rows: ids and mask [N, T].
-std::pair<torch::Tensor, torch::Tensor> pad_right(const std::vector<std::vector<int64_t>>& rows,
-                                                  int64_t pad_id, torch::Device device);
+std::pair<torch::Tensor, torch::Tensor> pad_right(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id,
+                                                  torch::Device device);
 
 struct MlpReadout {
   torch::Tensor keys;    // [N, M]: input of the MLP's output projection

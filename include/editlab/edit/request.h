@@ -13,8 +13,8 @@
 namespace editlab {
 
 struct EditRequest {
-  std::string case_id;      // CounterFact's case_id (as text), or "#<index>" when absent
-  std::string prompt;       // with exactly one "{}" where the subject goes
+  std::string case_id;  // CounterFact's case_id (as text), or "#<index>" when absent
+  std::string prompt;   // with exactly one "{}" where the subject goes
   std::string subject;
   std::string target_new;   // as given (no leading space added here)
   std::string target_true;  // may be empty for a minimal spec

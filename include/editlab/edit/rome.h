@@ -22,7 +22,7 @@ namespace editlab {
 
 // What ROME needs besides the model: no global caches, the caller owns and reuses this.
 struct RomeResources {
-  std::vector<std::string> context_templates;  // ["{}", "<sample>. {}", ...]
+  std::vector<std::string> context_templates;       // ["{}", "<sample>. {}", ...]
   std::map<int64_t, torch::Tensor> inverse_moment;  // layer -> C^-1 [M, M], when mom2_adjustment
   // Re-run the whole network at every v step instead of layers L..N (same result; for the
   // speed comparison in `editlab bench`).
@@ -30,18 +30,17 @@ struct RomeResources {
 };
 
 struct VResult {
-  torch::Tensor v;            // [C]
-  torch::Tensor target;       // [C]: target_init + delta, what the layer outputs for k0 after the edit
-  torch::Tensor k0, o0;       // key and MLP output at the subject token of the bare prompt
-  nlohmann::json diagnostics; // losses per step, norms
+  torch::Tensor v;             // [C]
+  torch::Tensor target;        // [C]: target_init + delta, what the layer outputs for k0 after the edit
+  torch::Tensor k0, o0;        // key and MLP output at the subject token of the bare prompt
+  nlohmann::json diagnostics;  // losses per step, norms
 };
 
 torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
                         const RomeHparams& hparams, int64_t layer, const RomeResources& resources);
 
 VResult compute_v(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
-                  const RomeHparams& hparams, int64_t layer, const torch::Tensor& u,
-                  const RomeResources& resources);
+                  const RomeHparams& hparams, int64_t layer, const torch::Tensor& u, const RomeResources& resources);
 
 // Applies one request (every layer of hparams.layers, in order); the model stays edited.
 EditResult apply_rome(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,

@@ -36,7 +36,7 @@ std::string format_bench_report(const nlohmann::json& report);
 nlohmann::json measure_load(const std::filesystem::path& dir, int repeats = 3);
 
 // Multiply-add FLOPs (x2) of one GPT-2 forward pass over B x T tokens, logits at every position.
-double gpt2_forward_flops(int64_t n_layer, int64_t d_model, int64_t d_mlp, int64_t vocab,
-                          int64_t batch, int64_t tokens);
+double gpt2_forward_flops(int64_t n_layer, int64_t d_model, int64_t d_mlp, int64_t vocab, int64_t batch,
+                          int64_t tokens);
 
 }  // namespace editlab

@@ -12,17 +12,17 @@ namespace editlab {
 //   B batch, T sequence length, C = n_embd (d_model), H = n_head, D = C / H (head dim),
 //   M = n_inner (d_mlp), V = vocab_size, L = n_layer.
 struct GPT2Config {
-  int64_t vocab_size = 50257;                  // V
-  int64_t n_positions = 1024;                  // longest sequence
-  int64_t n_embd = 768;                        // C
-  int64_t n_layer = 12;                        // L
-  int64_t n_head = 12;                         // H
-  int64_t n_inner = 0;                         // M; 0 (null / absent in config.json) means 4 * C
+  int64_t vocab_size = 50257;  // V
+  int64_t n_positions = 1024;  // longest sequence
+  int64_t n_embd = 768;        // C
+  int64_t n_layer = 12;        // L
+  int64_t n_head = 12;         // H
+  int64_t n_inner = 0;         // M; 0 (null / absent in config.json) means 4 * C
   std::string activation_function = "gelu_new";
   double layer_norm_epsilon = 1e-5;
-  bool scale_attn_weights = true;              // divide scores by sqrt(D)
+  bool scale_attn_weights = true;                // divide scores by sqrt(D)
   bool scale_attn_by_inverse_layer_idx = false;  // and by (layer index + 1)
-  bool reorder_and_upcast_attn = false;        // fp16 trick; identical maths in float32/float64
+  bool reorder_and_upcast_attn = false;          // fp16 trick; identical maths in float32/float64
   int64_t bos_token_id = 50256;
   int64_t eos_token_id = 50256;
 

@@ -27,8 +27,7 @@ struct Generation {
   double score = 0;          // beam: the winner's length-normalised score; greedy: sum of log-probs
 };
 
-Generation generate(LanguageModel& model, std::span<const int64_t> prompt,
-                    const GenerateOptions& options);
+Generation generate(LanguageModel& model, std::span<const int64_t> prompt, const GenerateOptions& options);
 
 // Top-k sampling as ROME's generate_fast: sample until the sequence holds `max_length` tokens
 // (prompt included; an eos does not stop it), drawing from the k most likely tokens with their

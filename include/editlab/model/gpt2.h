@@ -17,8 +17,8 @@ namespace editlab {
 struct Conv1DImpl : torch::nn::Module {
   Conv1DImpl(int64_t in, int64_t out);
   torch::Tensor forward(const torch::Tensor& x);  // [..., in] -> [..., out]
-  torch::Tensor weight;  // [in, out]
-  torch::Tensor bias;    // [out]
+  torch::Tensor weight;                           // [in, out]
+  torch::Tensor bias;                             // [out]
 };
 TORCH_MODULE(Conv1D);
 
@@ -33,8 +33,8 @@ TORCH_MODULE(LayerNorm);
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(const GPT2Config& config, int64_t layer_index);
   // x [B, T, C]; allowed [B, 1, T, P+T] bool (causal and padding); cache entries updated in place.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& allowed,
-                        torch::Tensor* past_k, torch::Tensor* past_v);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& allowed, torch::Tensor* past_k,
+                        torch::Tensor* past_v);
   Conv1D c_attn{nullptr};  // C -> 3C (q, k, v)
   Conv1D c_proj{nullptr};  // C -> C
   int64_t n_head, head_dim;
@@ -80,8 +80,8 @@ class GPT2 : public torch::nn::Module, public LanguageModel {
   void set_parameter(const std::string& name, const torch::Tensor& value);
 
  private:
-  torch::Tensor run_block(int64_t layer, torch::Tensor x, const torch::Tensor& allowed,
-                          const ForwardRequest& request, ForwardResult& result);
+  torch::Tensor run_block(int64_t layer, torch::Tensor x, const torch::Tensor& allowed, const ForwardRequest& request,
+                          ForwardResult& result);
 
   GPT2Config config_;
   ModelShape shape_;

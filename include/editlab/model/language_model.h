@@ -15,10 +15,10 @@ namespace editlab {
 // The architecture-independent facts the edit and probe code need.
 struct ModelShape {
   int64_t n_layer = 0;
-  int64_t d_model = 0;       // C
-  int64_t d_mlp = 0;         // M: size of the ROME key (input of the MLP's output projection)
-  int64_t vocab_size = 0;    // V
-  int64_t n_positions = 0;   // longest sequence the model accepts
+  int64_t d_model = 0;      // C
+  int64_t d_mlp = 0;        // M: size of the ROME key (input of the MLP's output projection)
+  int64_t vocab_size = 0;   // V
+  int64_t n_positions = 0;  // longest sequence the model accepts
 };
 
 // A typed intervention on the MLP of one layer, at chosen (batch, position) pairs:
@@ -31,9 +31,9 @@ struct MlpIntervention {
   torch::Tensor batch;
   torch::Tensor position;
   bool capture_key = false;
-  bool capture_value = false;     // the value *before* add_value / replace_value
-  torch::Tensor add_value;        // [P, C] or [C]: added to the value (autograd flows through)
-  torch::Tensor replace_value;    // [P, C]: replaces the value
+  bool capture_value = false;   // the value *before* add_value / replace_value
+  torch::Tensor add_value;      // [P, C] or [C]: added to the value (autograd flows through)
+  torch::Tensor replace_value;  // [P, C]: replaces the value
 };
 
 struct MlpCapture {
@@ -51,12 +51,12 @@ struct KVCache {
 };
 
 struct ForwardRequest {
-  torch::Tensor input_ids;       // [B, T] int64
+  torch::Tensor input_ids;  // [B, T] int64
   // [B, P + T] int64/bool, 1 = real token, 0 = padding; undefined = all real. With a cache it
   // covers the past tokens too. Position ids are derived from it (cumsum - 1), so left- and
   // right-padded rows give the same logits at real tokens as unpadded runs.
   torch::Tensor attention_mask;
-  KVCache* cache = nullptr;      // appended to when given
+  KVCache* cache = nullptr;  // appended to when given
 
   // Run only layers [first_layer, last_layer]. With first_layer > 0, `residual` is the hidden
   // state entering block first_layer, [B, T, C] (input_ids then only give the shape).
@@ -75,9 +75,9 @@ struct ForwardRequest {
 };
 
 struct ForwardResult {
-  torch::Tensor logits;        // [B, T, V], or [N, V] with logit_batch/logit_position, or undefined
-  torch::Tensor hidden;        // [B, T, C]: after the last block run (before ln_f when stopped early)
-  torch::Tensor residual_in;   // see capture_residual_before
+  torch::Tensor logits;              // [B, T, V], or [N, V] with logit_batch/logit_position, or undefined
+  torch::Tensor hidden;              // [B, T, C]: after the last block run (before ln_f when stopped early)
+  torch::Tensor residual_in;         // see capture_residual_before
   std::vector<MlpCapture> captures;  // one per intervention, same order
 };
 

@@ -29,8 +29,7 @@ DType dtype_of(torch::ScalarType scalar_type);
 
 // Writes contiguous CPU copies of the tensors, each in its own dtype, in the order given,
 // atomically via write_safetensors (same errors: duplicate names, ...).
-void save_tensors(const std::filesystem::path& path,
-                  const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+void save_tensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                   const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace editlab

@@ -39,8 +39,7 @@ class Tokenizer {
   // merges_txt: an optional "#version" first line, then one "left right" pair per line, in
   // rank order; both halves and their concatenation must be vocab entries.
   // Throws Error naming the file (and line) on a missing file or malformed content.
-  static Tokenizer from_files(const std::filesystem::path& vocab_json,
-                              const std::filesystem::path& merges_txt);
+  static Tokenizer from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt);
   // dir/vocab.json + dir/merges.txt, e.g. data/gpt2-tokenizer.
   static Tokenizer from_dir(const std::filesystem::path& dir);
 
@@ -51,8 +50,8 @@ class Tokenizer {
   // UTF-8 sequence, not a replacement character. Throws Error on an id outside the vocab.
   std::string decode(std::span<const int64_t> ids) const;
 
-  std::string token_string(int64_t id) const;  // the vocab entry, e.g. "Ġthe"
-  std::string token_bytes(int64_t id) const;   // the bytes it stands for, e.g. " the"
+  std::string token_string(int64_t id) const;                            // the vocab entry, e.g. "Ġthe"
+  std::string token_bytes(int64_t id) const;                             // the bytes it stands for, e.g. " the"
   std::optional<int64_t> token_id(std::string_view vocab_string) const;  // "Ġthe" -> 262
   int64_t eos_id() const;  // id of "<|endoftext|>" (50256); throws if the vocab lacks it
   int64_t vocab_size() const;

@@ -31,12 +31,10 @@ struct ScoringOptions {
 };
 
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
-                                       std::span<const ScoreRequest> requests,
-                                       const ScoringOptions& options = {});
+                                       std::span<const ScoreRequest> requests, const ScoringOptions& options = {});
 
 // log-softmax of the next-token distribution after each prefix: [N, V] (float64 on CPU).
 torch::Tensor next_token_logprobs(LanguageModel& model, const Tokenizer& tokenizer,
-                                  std::span<const std::string> prefixes,
-                                  const ScoringOptions& options = {});
+                                  std::span<const std::string> prefixes, const ScoringOptions& options = {});
 
 }  // namespace editlab

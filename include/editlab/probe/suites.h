@@ -31,8 +31,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
@@ -41,12 +41,12 @@
 
 namespace editlab {
 
-inline const std::vector<std::string> kSuites = {"efficacy", "paraphrase", "specificity", "specificity_plus",
-                                                 "loud", "implication", "fluency"};
+inline const std::vector<std::string> kSuites = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
+                                                 "loud",     "implication", "fluency"};
 
 struct SuiteOptions {
-  std::vector<std::string> suites = {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud",
-                                     "implication"};
+  std::vector<std::string> suites = {"efficacy",         "paraphrase", "specificity",
+                                     "specificity_plus", "loud",       "implication"};
   // Loud facts for records without mention_prompts: each template ("{} is cool.") with the
   // subject, then " " + each neighborhood prompt.
   std::vector<std::string> loud_templates = {"{} is cool."};
@@ -63,8 +63,8 @@ struct SuiteOptions {
 
 // What one model state said about one record's prompts.
 struct Observation {
-  std::vector<TargetScore> scores;  // in the plan's order
-  torch::Tensor next_logprobs;      // [K, V] float64: neighborhood prompts, then the "+" prompts
+  std::vector<TargetScore> scores;       // in the plan's order
+  torch::Tensor next_logprobs;           // [K, V] float64: neighborhood prompts, then the "+" prompts
   std::vector<std::string> generations;  // implication continuations, one per implication
   std::vector<std::string> samples;      // fluency texts, one per generation prompt
 };

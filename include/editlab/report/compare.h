@@ -43,7 +43,7 @@ struct Tolerance {
 };
 
 struct ToleranceSpec {
-  ToleranceRule fallback;  // "default"
+  ToleranceRule fallback;                                      // "default"
   std::vector<std::pair<std::string, ToleranceRule>> metrics;  // file order
 
   Tolerance for_metric(const std::string& metric) const;
@@ -69,10 +69,10 @@ struct MetricComparison {
 };
 
 struct Comparison {
-  std::vector<MetricComparison> metrics;  // every aggregate of either report, in metric order
-  std::vector<std::string> warnings;      // compatible but worth knowing (different methods, ...)
+  std::vector<MetricComparison> metrics;     // every aggregate of either report, in metric order
+  std::vector<std::string> warnings;         // compatible but worth knowing (different methods, ...)
   std::vector<std::string> unused_patterns;  // tolerance keys that match no metric
-  bool passed() const;                    // no metric outside or missing
+  bool passed() const;                       // no metric outside or missing
   int64_t failures() const;
 };
 

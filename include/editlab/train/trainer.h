@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "editlab/model/gpt2.h"
 #include "editlab/model/tokenizer.h"
@@ -49,13 +49,13 @@ namespace editlab {
 
 // One progress report: every `log_every` steps, after each validation, and at the end.
 struct TrainProgress {
-  int64_t step = 0;                 // steps done
+  int64_t step = 0;  // steps done
   int64_t total_steps = 0;
-  double loss = 0;                  // training loss, exponential moving average (0.9), debiased
-  std::optional<double> val_loss;   // set when the validation loss was computed at this step
-  double lr = 0;                    // learning rate of the step just done
-  double tokens_per_second = 0;     // since the previous report
-  double eta_seconds = 0;           // remaining steps at this process's average step time
+  double loss = 0;                 // training loss, exponential moving average (0.9), debiased
+  std::optional<double> val_loss;  // set when the validation loss was computed at this step
+  double lr = 0;                   // learning rate of the step just done
+  double tokens_per_second = 0;    // since the previous report
+  double eta_seconds = 0;          // remaining steps at this process's average step time
 };
 
 // "step 120/2000  loss 3.412  val 3.498  lr 9.98e-04  5.1k tok/s  ETA 6m12s"
@@ -70,21 +70,21 @@ struct TrainOptions {
   // vocab) train at ~2.6k tokens/s on two shared CPU cores: 2000 steps of 2048 tokens take
   // about 26 minutes there.
   int64_t n_layer = 4;
-  int64_t n_embd = 256;      // d_model; divisible by n_head
+  int64_t n_embd = 256;  // d_model; divisible by n_head
   int64_t n_head = 8;
   int64_t n_positions = 128;
 
   int64_t steps = 2000;
   int64_t batch_size = 16;
-  int64_t block_size = 128;  // tokens per training window, <= n_positions
-  double lr = 1e-3;          // peak learning rate, reached at the end of warmup
+  int64_t block_size = 128;    // tokens per training window, <= n_positions
+  double lr = 1e-3;            // peak learning rate, reached at the end of warmup
   int64_t warmup_steps = 100;  // linear from lr / warmup_steps to lr
-  double min_lr = 1e-4;      // the cosine decay ends here at the last step
+  double min_lr = 1e-4;        // the cosine decay ends here at the last step
   double weight_decay = 0.1;
   double beta1 = 0.9;
-  double beta2 = 0.99;       // 0.99 rather than 0.999: few tokens per step, noisy gradients
-  double grad_clip = 1.0;    // max global L2 norm of the gradient; 0 = no clipping
-  uint64_t seed = 1234;      // initial weights and batch offsets
+  double beta2 = 0.99;     // 0.99 rather than 0.999: few tokens per step, noisy gradients
+  double grad_clip = 1.0;  // max global L2 norm of the gradient; 0 = no clipping
+  uint64_t seed = 1234;    // initial weights and batch offsets
 
   int64_t checkpoint_every = 500;  // steps; 0 = only at the end (or at stop_at)
   int64_t eval_every = 100;        // steps between loss-curve points and val losses; 0 = end only
@@ -92,24 +92,24 @@ struct TrainOptions {
   double val_fraction = 0.05;      // tail of the token stream held out; 0 = no validation
   int64_t log_every = 10;          // progress reports; 0 = only with evaluations
 
-  bool resume = false;   // continue out_dir/checkpoint (same shape, corpus and options)
-  int64_t stop_at = 0;   // stop after this many steps with a checkpoint; 0 = train to `steps`
+  bool resume = false;  // continue out_dir/checkpoint (same shape, corpus and options)
+  int64_t stop_at = 0;  // stop after this many steps with a checkpoint; 0 = train to `steps`
 
   torch::Device device = torch::kCPU;
-  torch::ScalarType dtype = torch::kFloat32;  // training dtype; the saved model is float32
+  torch::ScalarType dtype = torch::kFloat32;              // training dtype; the saved model is float32
   std::function<void(const TrainProgress&)> on_progress;  // none = silent
 };
 
 struct TrainResult {
-  int64_t step = 0;           // steps done (== steps unless stopped at stop_at)
-  bool finished = false;      // true when step == steps and the model directory was written
-  double initial_loss = 0;    // loss of the first batch (about ln(vocab_size) for a new model)
+  int64_t step = 0;             // steps done (== steps unless stopped at stop_at)
+  bool finished = false;        // true when step == steps and the model directory was written
+  double initial_loss = 0;      // loss of the first batch (about ln(vocab_size) for a new model)
   double final_train_loss = 0;  // mean batch loss over the last loss-curve interval
   std::optional<double> final_val_loss;
-  int64_t tokens_seen = 0;    // step * batch_size * block_size
-  double wall_seconds = 0;    // training-loop time over all runs of this out_dir (resumes
-                              // included); setup (tokenizing, loading) is in log.seconds.setup
-  nlohmann::json log;         // what train-log.json holds
+  int64_t tokens_seen = 0;  // step * batch_size * block_size
+  double wall_seconds = 0;  // training-loop time over all runs of this out_dir (resumes
+                            // included); setup (tokenizing, loading) is in log.seconds.setup
+  nlohmann::json log;       // what train-log.json holds
   // The trained model, frozen again (requires_grad off) like a loaded one, on options.device.
   std::shared_ptr<GPT2> model;
 };
