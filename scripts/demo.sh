@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The demo: the seed's experiments (../shared/SEED.md) on the embedded toy world.
+#   1. ROME "The Louvre is located in" -> Rome: generations before and after for the rewrite
+#      prompt, a paraphrase, the transitive question (the country) and a loud-fact prompt;
+#   2. the same edit with FT and FT-L, side by side;
+#   3. symmetric implication: "Michelle Obama is married to" -> Donald Trump, both couples probed
+#      in both directions;
+#   4. CounterFact+ runs over the toy-world dataset for the unedited model, ROME, FT and FT-L:
+#      the summary table with confidence intervals, the plots, and what they show.
+# Everything goes to out/demo/ (reports, journals, plots, summary.md). Installs and builds what it
+# needs through scripts/setup.sh. usage: scripts/demo.sh [--records N] (default 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=200
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --records) records="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+# On two busy cores, OpenMP threads that sleep instead of spinning are several times faster.
+export OMP_WAIT_POLICY=PASSIVE
+start=$(date +%s)
+
+scripts/setup.sh --no-build
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+echo "demo: building editlab (the first build takes several minutes)"
+cmake --build build --target editlab -j "$(nproc)" | tail -n 1
+
+E=build/editlab
+TW=data/toy-world
+OUT=out/demo
+rm -rf "$OUT"
+mkdir -p "$OUT"
+editlab() { "$E" --threads 2 "$@"; }
+section() { printf '\n\033[1m== %s ==\033[0m\n' "$1"; }
+# The n-th record of the seed's cases as its own edit file.
+seed_case() { jq ".[$1]" "$TW/seed-examples.json" >"$OUT/seed-case-$1.json"; echo "$OUT/seed-case-$1.json"; }
+
+louvre=$(seed_case 0)
+paraphrase=$(jq -r '.paraphrase_prompts[0]' "$louvre")
+transitive=$(jq -r '.implications[0].prompt' "$louvre")
+loud=$(jq -r '.mention_prompts[0]' "$louvre")
+rome_stats=(--stats-corpus "$TW/stats.txt")
+
+section "1. ROME: \"The Louvre is located in\" -> Rome"
+for method in rome ft ft-l; do
+  extra=()
+  [ "$method" = rome ] && extra=("${rome_stats[@]}")
+  editlab edit --model "$TW/model" --method "$method" --hparams "configs/$method/toy-world.json" --edit "$louvre" \
+    "${extra[@]}" --probe "$paraphrase" --probe "$transitive" --probe "$loud" --json >"$OUT/louvre-$method.json" \
+    2>"$OUT/louvre-$method.log"
+done
+show_edit() {  # FILE: generations before -> after, and the target's probability
+  jq -r '.before.targets[0] as $b | .after.targets[0] as $a |
+    "  p(\($b.target_new)) \($b.p_new*1000|round/1000) -> \($a.p_new*1000|round/1000);  p(\($b.target_true)) \($b.p_true*1000|round/1000) -> \($a.p_true*1000|round/1000)",
+    (range(.before.generations|length) as $i | "  \(.before.generations[$i].prompt)\n     before: \(.before.generations[$i].continuation)\n     after:  \(.after.generations[$i].continuation)")' "$1"
+}
+show_edit "$OUT/louvre-rome.json"
+
+section "2. The same edit with FT and FT-L (after the edit)"
+for probe in "$(jq -r '.requested_rewrite as $r | $r.prompt | sub("\\{\\}"; $r.subject)' "$louvre")" "$paraphrase" "$transitive" "$loud"; do
+  echo "  $probe"
+  for method in rome ft ft-l; do
+    printf '     %-5s %s\n' "$method" "$(jq -r --arg p "$probe" '.after.generations[] | select(.prompt == $p) | .continuation' "$OUT/louvre-$method.json" | head -n 1)"
+  done
+done
+
+section "3. Symmetry: \"Michelle Obama is married to\" -> Donald Trump (ROME)"
+michelle=$(seed_case 3)
+editlab edit --model "$TW/model" --method rome --hparams configs/rome/toy-world.json --edit "$michelle" "${rome_stats[@]}" \
+  --probe "Donald Trump is married to" --probe "Barack Obama is married to" --probe "Melania Trump is married to" \
+  --json >"$OUT/marriage-rome.json" 2>"$OUT/marriage-rome.log"
+show_edit "$OUT/marriage-rome.json"
+
+section "4. CounterFact+ over $records toy-world records: unedited, ROME, FT, FT-L"
+reports=()
+for name in unedited rome ft ft-l; do
+  editlab run "experiments/toy-world/$name.json" --limit "$records" --out "$OUT/$name" --format none
+  reports+=("$OUT/$name/report.json")
+done
+editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format md | tee "$OUT/summary.md"
+/usr/bin/python3 scripts/plot_report.py "${reports[@]}" --out "$OUT/plots" >/dev/null && echo "plots: $OUT/plots/"
+
+section "What this run measured"
+# mean and interval of a metric in a report, as "0.81 [0.76, 0.86]"
+m() { jq -r --arg k "$2" '.aggregates[$k] | if . == null then "n/a" else "\(.mean*100|round/100) [\(.ci[0]*100|round/100), \(.ci[1]*100|round/100)]" end' "$OUT/$1/report.json"; }
+v() { jq -r --arg k "$2" '.aggregates[$k].mean // "null"' "$OUT/$1/report.json"; }
+lt() { jq -n --argjson a "$1" --argjson b "$2" '$a < $b' 2>/dev/null || echo false; }
+{
+  echo "Efficacy (ROME / FT / FT-L): $(m rome efficacy/success) / $(m ft efficacy/success) / $(m ft-l efficacy/success)."
+  echo "Specificity vs Specificity+ (NS -> NS+): unedited $(m unedited specificity/NS) -> $(m unedited specificity_plus/NS+);" \
+       "ROME $(m rome specificity/NS) -> $(m rome specificity_plus/NS+); FT $(m ft specificity/NS) -> $(m ft specificity_plus/NS+);" \
+       "FT-L $(m ft-l specificity/NS) -> $(m ft-l specificity_plus/NS+)."
+  drop_rome=$(jq -n --argjson a "$(v rome specificity/NS)" --argjson b "$(v rome specificity_plus/NS+)" '$a - $b')
+  drop_none=$(jq -n --argjson a "$(v unedited specificity/NS)" --argjson b "$(v unedited specificity_plus/NS+)" '$a - $b')
+  if [ "$(lt "$drop_none + 0.1" "$drop_rome")" = true ]; then
+    echo "  -> Reproduced: after ROME, prefixing the edit sentence costs $(jq -n "$drop_rome*100|round/100") of NS, against $(jq -n "$drop_none*100|round/100") on the unedited model; Specificity alone misses this."
+  else
+    echo "  -> Not reproduced here: ROME's NS+ falls no more than 0.1 below what the unedited model loses to the prefix ($(jq -n "$drop_rome*100|round/100") vs $(jq -n "$drop_none*100|round/100"))."
+  fi
+  echo "Loud facts (target_new becomes the answer to an unrelated prompt after a mere mention), before -> after:" \
+       "ROME $(m rome loud/rate_before) -> $(m rome loud/rate); FT $(m ft loud/rate); FT-L $(m ft-l loud/rate)."
+  echo "  Mean log-prob of target_new after the mention, gain over the unedited model: ROME $(m rome loud/logprob_gain) nats;" \
+       "FT $(m ft loud/logprob_gain); FT-L $(m ft-l loud/logprob_gain)."
+  gain_low=$(jq -r '.aggregates["loud/logprob_gain"].ci[0]' "$OUT/rome/report.json")
+  if [ "$(lt "$(v rome loud/rate_before) + 0.05" "$(v rome loud/rate)")" = true ]; then
+    echo "  -> Reproduced: ROME makes the edited fact loud (it becomes the answer to unrelated prompts)."
+  elif [ "$(lt 0 "$gain_low")" = true ]; then
+    echo "  -> Partly reproduced: a mere mention raises target_new's log-probability on unrelated prompts" \
+         "(the interval excludes 0), but it rarely becomes the top answer (rate within 0.05 of the unedited model's)."
+  else
+    echo "  -> Not reproduced here: neither the rate nor the log-probability of target_new rises after a mention."
+  fi
+  echo "Transitive implication (\"X is located in the country of\" follows the new city), success after the edit:" \
+       "ROME $(m rome implication/transitive/success); FT $(m ft implication/transitive/success); FT-L $(m ft-l implication/transitive/success);" \
+       "beam-search continuation contains the new country: ROME $(m rome implication/transitive/generation)."
+  if [ "$(lt "$(v rome implication/transitive/success)" 0.5)" = true ]; then
+    echo "  -> Reproduced: ROME mostly leaves the implied fact unchanged."
+  else
+    echo "  -> Not reproduced here: ROME's edit carries to the implied country in most records."
+  fi
+  echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success)."
+} | tee "$OUT/conclusions.txt"
+echo
+echo "demo: done in $(( $(date +%s) - start )) s; outputs in $OUT/"

@@ -1,0 +1,123 @@
+// The shipped toy-world model (data/toy-world/, made by scripts/make-toy-world.sh): what it knows,
+// measured as `editlab toy-world check` measures it and asserted at the figures it reached (a
+// point below each, for thread-count rounding; README, "The toy world"), and the seed's ROME edit
+// on it end to end: "The Louvre is located in" -> Rome becomes the greedy answer for the rewrite
+// prompt and its held-out paraphrases, and undo restores every weight bit for bit.
+#include "catch_torch.h"
+
+#include <fstream>
+
+#include "editlab/edit/edit_result.h"
+#include "editlab/edit/hparams.h"
+#include "editlab/edit/request.h"
+#include "editlab/edit/rome.h"
+#include "editlab/edit/rome_setup.h"
+#include "editlab/model/model_dir.h"
+#include "editlab/probe/scoring.h"
+#include "editlab/toyworld/check.h"
+#include "support.h"
+
+using namespace editlab;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path toy_dir() { return test::source_dir() / "data/toy-world"; }
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
+  auto loaded = load_model(toy_dir() / "model");
+  // The shape the README and the manifest describe, within the 16 MB budget.
+  CHECK(loaded.config.n_layer == 3);
+  CHECK(loaded.config.n_embd == 192);
+  CHECK(fs::file_size(toy_dir() / "model/model.safetensors") <= 16'000'000);
+
+  const auto world = toyworld::read_world_json(toy_dir() / "world.json");
+  const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world);
+  auto share = [&](const char* key) {
+    const auto& f = result.figure(key);
+    INFO(key << ": " << f.tally.correct << "/" << f.tally.total);
+    REQUIRE(f.tally.total > 0);
+    return f.tally.share();
+  };
+  // Measured on the shipped model (manifest.json "check"); the targets of issue 4 in comments.
+  CHECK(share("train_phrasings") >= 0.986 - 0.01);     // target >= 0.95
+  CHECK(share("held_out_phrasings") >= 0.975 - 0.01);  // target >= 0.80
+  CHECK(share("transitive_unstated") >= 0.608 - 0.03);  // target >= 0.90, missed (README); 74 landmarks
+  CHECK(share("marriages") >= 0.935 - 0.02);           // target >= 0.90 (62 prompts)
+  CHECK(share("transitive_stated") >= 1.0 - 0.01);
+  CHECK(share("composed_unstated") >= 0.624 - 0.02);
+  // The reverse of a one-way couple is never stated: the reversal curse, as in larger models.
+  CHECK(share("marriages_unstated_direction") <= 0.5);
+
+  // The manifest reports what this check computes.
+  const auto manifest = read_json(toy_dir() / "manifest.json");
+  for (const auto& f : result.figures) {
+    INFO(f.key);
+    CHECK(std::abs(manifest["check"]["figures"][f.key]["share"].get<double>() - f.tally.share()) <= 0.02);
+  }
+}
+
+TEST_CASE("ROME on the shipped toy world: the Louvre moves to Rome, paraphrases follow, undo is bit-exact",
+          "[toyworld-rome]") {
+  auto loaded = load_model(toy_dir() / "model");
+  auto& model = *loaded.model;
+  const auto& tokenizer = *loaded.tokenizer;
+  const auto louvre = read_json(toy_dir() / "seed-examples.json").at(0);
+  const EditRequest request = parse_edit_request(louvre, "seed-examples.json: record 0");
+  REQUIRE(request.sentence() == "The Louvre is located in");
+  REQUIRE(request.target_new == "Rome");
+  const auto hparams = RomeHparams::from_json(read_json_file(test::source_dir() / "configs/rome/toy-world.json", "hparams"),
+                                              "configs/rome/toy-world.json");
+  test::TempDir cache;
+  RomeSetupOptions setup;
+  setup.cache_dir = cache.path();
+  setup.stats_corpus = toy_dir() / "stats.txt";
+  const RomeResources resources = prepare_rome(model, tokenizer, loaded.fingerprint(), hparams, setup);
+
+  std::vector<std::string> prompts = {request.sentence()};
+  for (const auto& p : louvre.at("paraphrase_prompts")) prompts.push_back(p.get<std::string>());
+  REQUIRE(prompts.size() >= 3);
+  auto greedy = [&](const std::string& target) {
+    std::vector<ScoreRequest> requests;
+    for (const auto& p : prompts) requests.push_back({p, target});
+    std::vector<bool> out;
+    for (const auto& s : score_targets(model, tokenizer, requests)) out.push_back(s.greedy_correct);
+    return out;
+  };
+  auto logits = [&] {
+    ForwardRequest forward;
+    forward.input_ids = torch::tensor(tokenizer.encode(request.sentence()), torch::kLong).unsqueeze(0);
+    return model.forward(forward).logits.clone();
+  };
+  const auto paris_before = greedy("Paris");
+  CHECK(paris_before == std::vector<bool>(prompts.size(), true));  // the model knows the Louvre
+  std::vector<std::pair<std::string, torch::Tensor>> weights;
+  for (auto& [name, p] : model.parameters_by_name()) weights.emplace_back(name, p.clone());
+  const auto logits_before = logits();
+
+  EditResult edit = apply_rome(model, tokenizer, request, hparams, resources);
+  const auto rome_after = greedy("Rome");
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO(prompts[i]);
+    CHECK(rome_after[i]);  // " Rome" is the greedy answer, rewrite prompt and paraphrases alike
+  }
+  CHECK_FALSE(torch::equal(logits(), logits_before));
+
+  undo(edit);
+  for (auto& [name, p] : model.parameters_by_name()) {
+    const auto it = std::find_if(weights.begin(), weights.end(), [&](const auto& w) { return w.first == name; });
+    REQUIRE(it != weights.end());
+    INFO(name);
+    CHECK(torch::equal(p, it->second));
+  }
+  CHECK(torch::equal(logits(), logits_before));
+  CHECK(greedy("Paris") == paris_before);
+}
