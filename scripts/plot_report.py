@@ -130,17 +130,24 @@ def plot_specificity(plt, reports, names, args, written):
     return None
 
 
-def plot_loud(plt, reports, names, args, written):
-    metrics = ["loud/rate_before", "loud/rate"]
+def plot_pair(plt, reports, names, args, written, pair, colors, ylabel, title, filename):
+    """Two metrics side by side per report: pair = [(metric, label), (metric, label)]."""
+    metrics = [m for m, _ in pair]
     if not any_metric(reports, metrics):
-        return "no report has loud/rate or loud/rate_before"
+        return "no report has " + " or ".join(metrics)
     fig, ax = plt.subplots(figsize=(4 + 1.2 * len(reports), 4), dpi=args.dpi)
-    series = [("before the edit", [estimate(r, "loud/rate_before") for r in reports], {"color": "#8da0cb"}),
-              ("after the edit", [estimate(r, "loud/rate") for r in reports], {"color": "#e78ac3"})]
-    grouped_bars(ax, names, series, "rate (target_new is top-1)", "Loud facts: a mention of the subject", (0, 1.05))
-    save(fig, args.out, "loud.png", written)
+    series = [(label, [estimate(r, m) for r in reports], {"color": c}) for (m, label), c in zip(pair, colors)]
+    grouped_bars(ax, names, series, ylabel, title, (0, 1.05))
+    save(fig, args.out, filename, written)
     plt.close(fig)
     return None
+
+
+def plot_loud(plt, reports, names, args, written):
+    return plot_pair(plt, reports, names, args, written,
+                     [("loud/rate_before", "before the edit"), ("loud/rate", "after the edit")],
+                     ["#8da0cb", "#e78ac3"], "rate (target_new is top-1)", "Loud facts: a mention of the subject",
+                     "loud.png")
 
 
 def implication_kinds(reports):
@@ -175,16 +182,10 @@ def plot_implication(plt, reports, names, args, written):
 
 
 def plot_efficacy(plt, reports, names, args, written):
-    metrics = ["efficacy/success", "paraphrase/success"]
-    if not any_metric(reports, metrics):
-        return "no report has efficacy/success or paraphrase/success"
-    fig, ax = plt.subplots(figsize=(4 + 1.2 * len(reports), 4), dpi=args.dpi)
-    series = [("efficacy", [estimate(r, "efficacy/success") for r in reports], {"color": "#55a868"}),
-              ("paraphrase", [estimate(r, "paraphrase/success") for r in reports], {"color": "#c44e52"})]
-    grouped_bars(ax, names, series, "success (nll_new < nll_true)", "Efficacy and paraphrase", (0, 1.05))
-    save(fig, args.out, "efficacy.png", written)
-    plt.close(fig)
-    return None
+    return plot_pair(plt, reports, names, args, written,
+                     [("efficacy/success", "efficacy"), ("paraphrase/success", "paraphrase")],
+                     ["#55a868", "#c44e52"], "success (nll_new < nll_true)", "Efficacy and paraphrase",
+                     "efficacy.png")
 
 
 def main():

@@ -58,6 +58,13 @@ int suite_rank(std::string_view suite) {
 
 }  // namespace
 
+std::optional<double> record_mean(const nlohmann::json& record, const std::string& metric) {
+  std::vector<double> storage;
+  const auto* v = values_of(record, metric, storage);
+  if (!v) return std::nullopt;
+  return mean(*v);
+}
+
 bool metric_less(const std::string& a, const std::string& b) {
   auto split = [](const std::string& m) {
     const auto slash = m.find('/');

@@ -77,8 +77,8 @@ class Journal {
         good_bytes = start;
       }
     }
+    Json h;
     if (!lines.empty()) {
-      Json h;
       try {
         h = Json::parse(lines[0]);
       } catch (const nlohmann::json::exception&) {
@@ -92,7 +92,6 @@ class Journal {
       if (lines.size() == 1 && !resume) lines.clear();  // a header alone: nothing to keep
     }
     if (!lines.empty()) {
-      const Json h = Json::parse(lines[0]);
       if (h["run_id"] != header["run_id"] || h["shard"] != header["shard"]) {
         fail(
             "{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or "
@@ -144,22 +143,14 @@ struct UndoGuard {
   }
 };
 
-double record_mean(const nlohmann::json& record, const std::string& metric) {
-  const auto& v = record["metrics"][metric];
-  double s = 0;
-  for (const auto& x : v) s += x.get<double>();
-  return s / static_cast<double>(v.size());
-}
-
 // Running means of the headline metrics, for the progress line.
 class RunningMeans {
  public:
   void add(const nlohmann::json& record) {
-    if (record.value("status", "") != "ok") return;
     for (const auto& [name, label] : kHeadline) {
-      if (record["metrics"].contains(name) && !record["metrics"][name].empty()) {
+      if (const auto m = report::record_mean(record, name)) {
         auto& [sum, n] = sums_[name];
-        sum += record_mean(record, name);
+        sum += *m;
         ++n;
       }
     }

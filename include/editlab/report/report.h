@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ struct Estimate {
 
 // The metric names present in `records` (ok records only), sorted as `metric_order` says.
 std::vector<std::string> metric_names(const std::vector<nlohmann::json>& records);
+
+// A record's score for a metric: the mean of its prompt values (null read as NaN); nullopt when
+// the record failed or lacks the metric.
+std::optional<double> record_mean(const nlohmann::json& record, const std::string& metric);
 
 // Mean and bootstrap interval of one metric over the ok records.
 Estimate estimate(const std::vector<nlohmann::json>& records, const std::string& metric,
