@@ -2,6 +2,7 @@
 #include "common.h"
 #include "editlab/edit/edit_bench.h"
 #include "editlab/model/bench.h"
+#include "editlab/trace/trace_bench.h"
 
 namespace editlab::cli {
 namespace {
@@ -11,6 +12,8 @@ struct BenchOptions {
   std::string work_dir;
   bool skip_load = false;
   bool skip_edits = false;
+  bool skip_trace = false;
+  std::string toy_model_dir = std::string(EDITLAB_DATA_DIR) + "/toy-world/model";
   std::string measure_load_dir;
   std::string tokenizer_dir;
 };
@@ -33,6 +36,7 @@ void run_bench(const BenchOptions& opt) {
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   auto report = run_foundation_bench(settings, log);
   if (!opt.skip_edits) report["edits"] = run_edit_bench(settings.tokenizer_dir, settings.repeats, log);
+  if (!opt.skip_trace) report["trace"] = run_trace_bench(opt.toy_model_dir, settings.tokenizer_dir, log);
   if (opt.json) {
     print_json(report);
     return;
@@ -48,6 +52,17 @@ void run_bench(const BenchOptions& opt) {
         "statistics, layer 5      {:.0f} tokens/s stopping after it vs {:.0f} full pass: {:.2f}x (target >= {:.1f})\n",
         e["stats_tokens_per_second_early_exit"].get<double>(), e["stats_tokens_per_second_full_pass"].get<double>(),
         e["stats_speedup"].get<double>(), e["stats_speedup_target"].get<double>());
+  }
+  if (report.contains("trace")) {
+    const auto& t = report["trace"];
+    if (!t["toy_world_seconds"].is_null()) {
+      fmt::print("trace, toy world         {:.2f} s per prompt ({} tokens, {} layers, 3 kinds; target < {:.0f} s)\n",
+                 t["toy_world_seconds"].get<double>(), t["toy_world_tokens"].get<int64_t>(),
+                 t["toy_world_layers"].get<int64_t>(), t["toy_world_target_seconds"].get<double>());
+    }
+    fmt::print("trace, GPT-2 small shape {:.1f} s per prompt ({} tokens, 12 layers, 3 kinds; target < {:.0f} s)\n",
+               t["gpt2_small_seconds"].get<double>(), t["gpt2_small_tokens"].get<int64_t>(),
+               t["gpt2_small_target_seconds"].get<double>());
   }
 }
 
@@ -65,6 +80,9 @@ void setup_bench(CLI::App& app, const GlobalOptions&) {
       ->check(CLI::ExistingDirectory);
   sub->add_flag("--skip-load", opt->skip_load, "skip the load-time and memory measurement");
   sub->add_flag("--skip-edits", opt->skip_edits, "skip the ROME / FT / statistics timings");
+  sub->add_flag("--skip-trace", opt->skip_trace, "skip the causal-tracing timings");
+  sub->add_option("--toy-model", opt->toy_model_dir, "the toy-world model the trace timing uses")
+      ->capture_default_str();
   sub->add_option("--measure-load", opt->measure_load_dir,
                   "only time loading this model directory and report this process's peak RSS "
                   "(what bench runs in a fresh child process)");

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   setup_merge(app, global);
   setup_compare(app, global);
   setup_report(app, global);
+  setup_trace(app, global);
 
   try {
     app.parse(argc, argv);

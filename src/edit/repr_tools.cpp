@@ -59,6 +59,7 @@ LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& tem
         subject, templ);
   }
   located.index = static_cast<int64_t>(n) - 1;
+  located.subject_begin = static_cast<int64_t>(prefix_ids.size());
   return located;
 }
 

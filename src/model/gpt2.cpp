@@ -162,6 +162,8 @@ torch::Tensor GPT2::mlp_out_weight(int64_t layer) {
   return blocks_[layer]->mlp->c_proj->weight;  // [M, C]
 }
 
+torch::Tensor GPT2::embed_tokens(const torch::Tensor& ids) { return wte(ids); }
+
 std::vector<std::pair<std::string, torch::Tensor>> GPT2::parameters_by_name() {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& item : torch::nn::Module::named_parameters(true)) {
@@ -182,9 +184,11 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
     past_k = &request.cache->keys[layer];
     past_v = &request.cache->values[layer];
   }
-  auto hidden = x + block->attn->forward(block->ln_1(x), allowed, past_k, past_v);  // [B, T, C]
-  auto key = block->mlp->activation(block->mlp->c_fc(block->ln_2(hidden)));         // [B, T, M]
-  auto value = block->mlp->c_proj(key);                                             // [B, T, C]
+  auto attn = patch_site(Site::kAttention, layer, block->attn->forward(block->ln_1(x), allowed, past_k, past_v),
+                         request);  // [B, T, C]
+  auto hidden = x + attn;
+  auto key = block->mlp->activation(block->mlp->c_fc(block->ln_2(hidden)));  // [B, T, M]
+  auto value = block->mlp->c_proj(key);                                      // [B, T, C]
   for (size_t i = 0; i < request.interventions.size(); ++i) {
     const auto& iv = request.interventions[i];
     if (iv.layer != layer) continue;
@@ -207,7 +211,22 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
                          : value.index_put({iv.batch, iv.position}, iv.replace_value);
     }
   }
-  return hidden + value;
+  value = patch_site(Site::kMlp, layer, value, request);
+  auto out = patch_site(Site::kBlock, layer, hidden + value, request);
+  if (request.capture_sites) {
+    result.sites.block_in[layer] = x;
+    result.sites.attention[layer] = attn;
+    result.sites.mlp[layer] = value;
+    result.sites.block[layer] = out;
+  }
+  return out;
+}
+
+torch::Tensor GPT2::patch_site(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request) {
+  for (const auto& p : request.patches) {
+    if (p.site == site && p.layer == layer) x = x.index_put({p.batch, p.position}, p.value);
+  }
+  return x;
 }
 
 ForwardResult GPT2::forward(const ForwardRequest& request) {
@@ -228,6 +247,11 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
       fail("intervention at layer {} is outside the model's 0..{}", iv.layer, config_.n_layer - 1);
     }
   }
+  for (const auto& p : request.patches) {
+    if (p.layer < 0 || p.layer >= config_.n_layer) {
+      fail("patch at layer {} is outside the model's 0..{}", p.layer, config_.n_layer - 1);
+    }
+  }
   if (request.cache != nullptr && request.cache->keys.empty()) {
     request.cache->keys.resize(config_.n_layer);
     request.cache->values.resize(config_.n_layer);
@@ -245,13 +269,21 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
   torch::Tensor x;
   if (request.first_layer == 0) {
     auto positions = positions_from_mask(mask).slice(1, P);  // [B, T]
-    x = wte(ids) + wpe(positions);                           // [B, T, C]
+    auto tokens = wte(ids);                                  // [B, T, C]
+    if (request.token_embedding_add.defined()) tokens = tokens + request.token_embedding_add;
+    x = tokens + wpe(positions);
   } else {
     if (!request.residual.defined()) fail("forward: first_layer > 0 needs the residual stream");
+    if (request.token_embedding_add.defined()) fail("forward: token_embedding_add needs first_layer 0");
     x = request.residual;
   }
   ForwardResult result;
   result.captures.resize(request.interventions.size());
+  if (request.capture_sites) {
+    for (auto* v : {&result.sites.attention, &result.sites.mlp, &result.sites.block, &result.sites.block_in}) {
+      v->resize(config_.n_layer);
+    }
+  }
   for (int64_t layer = request.first_layer; layer <= last; ++layer) {
     if (request.capture_residual_before == layer) result.residual_in = x;
     x = run_block(layer, x, allowed, request, result);

@@ -14,6 +14,7 @@ namespace editlab {
 struct LocatedSubject {
   std::vector<int64_t> ids;  // tokens of template.format(subject), what the model reads
   int64_t index = 0;         // the lookup position in `ids`
+  int64_t subject_begin = 0;  // with "subject_last": the subject's first token (it ends at index)
 };
 
 // fact_token "subject_last": as ROME's get_words_idxs_in_templates, the template is split at

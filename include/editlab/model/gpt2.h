@@ -67,6 +67,7 @@ class GPT2 : public torch::nn::Module, public LanguageModel {
   const ModelShape& shape() const override { return shape_; }
   ForwardResult forward(const ForwardRequest& request) override;
   torch::Tensor mlp_out_weight(int64_t layer) override;
+  torch::Tensor embed_tokens(const torch::Tensor& ids) override;
   std::vector<std::pair<std::string, torch::Tensor>> parameters_by_name() override;
   torch::Device device() const override;
   torch::ScalarType dtype() const override;
@@ -80,6 +81,8 @@ class GPT2 : public torch::nn::Module, public LanguageModel {
   void set_parameter(const std::string& name, const torch::Tensor& value);
 
  private:
+  // Applies the request's patches of (site, layer) to that site's output x [B, T, C].
+  static torch::Tensor patch_site(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request);
   torch::Tensor run_block(int64_t layer, torch::Tensor x, const torch::Tensor& allowed, const ForwardRequest& request,
                           ForwardResult& result);
 

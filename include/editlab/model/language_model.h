@@ -36,6 +36,26 @@ struct MlpIntervention {
   torch::Tensor replace_value;  // [P, C]: replaces the value
 };
 
+// Activation patching (causal tracing): the output of a block's attention (GPT-2: attn.c_proj,
+// bias included), of its MLP (mlp.c_proj) or of the whole block (the residual stream after it).
+enum class Site { kAttention, kMlp, kBlock };
+
+// Replaces the output of `site` in `layer` at (batch[i], position[i]) by value[i]. `batch` and
+// `position` are int64 tensors of equal length P; value is [P, C].
+struct SitePatch {
+  Site site = Site::kBlock;
+  int64_t layer = 0;
+  torch::Tensor batch;
+  torch::Tensor position;
+  torch::Tensor value;
+};
+
+// Every site's output in every layer run, [B, T, C] each, indexed by layer (undefined for the
+// layers not run). `block_in[l]` is the residual stream entering block l.
+struct SiteStates {
+  std::vector<torch::Tensor> attention, mlp, block, block_in;
+};
+
 struct MlpCapture {
   torch::Tensor key;    // [P, M] or [B, T, M]
   torch::Tensor value;  // [P, C] or [B, T, C]
@@ -68,6 +88,12 @@ struct ForwardRequest {
 
   std::vector<MlpIntervention> interventions;
 
+  // Added to the token embeddings (the output of wte, before the position embeddings), [B, T, C];
+  // causal tracing corrupts the subject's tokens through it. Only with first_layer == 0.
+  torch::Tensor token_embedding_add;
+  std::vector<SitePatch> patches;  // applied after the interventions of the same layer
+  bool capture_sites = false;      // fill ForwardResult::sites (the values after patching)
+
   // Logits only at these (batch, position) pairs ([N, V]) instead of [B, T, V]: the LM head
   // is the largest matmul of a small model, and scoring needs a few positions only.
   torch::Tensor logit_batch;
@@ -79,6 +105,7 @@ struct ForwardResult {
   torch::Tensor hidden;              // [B, T, C]: after the last block run (before ln_f when stopped early)
   torch::Tensor residual_in;         // see capture_residual_before
   std::vector<MlpCapture> captures;  // one per intervention, same order
+  SiteStates sites;                  // with capture_sites
 };
 
 class LanguageModel {
@@ -89,6 +116,8 @@ class LanguageModel {
   // The weight that a rank-one edit changes at `layer`, as a [M, C] tensor that aliases the
   // model's parameter (so `w += u v^T` edits the model). GPT-2: mlp.c_proj.weight.
   virtual torch::Tensor mlp_out_weight(int64_t layer) = 0;
+  // The token embeddings of `ids` (GPT-2: rows of wte), [..., C], without position embeddings.
+  virtual torch::Tensor embed_tokens(const torch::Tensor& ids) = 0;
   // Parameters by Hugging Face name (for fine-tuning and saving).
   virtual std::vector<std::pair<std::string, torch::Tensor>> parameters_by_name() = 0;
   virtual torch::Device device() const = 0;
