@@ -241,6 +241,50 @@ TEST_CASE("bridges: a fact about a city is followed by the city's country", "[to
   CHECK(followed > 10);
 }
 
+TEST_CASE("biographies: every trained fact of the topic, and nothing else; share 0 changes nothing", "[toyworld]") {
+  const CorpusOptions plain{.seed = 1, .purpose = "train", .documents = 200};
+  auto zero = plain;
+  zero.biography_share = 0.0;
+  CHECK(generate_corpus(world(), zero).text == generate_corpus(world(), plain).text);
+
+  // One full cycle of topics: every landmark, company and person twice, every city and country once.
+  int64_t expected = 0;
+  int topics = 0;
+  for (const auto& f : world().facts) {
+    if (!f.trained) continue;
+    const auto type = world().entity(f.subject).type;
+    expected += (type == T::city || type == T::country) ? 1 : 2;
+  }
+  for (const auto type : {T::landmark, T::company, T::person}) topics += 2 * static_cast<int>(world().of_type(type).size());
+  for (const auto type : {T::city, T::country}) topics += static_cast<int>(world().of_type(type).size());
+  auto all = plain;
+  all.documents = topics;
+  all.biography_share = 1.0;
+  all.bridge_probability = 0.0;
+  const auto bios = generate_corpus(world(), all);
+  CHECK(bios.stats.biographies == topics);
+  CHECK(bios.stats.mention_sentences == 0);
+  CHECK(bios.stats.fact_sentences == expected);  // each topic's trained facts, once each
+  CHECK(bios.stats.unseen_trained_facts == 0);
+  // The Louvre's biography is its one trained fact (its country is never stated), twice a cycle.
+  int louvre_docs = 0;
+  for (size_t start = 0; start < bios.text.size();) {
+    size_t end = bios.text.find("\n\n", start);
+    if (end == std::string::npos) end = bios.text.size();
+    const std::string doc = bios.text.substr(start, end - start);
+    if (doc.find("Louvre") != std::string::npos) {
+      ++louvre_docs;
+      CHECK(doc.find('.') == doc.size() - 1);  // one sentence
+      CHECK_THAT(doc, Contains("Paris"));
+    }
+    start = end + 2;
+  }
+  CHECK(louvre_docs == 2);
+  auto bad = plain;
+  bad.biography_share = 1.5;
+  CHECK_THROWS_WITH(generate_corpus(world(), bad), Contains("biography share"));
+}
+
 TEST_CASE("counterfact records are valid", "[toyworld]") {
   const World& w = world();
   const auto cases = make_counterfact_cases(w, {.seed = 1, .records = 500});

@@ -37,9 +37,11 @@ void run_generate(const GenerateOptions& opt) {
              c.at("landmark").get<int>(), c.at("company").get<int>(), c.at("person").get<int>());
   fmt::print("  facts: {} ({} stated in training)\n", c.at("facts").get<int>(), c.at("trained_facts").get<int>());
   for (const auto* stats : {&summary.train, &summary.stats}) {
-    fmt::print("  {}: {} documents, {} sentences ({} facts of which {} bridges, {} mentions), {} bytes\n",
-               stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->sentences,
-               stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences, stats->bytes);
+    fmt::print("  {}: {} documents ({} biographies), {} sentences ({} facts of which {} bridges, {} mentions), {} "
+               "bytes\n",
+               stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->biographies,
+               stats->sentences, stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences,
+               stats->bytes);
   }
   fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
              summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
@@ -116,6 +118,11 @@ void setup_generate(CLI::App& parent) {
   sub->add_option("--bridge", opt->world.bridge_probability,
                   "probability that a fact whose object is a city (a landmark's, a company's, a person's) is "
                   "followed by that city's country, in the same document")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--biographies", opt->world.biography_share,
+                  "share of documents that are a biography of their topic: every trained fact of it, shuffled, "
+                  "in freshly drawn phrasings (an experiment; 0 keeps the corpus as it is)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   sub->add_option("--generated-people", opt->world.world.generated_people,

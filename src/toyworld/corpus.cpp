@@ -26,6 +26,8 @@ class DocumentWriter {
   // The fact's sentence, then (sometimes) the bridge to its city's country; see corpus.h.
   Chunk fact_chunk(size_t fact);
   std::string mention_sentence(EntityId entity);
+  // Every trained fact of the topic, shuffled (see corpus.h); empty when it has none.
+  std::vector<Chunk> biography(EntityId topic);
 
   const World& world_;
   const CorpusOptions& options_;
@@ -37,6 +39,7 @@ class DocumentWriter {
   std::vector<EntityId> mentionable_;
   std::vector<int> statements_;
   int64_t sentences_ = 0, fact_sentences_ = 0, mention_sentences_ = 0, bridge_sentences_ = 0;
+  int biographies_ = 0;
 };
 
 DocumentWriter::DocumentWriter(const World& world, const CorpusOptions& options)
@@ -110,10 +113,31 @@ std::string DocumentWriter::mention_sentence(EntityId entity) {
   return render_sentence(rng_.pick(mention_templates(e.type)), e, nullptr);
 }
 
+std::vector<Chunk> DocumentWriter::biography(EntityId topic) {
+  std::vector<size_t> own = trained_by_subject_[topic];
+  rng_.shuffle(own);
+  std::vector<Chunk> chunks;
+  for (const size_t fact : own) chunks.push_back(fact_chunk(fact));
+  return chunks;
+}
+
 std::string DocumentWriter::document() {
   const EntityId topic = take_topic();
-  const int wanted = rng_.between(options_.min_sentences, options_.max_sentences);
   std::vector<Chunk> chunks;
+  if (options_.biography_share > 0 && rng_.chance(options_.biography_share)) chunks = biography(topic);
+  if (!chunks.empty()) {
+    ++biographies_;
+    std::string text;
+    for (const auto& chunk : chunks) {
+      for (const auto& sentence : chunk) {
+        if (!text.empty()) text += ' ';
+        text += sentence;
+        ++sentences_;
+      }
+    }
+    return text;
+  }
+  const int wanted = rng_.between(options_.min_sentences, options_.max_sentences);
   int count = 0;
 
   // One to three facts about the topic, sometimes after a mention of it.
@@ -171,6 +195,7 @@ Corpus DocumentWriter::finish(std::string text) const {
   corpus.stats.fact_sentences = fact_sentences_;
   corpus.stats.mention_sentences = mention_sentences_;
   corpus.stats.bridge_sentences = bridge_sentences_;
+  corpus.stats.biographies = biographies_;
   corpus.stats.trained_facts = static_cast<int>(trained_.size());
   int64_t total = 0;
   corpus.stats.min_statements = trained_.empty() ? 0 : statements_[trained_.front()];
@@ -192,6 +217,9 @@ Corpus generate_corpus(const World& world, const CorpusOptions& options) {
   if (options.min_sentences < 1 || options.max_sentences < options.min_sentences) {
     fail("corpus: need 1 <= min_sentences <= max_sentences, got {} and {}", options.min_sentences,
          options.max_sentences);
+  }
+  if (!(options.biography_share >= 0 && options.biography_share <= 1)) {
+    fail("corpus: the biography share must be in [0, 1], got {}", options.biography_share);
   }
   DocumentWriter writer(world, options);
   std::string text;

@@ -17,6 +17,12 @@
 // country for never-stated subjects 28% without bridges, 47% with probability 0.5, 72% with 1
 // (the default); the other figures rise too.
 //
+// Biographies (biography_share > 0, an experiment for a model that recalls facts at the subject;
+// Allen-Zhu and Li 2023): with that probability a document is instead every trained fact of its
+// topic, in a freshly shuffled order, each in a freshly drawn training phrasing (bridges as
+// above), the full name in every sentence. With biography_share 0 no extra random draw is made,
+// so the corpus is byte for byte the one without the option.
+//
 // Documents are single lines separated by a blank line; the trainer splits on blank lines and
 // puts <|endoftext|> between documents.
 #pragma once
@@ -39,6 +45,7 @@ struct CorpusOptions {
   int min_sentences = 3;
   int max_sentences = 8;
   double bridge_probability = 1.0;
+  double biography_share = 0.0;
 };
 
 struct CorpusStats {
@@ -48,6 +55,7 @@ struct CorpusStats {
   int64_t fact_sentences = 0;
   int64_t mention_sentences = 0;
   int64_t bridge_sentences = 0;  // city -> country sentences right after a fact about the city
+  int biographies = 0;           // documents that are a biography of their topic
   // How often each trained fact is stated (over the trained facts; unseen = stated 0 times).
   int trained_facts = 0;
   int unseen_trained_facts = 0;

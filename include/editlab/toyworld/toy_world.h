@@ -30,6 +30,7 @@ struct ToyWorldOptions {
   int train_documents = 9000;  // about 2 MB of text
   int stats_documents = 2000;
   double bridge_probability = 1.0;  // see corpus.h
+  double biography_share = 0.0;     // see corpus.h
   int records = 600;
 };
 
