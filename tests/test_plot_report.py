@@ -8,17 +8,11 @@ input exits 2. Exit 77 (ctest: skipped) only when matplotlib is missing.
 """
 import json
 import os
-import struct
-import subprocess
-import sys
 import tempfile
 
-script = sys.argv[1]
-try:
-    import matplotlib  # noqa: F401
-except ImportError:
-    print("SKIP: matplotlib is missing (apt-get install python3-matplotlib, or scripts/setup.sh)")
-    sys.exit(77)
+from plot_test_support import check_png, require_matplotlib, run  # noqa: E402
+
+require_matplotlib()
 
 
 def agg(mean, half=0.05):
@@ -37,21 +31,6 @@ def report(method, shift):
     }
     return {"schema": "editlab.report/1", "config": {"method": method}, "aggregates": a,
             "summary": {"records": 10, "ok": 10, "failed": 0}}
-
-
-def check_png(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert len(data) > 100, f"{path}: {len(data)} bytes"
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG signature"
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and width > 0 and height > 0, f"{path}: bad IHDR {kind} {width}x{height}"
-    assert data[-8:-4] == b"IEND", f"{path}: no IEND chunk at the end"
-    return width, height
-
-
-def run(*args):
-    return subprocess.run(["/usr/bin/python3", script, *args], capture_output=True, text=True)
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -10,17 +10,11 @@ Exit 77 (ctest: skipped) only when matplotlib is missing.
 import json
 import math
 import os
-import struct
-import subprocess
-import sys
 import tempfile
 
-script = sys.argv[1]
-try:
-    import matplotlib  # noqa: F401
-except ImportError:
-    print("SKIP: matplotlib is missing (apt-get install python3-matplotlib, or scripts/setup.sh)")
-    sys.exit(77)
+from plot_test_support import check_png, require_matplotlib, run  # noqa: E402
+
+require_matplotlib()
 
 GROUPS = ["first_subject", "middle_subject", "last_subject", "first_subsequent", "further", "last"]
 
@@ -78,21 +72,6 @@ def trace(kinds, n_layer, prompts, rows=None):
             "summary": summary(kinds, n_layer, rows), "skipped": [], "prompts": prompts}
 
 
-def check_png(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert len(data) > 2000, f"{path}: {len(data)} bytes"
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG signature"
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert kind == b"IHDR" and width > 0 and height > 0, f"{path}: bad IHDR {kind} {width}x{height}"
-    assert data[-8:-4] == b"IEND", f"{path}: no IEND chunk at the end"
-    return width, height
-
-
-def run(*args):
-    return subprocess.run(["/usr/bin/python3", script, *args], capture_output=True, text=True)
-
-
 def write(tmp, name, obj):
     p = os.path.join(tmp, name)
     with open(p, "w") as f:
@@ -106,7 +85,7 @@ def expect(r, out, names):
     expected = [os.path.join(out, n) for n in names]
     assert sorted(listed) == sorted(expected), (listed, expected)
     for path in expected:
-        w, h = check_png(path)
+        w, h = check_png(path, min_bytes=2000)
         print(f"ok {os.path.relpath(path, os.path.dirname(out))}: {w}x{h}, {os.path.getsize(path)} bytes")
     assert sorted(os.listdir(out)) == sorted(names), os.listdir(out)
 
