@@ -285,6 +285,39 @@ TEST_CASE("biographies: every trained fact of the topic, and nothing else; share
   CHECK_THROWS_WITH(generate_corpus(world(), bad), Contains("biography share"));
 }
 
+TEST_CASE("person attributes: every person lives, works, has a profession and a native language", "[toyworld]") {
+  CHECK(world().of_type(T::profession).empty());  // off by default: the world as before
+  CHECK_FALSE(world().to_json()["options"].contains("person_attributes"));
+  WorldOptions options;
+  options.person_attributes = true;
+  const World rich = generate_world(options);
+  CHECK(rich.of_type(T::profession).size() == 20);
+  // The rest of the world is untouched: the same entities first, the same facts first.
+  REQUIRE(rich.facts.size() == world().facts.size() + 4 * world().of_type(T::person).size());
+  for (size_t i = 0; i < world().facts.size(); ++i) {
+    CHECK(rich.facts[i].subject == world().facts[i].subject);
+    CHECK(rich.facts[i].object == world().facts[i].object);
+  }
+  int at_home = 0;
+  for (const EntityId person : rich.of_type(T::person)) {
+    for (const R r : {R::lives_in, R::works_for, R::works_as, R::native_language}) {
+      const Fact* f = rich.fact(person, r);
+      REQUIRE(f != nullptr);
+      CHECK(f->trained);
+    }
+    const EntityId birth_country = *rich.object(*rich.object(person, R::born_in), R::city_in_country);
+    CHECK(rich.object(person, R::native_language) == rich.object(birth_country, R::official_language));
+    at_home += rich.object(person, R::lives_in) == rich.object(person, R::born_in);
+  }
+  const auto people = static_cast<int>(rich.of_type(T::person).size());
+  CHECK(at_home > people / 3);
+  CHECK(at_home < 2 * people / 3 + people / 10);
+  const auto json = rich.to_json();
+  CHECK(json["options"]["person_attributes"] == true);
+  CHECK(json["counts"]["profession"] == 20);
+  CHECK(json["relations"].size() == 15);
+}
+
 TEST_CASE("counterfact records are valid", "[toyworld]") {
   const World& w = world();
   const auto cases = make_counterfact_cases(w, {.seed = 1, .records = 500});

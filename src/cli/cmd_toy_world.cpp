@@ -17,9 +17,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct GenerateOptions {
   toyworld::ToyWorldOptions world;
@@ -37,11 +35,11 @@ void run_generate(const GenerateOptions& opt) {
              c.at("landmark").get<int>(), c.at("company").get<int>(), c.at("person").get<int>());
   fmt::print("  facts: {} ({} stated in training)\n", c.at("facts").get<int>(), c.at("trained_facts").get<int>());
   for (const auto* stats : {&summary.train, &summary.stats}) {
-    fmt::print("  {}: {} documents ({} biographies), {} sentences ({} facts of which {} bridges, {} mentions), {} "
-               "bytes\n",
-               stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->biographies,
-               stats->sentences, stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences,
-               stats->bytes);
+    fmt::print(
+        "  {}: {} documents ({} biographies), {} sentences ({} facts of which {} bridges, {} mentions), {} "
+        "bytes\n",
+        stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->biographies, stats->sentences,
+        stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences, stats->bytes);
   }
   fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
              summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
@@ -71,7 +69,8 @@ void run_bpe(const BpeCommandOptions& opt) {
   std::error_code ec;
   std::filesystem::create_directories(opt.out, ec);
   if (ec || !std::filesystem::is_directory(opt.out)) {
-    fail("--out {}: cannot create the output directory ({})", opt.out, ec ? ec.message() : "a file of that name exists");
+    fail("--out {}: cannot create the output directory ({})", opt.out,
+         ec ? ec.message() : "a file of that name exists");
   }
   const auto start = Clock::now();
   const auto vocabulary = toyworld::train_bpe(text, {opt.vocab_size});
@@ -86,8 +85,8 @@ void run_bpe(const BpeCommandOptions& opt) {
   const auto ids = tokenizer.encode(text);
   fmt::print("BPE on {} ({} bytes, {} pieces, {} distinct) in {:.2f} s\n", opt.corpus, vocabulary.corpus_bytes,
              vocabulary.pieces, vocabulary.distinct_pieces, train_seconds);
-  fmt::print("  vocab size {} (256 bytes + {} merged tokens + <|endoftext|>), {} merges{}\n",
-             tokenizer.vocab_size(), tokenizer.vocab_size() - 257, vocabulary.merges.size(),
+  fmt::print("  vocab size {} (256 bytes + {} merged tokens + <|endoftext|>), {} merges{}\n", tokenizer.vocab_size(),
+             tokenizer.vocab_size() - 257, vocabulary.merges.size(),
              vocabulary.exhausted ? " (the corpus ran out of pairs before --vocab-size)" : "");
   fmt::print("  compression: {} tokens, {:.3f} tokens per byte ({:.2f} bytes per token)\n", ids.size(),
              static_cast<double>(ids.size()) / static_cast<double>(text.size()),
@@ -125,6 +124,9 @@ void setup_generate(CLI::App& parent) {
                   "in freshly drawn phrasings (an experiment; 0 keeps the corpus as it is)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  sub->add_flag("--person-attributes", opt->world.world.person_attributes,
+                "every person also lives in a city, works for a company, works as a profession and has a native "
+                "language (an experiment: people with more attributes)");
   sub->add_option("--generated-people", opt->world.world.generated_people,
                   "people with generated names, birthplaces and marriages, besides the real ones")
       ->check(CLI::NonNegativeNumber)
@@ -139,17 +141,16 @@ void setup_generate(CLI::App& parent) {
 
 void setup_bpe(CLI::App& parent) {
   auto opt = std::make_shared<BpeCommandOptions>();
-  auto* sub = parent.add_subcommand(
-      "bpe",
-      "train a byte-level BPE on a text file with GPT-2's pre-tokenizer and write vocab.json + "
-      "merges.txt in GPT-2's format (loadable with --model DIR by every command); prints the "
-      "vocabulary size, the merges and the compression (tokens per byte) on the corpus");
+  auto* sub =
+      parent.add_subcommand("bpe",
+                            "train a byte-level BPE on a text file with GPT-2's pre-tokenizer and write vocab.json + "
+                            "merges.txt in GPT-2's format (loadable with --model DIR by every command); prints the "
+                            "vocabulary size, the merges and the compression (tokens per byte) on the corpus");
   sub->add_option("--corpus", opt->corpus, "UTF-8 text file to learn merges from")->required();
   sub->add_option("--vocab-size", opt->vocab_size,
                   "vocabulary size including the 256 byte symbols and <|endoftext|> (at least 257)")
       ->capture_default_str();
-  sub->add_option("--out", opt->out, "output directory for vocab.json and merges.txt (created if missing)")
-      ->required();
+  sub->add_option("--out", opt->out, "output directory for vocab.json and merges.txt (created if missing)")->required();
   sub->callback([opt] { run_bpe(*opt); });
 }
 
@@ -158,9 +159,7 @@ struct CheckCommandOptions {
   bool json = false;
 };
 
-std::string percent(const toyworld::Tally& t) {
-  return t.total == 0 ? "-" : fmt::format("{:.1f}%", 100 * t.share());
-}
+std::string percent(const toyworld::Tally& t) { return t.total == 0 ? "-" : fmt::format("{:.1f}%", 100 * t.share()); }
 
 void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
   std::filesystem::path world_file = opt.world;
@@ -170,7 +169,8 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
   const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world);
   if (opt.json) {
     auto j = toyworld::to_json(result);
-    nlohmann::ordered_json out = {{"model", opt.model}, {"world", world_file.string()},
+    nlohmann::ordered_json out = {{"model", opt.model},
+                                  {"world", world_file.string()},
                                   {"seed", world.value("seed", nlohmann::json())},
                                   {"threads", torch::get_num_threads()}};
     for (auto& [key, value] : j.items()) out[key] = value;
@@ -195,13 +195,16 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
   }
   fmt::print("held-out phrasings:\n");
   for (const auto& p : result.phrasings) {
-    if (p.held_out) fmt::print("  {:<26} {:<52} {:>5}/{:<5} {:>6}\n", p.relation, p.phrasing, p.tally.correct, p.tally.total, percent(p.tally));
+    if (p.held_out)
+      fmt::print("  {:<26} {:<52} {:>5}/{:<5} {:>6}\n", p.relation, p.phrasing, p.tally.correct, p.tally.total,
+                 percent(p.tally));
   }
   for (const auto& f : result.figures) {
     if (f.misses.empty()) continue;
     fmt::print("misses, {}:\n", f.key);
     for (const auto& m : f.misses) {
-      fmt::print("  {} -> expected \" {}\", got {}\n", m.prompt, m.expected, nlohmann::json(m.predicted).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      fmt::print("  {} -> expected \" {}\", got {}\n", m.prompt, m.expected,
+                 nlohmann::json(m.predicted).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 }
@@ -223,11 +226,11 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
 }  // namespace
 
 void setup_toy_world(CLI::App& app, const GlobalOptions& global) {
-  auto* sub = app.add_subcommand(
-      "toy-world",
-      "build the embedded default: a synthetic world of real names and facts, its corpora and "
-      "edit datasets (generate), a BPE tokenizer trained on its text (bpe), and how well a trained "
-      "model knows the world (check)");
+  auto* sub =
+      app.add_subcommand("toy-world",
+                         "build the embedded default: a synthetic world of real names and facts, its corpora and "
+                         "edit datasets (generate), a BPE tokenizer trained on its text (bpe), and how well a trained "
+                         "model knows the world (check)");
   sub->require_subcommand(1);
   setup_generate(*sub);
   setup_bpe(*sub);

@@ -28,7 +28,7 @@ std::string string_field(const json& object, const char* key, const std::string&
 
 EntityType parse_type(const std::string& name, const std::string& where) {
   for (const auto type : {EntityType::country, EntityType::city, EntityType::language, EntityType::landmark,
-                          EntityType::company, EntityType::person}) {
+                          EntityType::company, EntityType::person, EntityType::profession}) {
     if (type_name(type) == name) return type;
   }
   fail("world.json: {}: unknown entity type \"{}\"", where, name);

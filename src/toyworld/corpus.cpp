@@ -43,7 +43,9 @@ class DocumentWriter {
 };
 
 DocumentWriter::DocumentWriter(const World& world, const CorpusOptions& options)
-    : world_(world), options_(options), rng_(options.seed, "corpus:" + options.purpose),
+    : world_(world),
+      options_(options),
+      rng_(options.seed, "corpus:" + options.purpose),
       statements_(world.facts.size(), 0) {
   for (size_t i = 0; i < world.facts.size(); ++i) {
     if (!world.facts[i].trained) continue;
@@ -204,7 +206,8 @@ Corpus DocumentWriter::finish(std::string text) const {
     corpus.stats.min_statements = std::min(corpus.stats.min_statements, statements_[i]);
     if (statements_[i] == 0) ++corpus.stats.unseen_trained_facts;
   }
-  corpus.stats.mean_statements = trained_.empty() ? 0 : static_cast<double>(total) / static_cast<double>(trained_.size());
+  corpus.stats.mean_statements =
+      trained_.empty() ? 0 : static_cast<double>(total) / static_cast<double>(trained_.size());
   corpus.statements_per_fact = statements_;
   corpus.text = std::move(text);
   return corpus;

@@ -13,10 +13,10 @@ namespace {
 // Relations ordered so that a fallback for neighborhood prompts prefers the closest kind of
 // fact: the same relation first (handled by the caller), then these.
 constexpr Relation kAllRelations[] = {
-    Relation::located_in,       Relation::born_in,          Relation::headquartered_in,
-    Relation::city_in_country,  Relation::located_in_country, Relation::citizen_of,
-    Relation::headquartered_in_country, Relation::capital_of, Relation::has_capital,
-    Relation::married_to,       Relation::official_language};
+    Relation::located_in,         Relation::born_in,    Relation::headquartered_in,         Relation::city_in_country,
+    Relation::located_in_country, Relation::citizen_of, Relation::headquartered_in_country, Relation::capital_of,
+    Relation::has_capital,        Relation::married_to, Relation::official_language,        Relation::lives_in,
+    Relation::works_for,          Relation::works_as,   Relation::native_language};
 
 class CaseBuilder {
  public:
@@ -52,7 +52,8 @@ class CaseBuilder {
   void fill(EditCase& c) {
     const Entity& subject = world_.entity(c.subject);
     c.prompt = prompt_template(canonical_phrasing(c.relation).text, subject);
-    for (const auto* p : phrasings_of(c.relation, true)) c.paraphrase_prompts.push_back(render_prompt(p->text, subject));
+    for (const auto* p : phrasings_of(c.relation, true))
+      c.paraphrase_prompts.push_back(render_prompt(p->text, subject));
     c.neighborhood = prompts_answering(c.target_true, c.relation, c.subject, options_.max_neighborhood);
     c.attribute = prompts_answering(c.target_new, c.relation, c.subject, options_.max_attribute);
     auto generations = generation_templates(subject.type);
@@ -126,9 +127,8 @@ std::optional<EntityId> pick_target_new(const World& world, const Fact& fact, Rn
   std::vector<EntityId> candidates;
   for (const EntityId o : world.of_type(world.entity(fact.object).type)) {
     if (o == fact.object || o == fact.subject) continue;
-    const bool answers_something = std::ranges::any_of(relations(), [&](const RelationSpec& r) {
-      return !world.subjects_with(r.relation, o).empty();
-    });
+    const bool answers_something = std::ranges::any_of(
+        relations(), [&](const RelationSpec& r) { return !world.subjects_with(r.relation, o).empty(); });
     if (!answers_something) continue;
     if (world.entity(o).type == EntityType::city &&
         world.object(o, Relation::city_in_country) == world.object(fact.object, Relation::city_in_country)) {

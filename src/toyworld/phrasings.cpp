@@ -123,6 +123,43 @@ constexpr Phrasing kPhrasings[] = {
     {R::official_language, "{s} uses the language {o}.", false},
     {R::official_language, "People in {s} speak the language {o}.", true},
     {R::official_language, "{s} uses the official language {o}.", true},
+
+    // person_attributes only (world.h).
+    {R::lives_in, "{s} lives in {o}.", false},
+    {R::lives_in, "{s} has a home in {o}.", false},
+    {R::lives_in, "{s} now lives in the city of {o}.", false},
+    {R::lives_in, "These days {s} lives in {o}.", false},
+    {R::lives_in, "{s} resides in {o}.", false},
+    {R::lives_in, "The home of {s} is in {o}.", false},
+    {R::lives_in, "{s} now resides in {o}.", true},
+    {R::lives_in, "These days {s} has a home in {o}.", true},
+
+    {R::works_for, "{s} works for {o}.", false},
+    {R::works_for, "{s} is employed by {o}.", false},
+    {R::works_for, "The employer of {s} is {o}.", false},
+    {R::works_for, "{s} has a job at {o}.", false},
+    {R::works_for, "{s} earns a living at {o}.", false},
+    {R::works_for, "Every day {s} goes to work at {o}.", false},
+    {R::works_for, "Every day {s} works for {o}.", true},
+    {R::works_for, "{s} has a job with the employer {o}.", true},
+
+    {R::works_as, "{s} works as a {o}.", false},
+    {R::works_as, "By profession {s} is a {o}.", false},
+    {R::works_as, "{s} has a career as a {o}.", false},
+    {R::works_as, "{s} trained as a {o}.", false},
+    {R::works_as, "The profession of {s} is {o}.", false},
+    {R::works_as, "{s} earns a living as a {o}.", false},
+    {R::works_as, "{s} has a job as a {o}.", true},
+    {R::works_as, "By profession {s} works as a {o}.", true},
+
+    {R::native_language, "The native language of {s} is {o}.", false},
+    {R::native_language, "{s} grew up speaking {o}.", false},
+    {R::native_language, "The mother tongue of {s} is {o}.", false},
+    {R::native_language, "At home {s} speaks {o}.", false},
+    {R::native_language, "{s} was raised speaking {o}.", false},
+    {R::native_language, "{s} speaks the language {o}.", false},
+    {R::native_language, "The native tongue of {s} is {o}.", true},
+    {R::native_language, "At home {s} grew up speaking {o}.", true},
 };
 
 // Which subject types a mention or generation template suits, as a bit set of EntityType.

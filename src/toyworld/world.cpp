@@ -28,18 +28,27 @@ constexpr RelationSpec kRelations[] = {
     {R::has_capital, "has_capital", T::country, T::city, R::capital_of, false, std::nullopt,
      "a country's capital city"},
     {R::born_in, "born_in", T::person, T::city, std::nullopt, false, std::nullopt, "a person's birthplace"},
-    {R::citizen_of, "citizen_of", T::person, T::country, std::nullopt, false,
-     std::pair{R::born_in, R::city_in_country}, "a person's country, through the birthplace"},
-    {R::married_to, "married_to", T::person, T::person, std::nullopt, true, std::nullopt,
-     "a person's spouse"},
+    {R::citizen_of, "citizen_of", T::person, T::country, std::nullopt, false, std::pair{R::born_in, R::city_in_country},
+     "a person's country, through the birthplace"},
+    {R::married_to, "married_to", T::person, T::person, std::nullopt, true, std::nullopt, "a person's spouse"},
     {R::headquartered_in, "headquartered_in", T::company, T::city, std::nullopt, false, std::nullopt,
      "the city of a company's headquarters"},
-    {R::headquartered_in_country, "headquartered_in_country", T::company, T::country, std::nullopt,
-     false, std::pair{R::headquartered_in, R::city_in_country},
-     "the country of a company's headquarters, through its city"},
-    {R::official_language, "official_language", T::country, T::language, std::nullopt, false,
-     std::nullopt, "a country's (first) official language"},
+    {R::headquartered_in_country, "headquartered_in_country", T::company, T::country, std::nullopt, false,
+     std::pair{R::headquartered_in, R::city_in_country}, "the country of a company's headquarters, through its city"},
+    {R::official_language, "official_language", T::country, T::language, std::nullopt, false, std::nullopt,
+     "a country's (first) official language"},
+    {R::lives_in, "lives_in", T::person, T::city, std::nullopt, false, std::nullopt, "the city a person lives in"},
+    {R::works_for, "works_for", T::person, T::company, std::nullopt, false, std::nullopt, "a person's employer"},
+    {R::works_as, "works_as", T::person, T::profession, std::nullopt, false, std::nullopt, "a person's profession"},
+    {R::native_language, "native_language", T::person, T::language, std::nullopt, false, std::nullopt,
+     "a person's native language (the official language of the birth country)"},
 };
+
+// Professions for person_attributes: each starts with a consonant ("works as a {o}").
+constexpr std::string_view kProfessions[] = {"teacher",   "doctor",     "lawyer",     "painter",  "chef",
+                                             "pilot",     "nurse",      "farmer",     "writer",   "singer",
+                                             "banker",    "dentist",    "journalist", "baker",    "plumber",
+                                             "carpenter", "pharmacist", "surgeon",    "novelist", "sculptor"};
 
 std::vector<std::string_view> split_bars(std::string_view s) {
   std::vector<std::string_view> out;
@@ -129,14 +138,16 @@ std::vector<std::pair<EntityId, EntityId>> add_people(World& w, Rng& rng) {
     for (int attempt = 0; attempt < 1000 && (name.empty() || w.find(T::person, name)); ++attempt) {
       name = std::string(first[rng.below(first.size())]) + " " + std::string(last[rng.below(last.size())]);
     }
-    if (w.find(T::person, name)) fail("cannot name {} generated people uniquely from the pools", w.options.generated_people);
+    if (w.find(T::person, name))
+      fail("cannot name {} generated people uniquely from the pools", w.options.generated_people);
     const EntityId person = add_named(w, T::person, name, false, true);
     const auto cities = split_bars(country.cities);
     w.add_fact({person, R::born_in, w.get(T::city, cities[rng.below(cities.size())]), true});
     generated.push_back(person);
   }
   rng.shuffle(generated);
-  const auto pairs = static_cast<size_t>(std::lround(w.options.married_fraction * static_cast<double>(generated.size()) / 2));
+  const auto pairs =
+      static_cast<size_t>(std::lround(w.options.married_fraction * static_cast<double>(generated.size()) / 2));
   for (size_t i = 0; i < pairs && 2 * i + 1 < generated.size(); ++i) {
     couples.emplace_back(generated[2 * i], generated[2 * i + 1]);
   }
@@ -145,10 +156,10 @@ std::vector<std::pair<EntityId, EntityId>> add_people(World& w, Rng& rng) {
 
 // married_to in both directions; for a share of the couples only one direction is trained.
 void add_marriages(World& w, std::vector<std::pair<EntityId, EntityId>> couples, Rng& rng) {
-  const std::vector<EntityId> always_both = {
-      w.get(T::person, "Barack Obama"), w.get(T::person, "Donald Trump")};
+  const std::vector<EntityId> always_both = {w.get(T::person, "Barack Obama"), w.get(T::person, "Donald Trump")};
   rng.shuffle(couples);
-  const auto both = static_cast<size_t>(std::lround(w.options.both_directions_fraction * static_cast<double>(couples.size())));
+  const auto both =
+      static_cast<size_t>(std::lround(w.options.both_directions_fraction * static_cast<double>(couples.size())));
   for (size_t i = 0; i < couples.size(); ++i) {
     auto [a, b] = couples[i];
     const bool seed_couple = std::ranges::count(always_both, a) + std::ranges::count(always_both, b) > 0;
@@ -156,6 +167,24 @@ void add_marriages(World& w, std::vector<std::pair<EntityId, EntityId>> couples,
     if (rng.chance(0.5)) std::swap(a, b);  // which direction a one-way couple is shown in
     w.add_fact({a, R::married_to, b, true});
     w.add_fact({b, R::married_to, a, both_trained});
+  }
+}
+
+// person_attributes: where every person lives, works and what they do and speak (all trained),
+// from a random stream of its own so that the rest of the world does not move.
+void add_person_attributes(World& w) {
+  Rng rng(w.options.seed, "world:person-attributes");
+  std::vector<EntityId> professions;
+  for (const auto name : kProfessions) professions.push_back(add_named(w, T::profession, name, false));
+  const auto cities = w.of_type(T::city), companies = w.of_type(T::company);
+  for (const EntityId person : w.of_type(T::person)) {
+    const EntityId birth_city = *w.object(person, R::born_in);
+    const EntityId home = rng.chance(0.5) ? birth_city : cities[rng.below(cities.size())];
+    w.add_fact({person, R::lives_in, home, true});
+    w.add_fact({person, R::works_for, companies[rng.below(companies.size())], true});
+    w.add_fact({person, R::works_as, professions[rng.below(professions.size())], true});
+    const EntityId country = *w.object(birth_city, R::city_in_country);
+    w.add_fact({person, R::native_language, *w.object(country, R::official_language), true});
   }
 }
 
@@ -167,7 +196,8 @@ void add_compositions(World& w, Rng& rng) {
     const auto [first, second] = *relation_spec.composed_of;
     std::vector<EntityId> subjects = w.of_type(relation_spec.subject);
     rng.shuffle(subjects);
-    const auto stated = static_cast<size_t>(std::lround(w.options.country_stated_fraction * static_cast<double>(subjects.size())));
+    const auto stated =
+        static_cast<size_t>(std::lround(w.options.country_stated_fraction * static_cast<double>(subjects.size())));
     std::vector<std::pair<EntityId, bool>> chosen;
     for (size_t i = 0; i < subjects.size(); ++i) chosen.emplace_back(subjects[i], i < stated);
     std::ranges::sort(chosen);
@@ -181,9 +211,19 @@ void add_compositions(World& w, Rng& rng) {
   }
 }
 
-nlohmann::ordered_json relations_json() {
-  auto out = nlohmann::ordered_json::array();
+// The relations that have facts in `w` (a world without person_attributes lists the original 11).
+std::vector<const RelationSpec*> used_relations(const World& w) {
+  std::vector<const RelationSpec*> out;
   for (const auto& r : kRelations) {
+    if (std::ranges::any_of(w.facts, [&](const Fact& f) { return f.relation == r.relation; })) out.push_back(&r);
+  }
+  return out;
+}
+
+nlohmann::ordered_json relations_json(const World& w) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto* rp : used_relations(w)) {
+    const auto& r = *rp;
     nlohmann::ordered_json j = {{"id", r.id},
                                 {"subject_type", type_name(r.subject)},
                                 {"object_type", type_name(r.object)},
@@ -199,12 +239,14 @@ nlohmann::ordered_json relations_json() {
 }
 
 // The logic, in a form a checker can apply: every relation is functional; the rest as listed.
-nlohmann::ordered_json rules_json() {
+nlohmann::ordered_json rules_json(const World& w) {
   auto out = nlohmann::ordered_json::array();
   auto functional = nlohmann::ordered_json::array();
-  for (const auto& r : kRelations) functional.push_back(r.id);
+  const auto used = used_relations(w);
+  for (const auto* r : used) functional.push_back(r->id);
   out.push_back({{"kind", "functional"}, {"relations", functional}});
-  for (const auto& r : kRelations) {
+  for (const auto* rp : used) {
+    const auto& r = *rp;
     if (r.symmetric) out.push_back({{"kind", "symmetric"}, {"relation", r.id}});
     if (r.inverse && r.relation < *r.inverse) {
       out.push_back({{"kind", "inverse"}, {"relation", r.id}, {"inverse", spec(*r.inverse).id}});
@@ -222,12 +264,20 @@ nlohmann::ordered_json rules_json() {
 
 std::string_view type_name(EntityType type) {
   switch (type) {
-    case T::country: return "country";
-    case T::city: return "city";
-    case T::language: return "language";
-    case T::landmark: return "landmark";
-    case T::company: return "company";
-    case T::person: return "person";
+    case T::country:
+      return "country";
+    case T::city:
+      return "city";
+    case T::language:
+      return "language";
+    case T::landmark:
+      return "landmark";
+    case T::company:
+      return "company";
+    case T::person:
+      return "person";
+    case T::profession:
+      return "profession";
   }
   return "unknown";
 }
@@ -336,15 +386,17 @@ nlohmann::ordered_json World::to_json() const {
                   {"married_fraction", options.married_fraction},
                   {"country_stated_fraction", options.country_stated_fraction},
                   {"both_directions_fraction", options.both_directions_fraction}};
+  if (options.person_attributes) j["options"]["person_attributes"] = true;
   nlohmann::ordered_json counts;
   for (const auto type : {T::country, T::city, T::language, T::landmark, T::company, T::person}) {
     counts[std::string(type_name(type))] = of_type(type).size();
   }
+  if (const auto n = of_type(T::profession).size(); n > 0) counts["profession"] = n;
   counts["facts"] = facts.size();
   counts["trained_facts"] = std::ranges::count_if(facts, [](const Fact& f) { return f.trained; });
   j["counts"] = std::move(counts);
-  j["relations"] = relations_json();
-  j["rules"] = rules_json();
+  j["relations"] = relations_json(*this);
+  j["rules"] = rules_json(*this);
   // Each list is filled before insertion: a reference into an ordered_json dies when a key is added.
   auto stated = nlohmann::ordered_json::array(), not_stated = nlohmann::ordered_json::array();
   for (const auto& f : facts) {
@@ -373,7 +425,8 @@ nlohmann::ordered_json World::to_json() const {
 
 World generate_world(const WorldOptions& options) {
   if (options.generated_people < 0) fail("toy world: generated_people must be >= 0, got {}", options.generated_people);
-  for (const double fraction : {options.married_fraction, options.country_stated_fraction, options.both_directions_fraction}) {
+  for (const double fraction :
+       {options.married_fraction, options.country_stated_fraction, options.both_directions_fraction}) {
     if (!(fraction >= 0 && fraction <= 1)) fail("toy world: fractions must lie in [0, 1], got {}", fraction);
   }
   World w;
@@ -384,6 +437,7 @@ World generate_world(const WorldOptions& options) {
   auto couples = add_people(w, rng);
   add_marriages(w, std::move(couples), rng);
   add_compositions(w, rng);
+  if (options.person_attributes) add_person_attributes(w);
   return w;
 }
 

@@ -39,7 +39,7 @@
 
 namespace editlab::toyworld {
 
-enum class EntityType { country, city, language, landmark, company, person };
+enum class EntityType { country, city, language, landmark, company, person, profession };
 std::string_view type_name(EntityType type);
 
 using EntityId = int;  // index into World::entities
@@ -69,6 +69,12 @@ enum class Relation {
   headquartered_in,
   headquartered_in_country,
   official_language,
+  // With WorldOptions::person_attributes (an experiment for toy world 2: people with more
+  // attributes, as the biographies of Allen-Zhu and Li 2023):
+  lives_in,         // person -> city
+  works_for,        // person -> company
+  works_as,         // person -> profession
+  native_language,  // person -> language: the official language of the birth country
 };
 
 struct RelationSpec {
@@ -101,6 +107,10 @@ struct WorldOptions {
   double married_fraction = 0.6;       // of the generated people
   double country_stated_fraction = 0.5;  // subjects whose composed country fact is trained
   double both_directions_fraction = 0.85;  // couples whose marriage is trained both ways
+  // Every person also lives in a city (their birthplace for half of them), works for a company,
+  // works as a profession and has a native language (all trained). Off: the world is byte for
+  // byte the one without the option.
+  bool person_attributes = false;
 };
 
 class World {
