@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     --trace-records) TRACE_RECORDS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --editlab) EDITLAB=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "measure-candidate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
