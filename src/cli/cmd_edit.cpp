@@ -8,6 +8,7 @@
 #include "editlab/model/generate.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/util/error.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab::cli {
 namespace {
@@ -25,7 +26,6 @@ struct EditCliOptions {
 };
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::vector<EditRequest> requests_of(const EditCliOptions& o) {
   if (!o.edit_file.empty()) return load_edit_requests(o.edit_file);
@@ -143,13 +143,13 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
   probes.insert(probes.end(), o.probes.begin(), o.probes.end());
   auto t = Clock::now();
   auto before = observe(m, requests, probes, o);
-  double probe_seconds = since(t);
+  double probe_seconds = seconds_since(t);
   t = Clock::now();
   auto edits = apply_edits(m, requests, o);
-  const double edit_seconds = since(t);
+  const double edit_seconds = seconds_since(t);
   t = Clock::now();
   auto after = observe(m, requests, probes, o);
-  probe_seconds += since(t);
+  probe_seconds += seconds_since(t);
   nlohmann::json j = {{"method", o.method},
                       {"beams", o.beams},
                       {"before", before},

@@ -11,13 +11,13 @@
 #include "editlab/toyworld/check.h"
 #include "editlab/toyworld/toy_world.h"
 #include "editlab/util/error.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct GenerateOptions {
   toyworld::ToyWorldOptions world;

@@ -9,6 +9,7 @@
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 #include "editlab/util/progress.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab::cli {
 namespace {
@@ -26,9 +27,6 @@ struct TraceCliOptions {
   bool json = false;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::vector<TraceInput> inputs_of(const TraceCliOptions& opt) {
   std::vector<TraceInput> inputs;

@@ -7,12 +7,12 @@
 #include "editlab/edit/rome.h"
 #include "editlab/model/gpt2.h"
 #include "editlab/model/tokenizer.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Best of `repeats` runs of `f` (each followed by `after`, untimed).
 template <typename F, typename G>

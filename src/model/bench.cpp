@@ -16,13 +16,13 @@
 #include "editlab/model/model_dir.h"
 #include "editlab/util/blas_check.h"
 #include "editlab/util/error.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A /proc/self/status field in bytes. VmHWM belongs to the address space, which exec replaces,
 // so a freshly started process reports only its own peak.

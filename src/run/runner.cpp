@@ -19,6 +19,7 @@
 #include "editlab/util/hash.h"
 #include "editlab/util/model_clock.h"
 #include "editlab/util/progress.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -28,7 +29,6 @@ using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 constexpr const char* kJournalSchema = "editlab.journal/1";
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::atomic<int> g_interrupts{0};
 extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
@@ -267,7 +267,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
     editor = make_editor(config.method, hparams_json, config.hparams.string(), *model.model, *model.tokenizer,
                          fingerprint, setup);
   }
-  const double setup_seconds = since(wall_start);
+  const double setup_seconds = seconds_since(wall_start);
 
   RunningMeans means;
   int64_t failed = 0;
@@ -297,7 +297,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
       const uint64_t seed = toyworld::mix_seed(config.seed ^ toyworld::mix_seed(static_cast<uint64_t>(index)));
       auto t = Clock::now();
       const auto before = probes.observe(*model.model, *model.tokenizer, seed);
-      probe_seconds += since(t);
+      probe_seconds += seconds_since(t);
       std::vector<EditResult> edits;
       nlohmann::json metrics;
       {
@@ -305,10 +305,10 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
         if (editor) {
           t = Clock::now();
           edits = editor->apply({record.request});
-          edit_seconds = since(t);
+          edit_seconds = seconds_since(t);
           t = Clock::now();
           const auto after = probes.observe(*model.model, *model.tokenizer, seed);
-          probe_seconds += since(t);
+          probe_seconds += seconds_since(t);
           metrics = probes.metrics(before, after);
         } else {
           metrics = probes.metrics(before, before);
@@ -330,7 +330,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
       fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", index, result["case_id"].get<std::string>(),
                  result["error"].get<std::string>());
     }
-    const double total = since(record_start);
+    const double total = seconds_since(record_start);
     result["seconds"] = {
         {"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
     journal.append(result);
@@ -342,7 +342,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   if (g_interrupts.load() > 0 && processed < static_cast<int64_t>(todo.size())) interrupted = true;
   progress.finish(means.text(failed));
   if (interrupted) fmt::print(stderr, "interrupted: writing a partial report ({} records)\n", journal.records().size());
-  const double loop_seconds = since(loop_start);
+  const double loop_seconds = seconds_since(loop_start);
   const double model_seconds = ModelClock::seconds() - model_start;
 
   // The report: records by dataset index.
@@ -378,7 +378,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
       {"seed", config.bootstrap.seed}, {"resamples", config.bootstrap.resamples}, {"level", config.bootstrap.level}};
   report["summary"] = {{"records", records.size()}, {"ok", ok}, {"failed", static_cast<int64_t>(records.size()) - ok}};
   report["aggregates"] = report::aggregate(records, config.bootstrap);
-  const double wall = since(wall_start);
+  const double wall = seconds_since(wall_start);
   report["timings"] = {{"wall", wall},
                        {"setup", setup_seconds},
                        {"loop", loop_seconds},

@@ -9,6 +9,7 @@
 #include "editlab/probe/scoring.h"
 #include "editlab/toyworld/phrasings.h"
 #include "editlab/util/error.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab::toyworld {
 namespace {
@@ -269,7 +270,7 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
     }
   }
   result.prompts = static_cast<int64_t>(probes.size());
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include "editlab/model/model_dir.h"
 #include "editlab/model/tokenizer.h"
 #include "editlab/trace/causal_trace.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace {
@@ -18,8 +19,7 @@ std::pair<double, int64_t> time_trace(LanguageModel& model, const Tokenizer& tok
   const auto warm = tracer.trace(input, 0);
   const auto start = std::chrono::steady_clock::now();
   tracer.trace(input, 1);
-  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-          static_cast<int64_t>(warm.ids.size())};
+  return {seconds_since(start), static_cast<int64_t>(warm.ids.size())};
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "editlab/model/gpt2.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/util/error.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -24,7 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The generator seed of step `step`: splitmix64 over (seed, step), so that each step's batch
 // depends on nothing but the two (exact resume) and neighbouring steps are uncorrelated.
