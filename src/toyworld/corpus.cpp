@@ -28,6 +28,8 @@ class DocumentWriter {
   std::string mention_sentence(EntityId entity);
   // Every trained fact of the topic, shuffled (see corpus.h); empty when it has none.
   std::vector<Chunk> biography(EntityId topic);
+  // The document's text: the chunks' sentences in order, one space apart (counted).
+  std::string join(const std::vector<Chunk>& chunks);
 
   const World& world_;
   const CorpusOptions& options_;
@@ -115,6 +117,18 @@ std::string DocumentWriter::mention_sentence(EntityId entity) {
   return render_sentence(rng_.pick(mention_templates(e.type)), e, nullptr);
 }
 
+std::string DocumentWriter::join(const std::vector<Chunk>& chunks) {
+  std::string text;
+  for (const auto& chunk : chunks) {
+    for (const auto& sentence : chunk) {
+      if (!text.empty()) text += ' ';
+      text += sentence;
+      ++sentences_;
+    }
+  }
+  return text;
+}
+
 std::vector<Chunk> DocumentWriter::biography(EntityId topic) {
   std::vector<size_t> own = trained_by_subject_[topic];
   rng_.shuffle(own);
@@ -129,15 +143,7 @@ std::string DocumentWriter::document() {
   if (options_.biography_share > 0 && rng_.chance(options_.biography_share)) chunks = biography(topic);
   if (!chunks.empty()) {
     ++biographies_;
-    std::string text;
-    for (const auto& chunk : chunks) {
-      for (const auto& sentence : chunk) {
-        if (!text.empty()) text += ' ';
-        text += sentence;
-        ++sentences_;
-      }
-    }
-    return text;
+    return join(chunks);
   }
   const int wanted = rng_.between(options_.min_sentences, options_.max_sentences);
   int count = 0;
@@ -178,15 +184,7 @@ std::string DocumentWriter::document() {
     rng_.shuffle(rest);
     std::move(rest.begin(), rest.end(), chunks.begin() + 1);
   }
-  std::string text;
-  for (const auto& chunk : chunks) {
-    for (const auto& sentence : chunk) {
-      if (!text.empty()) text += ' ';
-      text += sentence;
-    }
-  }
-  sentences_ += count;
-  return text;
+  return join(chunks);
 }
 
 Corpus DocumentWriter::finish(std::string text) const {

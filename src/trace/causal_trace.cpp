@@ -199,29 +199,34 @@ PromptTrace CausalTracer::trace(const TraceInput& input, uint64_t seed, const st
       prefix_cache.values.push_back(corrupt_cache.values[l].slice(2, 0, b).repeat({n, 1, 1, 1}));
     }
   }
+  // What every (kind, layer) forward shares: the rows' tokens (ids give the shape; from layer 0
+  // they are read, with the draws' noise), the mask over prefix + rows, logits at the last token.
+  ForwardRequest shared;
+  shared.input_ids = p.input_ids.slice(1, b).expand({R, n});
+  shared.attention_mask = torch::ones({R, T}, torch::kLong).to(device);
+  shared.logit_batch = rows;
+  shared.logit_position = to_device(torch::full({R}, n - 1, torch::kLong));
+  const auto noise_rows = p.noise.slice(1, b).repeat({n, 1, 1});
   for (auto kind : options_.kinds) {
     auto grid = torch::full({T, L}, p_corrupt, torch::kDouble);
-    const auto& clean_states = states_of(p.clean.sites, kind);
+    // The clean value each row restores, per layer: its token's state in the clean run, [R, C].
+    std::vector<torch::Tensor> clean_rows;
+    for (const auto& state : states_of(p.clean.sites, kind)) {
+      clean_rows.push_back(state[0].slice(0, b).index_select(0, row_token));
+    }
     for (int64_t layer = 0; layer < L; ++layer) {
       const auto [lo, hi] = window_layers(kind, layer);
-      ForwardRequest req;
+      ForwardRequest req = shared;
       KVCache prefix = prefix_cache;  // the forward replaces its entries
       if (b > 0) req.cache = &prefix;
-      req.attention_mask = torch::ones({R, T}, torch::kLong).to(device);
       if (lo == 0) {
-        req.input_ids = p.input_ids.slice(1, b).expand({R, n});
-        req.token_embedding_add = p.noise.slice(1, b).repeat({n, 1, 1});
+        req.token_embedding_add = noise_rows;
       } else {
-        req.input_ids = p.input_ids.slice(1, b).expand({R, n});  // the shape only
         req.first_layer = lo;
         req.residual = corrupted.sites.block_in[lo].slice(1, b).repeat({n, 1, 1});
       }
-      for (int64_t l = lo; l < hi; ++l) {
-        req.patches.push_back(
-            SitePatch{site_of(kind), l, rows, row_token, clean_states[l][0].slice(0, b).index_select(0, row_token)});
-      }
-      req.logit_batch = rows;
-      req.logit_position = to_device(torch::full({R}, n - 1, torch::kLong));
+      for (int64_t l = lo; l < hi; ++l)
+        req.patches.push_back(SitePatch{site_of(kind), l, rows, row_token, clean_rows[l]});
       const auto probs = answer_prob(model_.forward(req).logits, p.answer_id).view({n, S}).mean(1).cpu();
       grid.select(1, layer).slice(0, b).copy_(probs);
       if (on_forward) on_forward();
