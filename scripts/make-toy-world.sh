@@ -21,18 +21,17 @@ WORK=build/toy-world
 SEED=1
 THREADS=2
 EDITLAB=build/editlab
-# The recipe, chosen by measurement (README, "The toy world"): 3 layers, d_model 192, 6 heads;
-# AdamW at lr 6e-3 without weight decay (memorising facts is the point), 2048-token batches,
-# 3400 steps (7M tokens, about 17 passes over train.txt; ~20 minutes at ~6k tokens/s).
-STEPS=3400
-# 9,000 documents (the generator's default; 17 passes in 3400 steps). A 36,000-document corpus
-# (4 passes) gave better composition (76% against 61% never-stated landmark -> country), but ROME
-# could not edit that model at all (efficacy 0 of 12 records at every layer and setting tried,
-# configs/README.md), so the shipped model is the 9,000-document one.
+# The recipe, chosen by measurement (configs/README.md, "Toy world 2"): 6 layers, d_model 128,
+# 4 heads (depth moves the lookup to the subject's last token, where the published ROME edits);
+# AdamW at lr 4e-3 without weight decay (memorising facts is the point), 2048-token batches.
+STEPS=4000
+# 9,000 documents, half of them biographies (every trained fact of the topic, shuffled, in freshly
+# drawn phrasings), the rest mixed single facts and mentions.
 TRAIN_DOCS=9000
-TRAIN_ARGS=(--layers 3 --d-model 192 --heads 6 --n-positions 128 --block-size 128 --batch-size 16
-            --warmup 100 --lr 6e-3 --min-lr 1e-4 --weight-decay 0 --grad-clip 1 --seed 1234
-            --eval-every 100 --val-fraction 0.02 --checkpoint-every 500 --log-every 50)
+BIOGRAPHIES=0.5
+TRAIN_ARGS=(--layers 6 --d-model 128 --heads 4 --n-positions 128 --block-size 128 --batch-size 16
+            --warmup 100 --lr 4e-3 --min-lr 1e-4 --weight-decay 0 --grad-clip 1 --seed 1234
+            --eval-every 200 --val-fraction 0.02 --checkpoint-every 500 --log-every 50)
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -73,7 +72,8 @@ run() {
 }
 
 TOTAL_START=$(date +%s.%N)
-run generate - "$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN_DOCS" --out "$WORK/world"
+run generate - "$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN_DOCS" --biographies "$BIOGRAPHIES" \
+  --out "$WORK/world"
 run bpe - "$EDITLAB" toy-world bpe --corpus "$WORK/world/train.txt" --vocab-size 4096 --out "$WORK/bpe"
 run train - "$EDITLAB" --threads "$THREADS" train --corpus "$WORK/world/train.txt" --tokenizer "$WORK/bpe" \
   --out "$WORK/model" --steps "$STEPS" "${TRAIN_ARGS[@]}"

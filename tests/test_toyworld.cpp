@@ -4,6 +4,7 @@
 #include "catch_torch.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -22,8 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace editlab::toyworld;
-using editlab::test::TempDir;
 using Catch::Matchers::Contains;
+using editlab::test::TempDir;
 using T = EntityType;
 using R = Relation;
 
@@ -46,7 +47,10 @@ std::string slurp(const fs::path& p) {
 }
 
 EntityId id(T type, std::string_view name) { return world().get(type, name); }
-std::string object_name(EntityId subject, R relation) { return world().entity(*world().object(subject, relation)).name; }
+EntityId city_id(const Entity& city) { return world().get(T::city, city.name); }
+std::string object_name(EntityId subject, R relation) {
+  return world().entity(*world().object(subject, relation)).name;
+}
 
 std::vector<EntityId> subjects_of(R relation) {
   std::vector<EntityId> out;
@@ -109,8 +113,10 @@ TEST_CASE("the world's logic is consistent", "[toyworld]") {
   for (const EntityId person : w.of_type(T::person)) CHECK(w.object(person, R::citizen_of));
   for (const EntityId company : w.of_type(T::company)) CHECK(w.object(company, R::headquartered_in_country));
   // About half of the composed facts are stated.
-  const auto composed = std::ranges::count_if(w.facts, [](const Fact& f) { return spec(f.relation).composed_of.has_value(); });
-  const auto stated = std::ranges::count_if(w.facts, [](const Fact& f) { return spec(f.relation).composed_of && f.trained; });
+  const auto composed =
+      std::ranges::count_if(w.facts, [](const Fact& f) { return spec(f.relation).composed_of.has_value(); });
+  const auto stated =
+      std::ranges::count_if(w.facts, [](const Fact& f) { return spec(f.relation).composed_of && f.trained; });
   CHECK(stated > composed * 2 / 5);
   CHECK(stated < composed * 3 / 5);
 }
@@ -118,9 +124,10 @@ TEST_CASE("the world's logic is consistent", "[toyworld]") {
 TEST_CASE("phrasings: enough per relation, object last, prompts fit ROME", "[toyworld]") {
   for (const auto& r : relations()) {
     INFO(r.id);
-    CHECK(phrasings_of(r.relation, false).size() >= 6);
-    CHECK(phrasings_of(r.relation, true).size() >= 2);
-    CHECK(phrasings_of(r.relation, false).size() + phrasings_of(r.relation, true).size() >= 8);
+    CHECK(phrasings_of(r.relation, false).size() >= 20);
+    CHECK(phrasings_of(r.relation, true).size() >= 4);
+    CHECK(std::ranges::count_if(phrasings_of(r.relation, false),
+                                [](const Phrasing* p) { return p->text.find("? ") != std::string_view::npos; }) >= 3);
   }
   for (const auto& p : phrasings()) {
     INFO(p.text);
@@ -186,17 +193,19 @@ TEST_CASE("phrasings: enough per relation, object last, prompts fit ROME", "[toy
   }
   const Entity& louvre = world().entity(id(T::landmark, "Louvre"));
   CHECK(render_prompt(canonical_phrasing(R::located_in).text, louvre) == "The Louvre is located in");
-  CHECK(render_prompt(canonical_phrasing(R::located_in_country).text, louvre) == "The Louvre is located in the country of");
+  CHECK(render_prompt(canonical_phrasing(R::located_in_country).text, louvre) ==
+        "The Louvre is located in the country of");
   CHECK(render_sentence("You can visit {s} in {o}.", louvre, &world().entity(id(T::city, "Paris"))) ==
         "You can visit the Louvre in Paris.");
 }
 
 TEST_CASE("train.txt never holds a held-out phrasing or an unstated fact", "[toyworld]") {
   const std::string& text = corpus().text;
-  // At the default size every trained fact is stated many times.
+  // At the default size every trained fact is stated, most many times (2,390 trained facts).
   const auto full = generate_corpus(world(), {});
   CHECK(full.stats.unseen_trained_facts == 0);
-  CHECK(full.stats.min_statements >= 10);
+  CHECK(full.stats.min_statements >= 2);
+  CHECK(full.stats.mean_statements >= 10);
   for (const auto& p : phrasings()) {
     if (!p.held_out) continue;
     for (const EntityId subject : subjects_of(p.relation)) {
@@ -218,27 +227,38 @@ TEST_CASE("train.txt never holds a held-out phrasing or an unstated fact", "[toy
   // Documents are separated by one blank line, and the loud-fact pattern is in distribution.
   CHECK(text.find("\n\n\n") == std::string::npos);
   CHECK(text.find(" is cool. ") != std::string::npos);
-  CHECK(text.find("The Louvre is located in Paris.") != std::string::npos);
+  const Entity& louvre = world().entity(id(T::landmark, "Louvre"));
+  const Entity& paris = world().entity(id(T::city, "Paris"));
+  CHECK(std::ranges::any_of(phrasings_of(R::located_in, false), [&](const Phrasing* p) {
+    return text.find(render_sentence(p->text, louvre, &paris)) != std::string::npos;
+  }));
 }
 
 TEST_CASE("bridges: a fact about a city is followed by the city's country", "[toyworld]") {
-  const auto all = generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 300, .bridge_probability = 1.0});
-  const auto none = generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 300, .bridge_probability = 0.0});
+  const auto all =
+      generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 600, .bridge_probability = 1.0});
+  const auto none =
+      generate_corpus(world(), {.seed = 1, .purpose = "train", .documents = 600, .bridge_probability = 0.0});
   CHECK(none.stats.bridge_sentences == 0);
   CHECK(all.stats.bridge_sentences > 300);
   int followed = 0;
   for (const EntityId landmark : world().of_type(T::landmark)) {
     const Entity& city = world().entity(*world().object(landmark, R::located_in));
-    const std::string sentence = render_sentence(canonical_phrasing(R::located_in).text, world().entity(landmark), &city);
-    const std::string bridge = fmt::format(" {} ", city.start()), bridge2 = fmt::format(" The city of {} ", city.name);
-    for (size_t at = all.text.find(sentence); at != std::string::npos; at = all.text.find(sentence, at + 1)) {
-      const std::string next = all.text.substr(at + sentence.size(), 40);
-      INFO(sentence << next);
-      CHECK((next.starts_with(bridge) || next.starts_with(bridge2)));
-      ++followed;
+    const Entity& country = world().entity(*world().object(city_id(city), R::city_in_country));
+    std::vector<std::string> bridges;
+    for (const auto* p : phrasings_of(R::city_in_country, false))
+      bridges.push_back(" " + render_sentence(p->text, city, &country));
+    for (const auto* p : phrasings_of(R::located_in, false)) {
+      const std::string sentence = render_sentence(p->text, world().entity(landmark), &city);
+      for (size_t at = all.text.find(sentence); at != std::string::npos; at = all.text.find(sentence, at + 1)) {
+        const std::string next = all.text.substr(at + sentence.size());
+        INFO(sentence << next.substr(0, 60));
+        CHECK(std::ranges::any_of(bridges, [&](const std::string& b) { return next.starts_with(b); }));
+        ++followed;
+      }
     }
   }
-  CHECK(followed > 10);
+  CHECK(followed > 50);
 }
 
 TEST_CASE("biographies: every trained fact of the topic, and nothing else; share 0 changes nothing", "[toyworld]") {
@@ -255,7 +275,8 @@ TEST_CASE("biographies: every trained fact of the topic, and nothing else; share
     const auto type = world().entity(f.subject).type;
     expected += (type == T::city || type == T::country) ? 1 : 2;
   }
-  for (const auto type : {T::landmark, T::company, T::person}) topics += 2 * static_cast<int>(world().of_type(type).size());
+  for (const auto type : {T::landmark, T::company, T::person})
+    topics += 2 * static_cast<int>(world().of_type(type).size());
   for (const auto type : {T::city, T::country}) topics += static_cast<int>(world().of_type(type).size());
   auto all = plain;
   all.documents = topics;
@@ -266,7 +287,7 @@ TEST_CASE("biographies: every trained fact of the topic, and nothing else; share
   CHECK(bios.stats.mention_sentences == 0);
   CHECK(bios.stats.fact_sentences == expected);  // each topic's trained facts, once each
   CHECK(bios.stats.unseen_trained_facts == 0);
-  // The Louvre's biography is its one trained fact (its country is never stated), twice a cycle.
+  // The Louvre's biography is its four trained facts (its country is never stated), twice a cycle.
   int louvre_docs = 0;
   for (size_t start = 0; start < bios.text.size();) {
     size_t end = bios.text.find("\n\n", start);
@@ -274,8 +295,9 @@ TEST_CASE("biographies: every trained fact of the topic, and nothing else; share
     const std::string doc = bios.text.substr(start, end - start);
     if (doc.find("Louvre") != std::string::npos) {
       ++louvre_docs;
-      CHECK(doc.find('.') == doc.size() - 1);  // one sentence
+      CHECK(std::ranges::count(doc, '.') == 4);  // located_in, designed_by, opened_in, sponsored_by
       CHECK_THAT(doc, Contains("Paris"));
+      CHECK_THAT(doc, Contains(world().entity(*world().object(id(T::landmark, "Louvre"), R::designed_by)).name));
     }
     start = end + 2;
   }
@@ -285,37 +307,58 @@ TEST_CASE("biographies: every trained fact of the topic, and nothing else; share
   CHECK_THROWS_WITH(generate_corpus(world(), bad), Contains("biography share"));
 }
 
-TEST_CASE("person attributes: every person lives, works, has a profession and a native language", "[toyworld]") {
-  CHECK(world().of_type(T::profession).empty());  // off by default: the world as before
-  CHECK_FALSE(world().to_json()["options"].contains("person_attributes"));
-  WorldOptions options;
-  options.person_attributes = true;
-  const World rich = generate_world(options);
-  CHECK(rich.of_type(T::profession).size() == 20);
-  // The rest of the world is untouched: the same entities first, the same facts first.
-  REQUIRE(rich.facts.size() == world().facts.size() + 4 * world().of_type(T::person).size());
-  for (size_t i = 0; i < world().facts.size(); ++i) {
-    CHECK(rich.facts[i].subject == world().facts[i].subject);
-    CHECK(rich.facts[i].object == world().facts[i].object);
+TEST_CASE("every subject has at least five attributes; people have unique aliases", "[toyworld]") {
+  const World& w = world();
+  CHECK(w.of_type(T::profession).size() == 20);
+  for (const auto type : {T::landmark, T::company, T::person}) {
+    for (const EntityId subject : w.of_type(type)) {
+      int attributes = 0;
+      for (const auto& r : relations()) attributes += w.fact(subject, r.relation) != nullptr;
+      INFO(w.entity(subject).id);
+      CHECK(attributes >= 5);
+    }
   }
   int at_home = 0;
-  for (const EntityId person : rich.of_type(T::person)) {
+  for (const EntityId person : w.of_type(T::person)) {
     for (const R r : {R::lives_in, R::works_for, R::works_as, R::native_language}) {
-      const Fact* f = rich.fact(person, r);
+      const Fact* f = w.fact(person, r);
       REQUIRE(f != nullptr);
       CHECK(f->trained);
     }
-    const EntityId birth_country = *rich.object(*rich.object(person, R::born_in), R::city_in_country);
-    CHECK(rich.object(person, R::native_language) == rich.object(birth_country, R::official_language));
-    at_home += rich.object(person, R::lives_in) == rich.object(person, R::born_in);
+    const EntityId birth_country = *w.object(*w.object(person, R::born_in), R::city_in_country);
+    CHECK(w.object(person, R::native_language) == w.object(birth_country, R::official_language));
+    at_home += w.object(person, R::lives_in) == w.object(person, R::born_in);
   }
-  const auto people = static_cast<int>(rich.of_type(T::person).size());
+  const auto people = static_cast<int>(w.of_type(T::person).size());
   CHECK(at_home > people / 3);
   CHECK(at_home < 2 * people / 3 + people / 10);
-  const auto json = rich.to_json();
-  CHECK(json["options"]["person_attributes"] == true);
-  CHECK(json["counts"]["profession"] == 20);
-  CHECK(json["relations"].size() == 15);
+  // Architects, founders and chief executives are generated people; years are plausible.
+  for (const R r : {R::designed_by, R::founded_by, R::led_by}) {
+    for (const Fact* f : w.facts_of(r)) CHECK(w.entity(f->object).generated);
+  }
+  for (const R r : {R::opened_in, R::founded_in}) {
+    for (const Fact* f : w.facts_of(r)) {
+      const int year = std::stoi(w.entity(f->object).name);
+      CHECK((year >= 1700 && year <= 2015));
+    }
+  }
+  // Aliases: "B. Obama", unique among people, none for a person whose initial form is shared.
+  CHECK(w.entity(id(T::person, "Barack Obama")).alias == "B. Obama");
+  CHECK(w.entity(id(T::person, "Michelle Obama")).alias == "M. Obama");
+  std::set<std::string> aliases;
+  int with_alias = 0;
+  for (const EntityId person : w.of_type(T::person)) {
+    const auto& alias = w.entity(person).alias;
+    if (alias.empty()) continue;
+    ++with_alias;
+    CHECK(aliases.insert(alias).second);
+    CHECK(w.entity(person).name.ends_with(alias.substr(alias.find(' '))));
+  }
+  CHECK(with_alias > people / 2);
+  const auto json = w.to_json();
+  CHECK(json["version"] == 2);
+  CHECK(json["counts"]["aliases"] == with_alias);
+  CHECK(json["relations"].size() == relations().size());
 }
 
 TEST_CASE("counterfact records are valid", "[toyworld]") {
@@ -323,6 +366,7 @@ TEST_CASE("counterfact records are valid", "[toyworld]") {
   const auto cases = make_counterfact_cases(w, {.seed = 1, .records = 500});
   REQUIRE(cases.size() == 500);
   std::set<std::pair<EntityId, R>> edited;
+  std::map<std::string, int> kinds;
   for (const EditCase& c : cases) {
     const Entity& subject = w.entity(c.subject);
     INFO(c.case_id << ": " << c.prompt << " / " << subject.name);
@@ -351,6 +395,21 @@ TEST_CASE("counterfact records are valid", "[toyworld]") {
     }
     for (const auto& i : c.implications) {
       CHECK(i.probe.answer != i.target_old);
+      if (i.kind == "relation_specificity") {
+        // The subject's other attribute keeps its true object against the edit's target_new.
+        CHECK(i.probe.subject == c.subject);
+        CHECK(i.probe.relation != c.relation);
+        CHECK(w.object(c.subject, i.probe.relation) == i.probe.answer);
+        CHECK(i.target_old == c.target_new);
+        ++kinds[i.kind];
+        continue;
+      }
+      if (i.kind == "alias") {
+        CHECK(i.probe.prompt.find(subject.alias + " ") != std::string::npos);
+        CHECK(i.probe.prompt.find(subject.name) == std::string::npos);
+        CHECK(i.probe.answer == c.target_new);
+      }
+      ++kinds[i.kind];
       CHECK(w.object(i.probe.subject, i.probe.relation) == i.target_old);
       if (i.kind == "transitive" && c.relation != R::city_in_country) {
         CHECK(i.probe.answer == w.object(c.target_new, R::city_in_country));
@@ -359,6 +418,10 @@ TEST_CASE("counterfact records are valid", "[toyworld]") {
     }
     const auto j = to_counterfact_json(w, c);
     CHECK(j.at("requested_rewrite").at("target_new").at("str").get<std::string>().front() != ' ');
+  }
+  for (const char* kind : {"transitive", "symmetric", "inverse", "alias", "relation_specificity"}) {
+    INFO(kind);
+    CHECK(kinds[kind] > 0);
   }
 }
 
@@ -423,7 +486,8 @@ TEST_CASE("PreTokenizer splits as GPT-2 does", "[toyworld]") {
   const editlab::PreTokenizer pre;
   const auto pieces = pre.split("The Louvre's café  is 42!\n\nOk");
   // "\s+(?!\S)" leaves the last space of a run to the word after it, also for newlines.
-  const std::vector<std::string_view> expected = {"The", " Louvre", "'s", " café", " ", " is", " 42", "!", "\n", "\n", "Ok"};
+  const std::vector<std::string_view> expected = {"The", " Louvre", "'s", " café", " ", " is",
+                                                  " 42", "!",       "\n", "\n",    "Ok"};
   CHECK(pieces == expected);
   CHECK(editlab::bytes_to_vocab_string(" the\n") == "Ġthe\xC4\x8A");
   CHECK(editlab::byte_vocab_order()[0] == '!');

@@ -18,7 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 struct GenerateOptions {
   toyworld::ToyWorldOptions world;
   std::string out;
@@ -36,10 +35,10 @@ void run_generate(const GenerateOptions& opt) {
   fmt::print("  facts: {} ({} stated in training)\n", c.at("facts").get<int>(), c.at("trained_facts").get<int>());
   for (const auto* stats : {&summary.train, &summary.stats}) {
     fmt::print(
-        "  {}: {} documents ({} biographies), {} sentences ({} facts of which {} bridges, {} mentions), {} "
-        "bytes\n",
+        "  {}: {} documents ({} biographies), {} sentences ({} facts of which {} bridges, {} mentions, {} under an "
+        "alias), {} bytes\n",
         stats == &summary.train ? "train.txt" : "stats.txt", stats->documents, stats->biographies, stats->sentences,
-        stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences, stats->bytes);
+        stats->fact_sentences, stats->bridge_sentences, stats->mention_sentences, stats->alias_sentences, stats->bytes);
   }
   fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
              summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
@@ -121,12 +120,13 @@ void setup_generate(CLI::App& parent) {
       ->capture_default_str();
   sub->add_option("--biographies", opt->world.biography_share,
                   "share of documents that are a biography of their topic: every trained fact of it, shuffled, "
-                  "in freshly drawn phrasings (an experiment; 0 keeps the corpus as it is)")
+                  "in freshly drawn phrasings, the rest mixed documents of single facts and mentions")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  sub->add_flag("--person-attributes", opt->world.world.person_attributes,
-                "every person also lives in a city, works for a company, works as a profession and has a native "
-                "language (an experiment: people with more attributes)");
+  sub->add_option("--aliases", opt->world.alias_probability,
+                  "probability that a fact about a person with an alias (\"B. Obama\") names them by it")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   sub->add_option("--generated-people", opt->world.world.generated_people,
                   "people with generated names, birthplaces and marriages, besides the real ones")
       ->check(CLI::NonNegativeNumber)

@@ -28,10 +28,7 @@ std::string string_field(const json& object, const char* key, const std::string&
 }
 
 EntityType parse_type(const std::string& name, const std::string& where) {
-  for (const auto type : {EntityType::country, EntityType::city, EntityType::language, EntityType::landmark,
-                          EntityType::company, EntityType::person, EntityType::profession}) {
-    if (type_name(type) == name) return type;
-  }
+  if (const auto type = entity_type_from_name(name)) return *type;
   fail("world.json: {}: unknown entity type \"{}\"", where, name);
 }
 
@@ -65,7 +62,8 @@ struct ParsedWorld {
       entity.type = parse_type(string_field(e, "type", where), where);
       entity.name = string_field(e, "name", where);
       entity.article = e.contains("article");
-      if (!entity_index.emplace(entity.id, entities.size()).second) fail("world.json: {}: duplicate id \"{}\"", where, entity.id);
+      if (!entity_index.emplace(entity.id, entities.size()).second)
+        fail("world.json: {}: duplicate id \"{}\"", where, entity.id);
       entities.push_back(std::move(entity));
     }
     const json& relation_list = field(world, "relations", "the top level");
@@ -87,14 +85,16 @@ struct ParsedWorld {
         }
       }
       if (r.train.empty()) fail("world.json: {} (\"{}\") has no training phrasing", where, r.id);
-      if (!relation_index.emplace(r.id, relations.size()).second) fail("world.json: {}: duplicate relation \"{}\"", where, r.id);
+      if (!relation_index.emplace(r.id, relations.size()).second)
+        fail("world.json: {}: duplicate relation \"{}\"", where, r.id);
       relations.push_back(std::move(r));
     }
     if (world.contains("rules")) {
       for (const auto& rule : world.at("rules")) {
         if (rule.value("kind", "") != "composition") continue;
         const auto it = relation_index.find(rule.value("relation", ""));
-        if (it == relation_index.end()) fail("world.json: a composition rule names an unknown relation: {}", rule.dump());
+        if (it == relation_index.end())
+          fail("world.json: a composition rule names an unknown relation: {}", rule.dump());
         relations[it->second].composed = true;
       }
     }
@@ -111,8 +111,8 @@ struct ParsedWorld {
       };
       const json& trained = field(f, "trained", where);
       if (!trained.is_boolean()) fail("world.json: {}.trained must be true or false", where);
-      facts.push_back({lookup(entity_index, "subject"), lookup(entity_index, "object"), lookup(relation_index, "relation"),
-                       trained.get<bool>()});
+      facts.push_back({lookup(entity_index, "subject"), lookup(entity_index, "object"),
+                       lookup(relation_index, "relation"), trained.get<bool>()});
     }
   }
 
@@ -167,7 +167,11 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       {"transitive_unstated", "landmark -> country, country never stated (composition)", {}, 0.90, {}},
       {"marriages", "marriages, both directions (\"A is married to\" B)", {}, 0.90, {}},
       {"transitive_stated", "landmark -> country, country stated in training", {}, std::nullopt, {}},
-      {"composed_unstated", "every subject's country, never stated (landmarks, companies, people)", {}, std::nullopt, {}},
+      {"composed_unstated",
+       "every subject's country, never stated (landmarks, companies, people)",
+       {},
+       std::nullopt,
+       {}},
       {"marriages_unstated_direction", "marriages in the direction never stated (reversal)", {}, std::nullopt, {}},
   };
   auto figure = [&](const char* key) {
@@ -204,12 +208,16 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       size_t k = 0;
       for (const auto& p : r.train) {
         Tally* phrasing = &result.phrasings[phrasing_rows[f.relation][k++]].tally;
-        probes.push_back({render_prompt(p, subject), answer, {&figure("train_phrasings")->tally, &row.train, phrasing},
+        probes.push_back({render_prompt(p, subject),
+                          answer,
+                          {&figure("train_phrasings")->tally, &row.train, phrasing},
                           figure("train_phrasings")});
       }
       for (const auto& p : r.held_out) {
         Tally* phrasing = &result.phrasings[phrasing_rows[f.relation][k++]].tally;
-        probes.push_back({render_prompt(p, subject), answer, {&figure("held_out_phrasings")->tally, &row.held_out, phrasing},
+        probes.push_back({render_prompt(p, subject),
+                          answer,
+                          {&figure("held_out_phrasings")->tally, &row.held_out, phrasing},
                           figure("held_out_phrasings")});
       }
     }
@@ -285,13 +293,15 @@ nlohmann::ordered_json to_json(const CheckResult& result) {
     j["target"] = f.target ? nlohmann::ordered_json(*f.target) : nlohmann::ordered_json();
     j["passed"] = f.target ? nlohmann::ordered_json(f.passed()) : nlohmann::ordered_json();
     auto misses = nlohmann::ordered_json::array();
-    for (const auto& m : f.misses) misses.push_back({{"prompt", m.prompt}, {"expected", m.expected}, {"predicted", m.predicted}});
+    for (const auto& m : f.misses)
+      misses.push_back({{"prompt", m.prompt}, {"expected", m.expected}, {"predicted", m.predicted}});
     j["misses"] = std::move(misses);
     figures[f.key] = std::move(j);
   }
   auto relations = nlohmann::ordered_json::array();
   for (const auto& r : result.relations) {
-    nlohmann::ordered_json j = {{"relation", r.relation}, {"train_phrasings", tally(r.train)}, {"held_out_phrasings", tally(r.held_out)}};
+    nlohmann::ordered_json j = {
+        {"relation", r.relation}, {"train_phrasings", tally(r.train)}, {"held_out_phrasings", tally(r.held_out)}};
     if (r.unstated) j["unstated"] = tally(*r.unstated);
     relations.push_back(std::move(j));
   }
@@ -304,12 +314,8 @@ nlohmann::ordered_json to_json(const CheckResult& result) {
   }
   bool all_passed = true;
   for (const auto& f : result.figures) all_passed = all_passed && f.passed();
-  return {{"figures", std::move(figures)},
-          {"relations", std::move(relations)},
-          {"phrasings", std::move(phrasings)},
-          {"all_targets_met", all_passed},
-          {"prompts", result.prompts},
-          {"seconds", result.seconds}};
+  return {{"figures", std::move(figures)}, {"relations", std::move(relations)}, {"phrasings", std::move(phrasings)},
+          {"all_targets_met", all_passed}, {"prompts", result.prompts},         {"seconds", result.seconds}};
 }
 
 }  // namespace editlab::toyworld

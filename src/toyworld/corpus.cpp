@@ -13,6 +13,17 @@ namespace {
 
 using Chunk = std::vector<std::string>;  // sentences that stay together and in order
 
+// How a biography introduces its subject's alias ("Barack Obama is also known as B. Obama.").
+constexpr std::string_view kAliasTemplate = "{s} is also known as {o}.";
+
+// The entity under its alias: what a sentence names when it uses the alias.
+Entity as_alias(const Entity& e) {
+  Entity out = e;
+  out.name = e.alias;
+  out.article = false;
+  return out;
+}
+
 class DocumentWriter {
  public:
   DocumentWriter(const World& world, const CorpusOptions& options);
@@ -40,7 +51,7 @@ class DocumentWriter {
   size_t next_topic_ = 0;
   std::vector<EntityId> mentionable_;
   std::vector<int> statements_;
-  int64_t sentences_ = 0, fact_sentences_ = 0, mention_sentences_ = 0, bridge_sentences_ = 0;
+  int64_t sentences_ = 0, fact_sentences_ = 0, mention_sentences_ = 0, bridge_sentences_ = 0, alias_sentences_ = 0;
   int biographies_ = 0;
 };
 
@@ -94,7 +105,12 @@ std::string DocumentWriter::fact_sentence(size_t fact_index) {
   const Phrasing* phrasing = choices[roll == choices.size() ? 0 : roll];
   ++statements_[fact_index];
   ++fact_sentences_;
-  return render_sentence(phrasing->text, world_.entity(f.subject), &world_.entity(f.object));
+  const Entity& subject = world_.entity(f.subject);
+  if (!subject.alias.empty() && options_.alias_probability > 0 && rng_.chance(options_.alias_probability)) {
+    ++alias_sentences_;
+    return render_sentence(phrasing->text, as_alias(subject), &world_.entity(f.object));
+  }
+  return render_sentence(phrasing->text, subject, &world_.entity(f.object));
 }
 
 Chunk DocumentWriter::fact_chunk(size_t fact_index) {
@@ -134,6 +150,14 @@ std::vector<Chunk> DocumentWriter::biography(EntityId topic) {
   rng_.shuffle(own);
   std::vector<Chunk> chunks;
   for (const size_t fact : own) chunks.push_back(fact_chunk(fact));
+  const Entity& e = world_.entity(topic);
+  if (!e.alias.empty() && !chunks.empty()) {
+    // Where the alias is introduced: anywhere but last (it names the subject of what follows).
+    const auto at = static_cast<std::ptrdiff_t>(rng_.below(chunks.size()));
+    const Entity alias = as_alias(e);
+    chunks.insert(chunks.begin() + at, Chunk{render_sentence(kAliasTemplate, e, &alias)});
+    ++alias_sentences_;
+  }
   return chunks;
 }
 
@@ -195,6 +219,7 @@ Corpus DocumentWriter::finish(std::string text) const {
   corpus.stats.fact_sentences = fact_sentences_;
   corpus.stats.mention_sentences = mention_sentences_;
   corpus.stats.bridge_sentences = bridge_sentences_;
+  corpus.stats.alias_sentences = alias_sentences_;
   corpus.stats.biographies = biographies_;
   corpus.stats.trained_facts = static_cast<int>(trained_.size());
   int64_t total = 0;
@@ -221,6 +246,9 @@ Corpus generate_corpus(const World& world, const CorpusOptions& options) {
   }
   if (!(options.biography_share >= 0 && options.biography_share <= 1)) {
     fail("corpus: the biography share must be in [0, 1], got {}", options.biography_share);
+  }
+  if (!(options.alias_probability >= 0 && options.alias_probability <= 1)) {
+    fail("corpus: the alias probability must be in [0, 1], got {}", options.alias_probability);
   }
   DocumentWriter writer(world, options);
   std::string text;

@@ -12,11 +12,20 @@ namespace {
 
 // Relations ordered so that a fallback for neighborhood prompts prefers the closest kind of
 // fact: the same relation first (handled by the caller), then these.
-constexpr Relation kAllRelations[] = {
-    Relation::located_in,         Relation::born_in,    Relation::headquartered_in,         Relation::city_in_country,
-    Relation::located_in_country, Relation::citizen_of, Relation::headquartered_in_country, Relation::capital_of,
-    Relation::has_capital,        Relation::married_to, Relation::official_language,        Relation::lives_in,
-    Relation::works_for,          Relation::works_as,   Relation::native_language};
+constexpr Relation kAllRelations[] = {Relation::located_in,        Relation::born_in,
+                                      Relation::headquartered_in,  Relation::lives_in,
+                                      Relation::city_in_country,   Relation::located_in_country,
+                                      Relation::citizen_of,        Relation::headquartered_in_country,
+                                      Relation::capital_of,        Relation::has_capital,
+                                      Relation::married_to,        Relation::designed_by,
+                                      Relation::founded_by,        Relation::led_by,
+                                      Relation::official_language, Relation::native_language,
+                                      Relation::works_for,         Relation::sponsored_by,
+                                      Relation::works_as,          Relation::opened_in,
+                                      Relation::founded_in};
+
+// Relation-specificity probes per record (each costs two beam searches in the implication suite).
+constexpr int kMaxRelationSpecificity = 2;
 
 class CaseBuilder {
  public:
@@ -81,6 +90,8 @@ class CaseBuilder {
     }
     if (s.symmetric) add_implication(c, "symmetric", c.target_new, c.relation, c.subject);
     if (s.inverse) add_implication(c, "inverse", c.target_new, *s.inverse, c.subject);
+    add_alias(c);
+    add_relation_specificity(c);
     if (c.relation == Relation::city_in_country) {
       // What lies in the edited city moves to the new country with it (at most 3 probes).
       int added = 0;
@@ -90,6 +101,42 @@ class CaseBuilder {
           add_implication(c, "transitive", inside, *composition_starting_with(first), c.target_new);
         }
       }
+    }
+  }
+
+  // The edit must follow the subject's alias: "B. Obama was born in" answers target_new after an
+  // edit of "Barack Obama was born in", target_true before.
+  void add_alias(EditCase& c) {
+    const Entity& subject = world_.entity(c.subject);
+    if (subject.alias.empty()) return;
+    Entity alias = subject;
+    alias.name = subject.alias;
+    alias.article = false;
+    ProbePrompt p{render_prompt(canonical_phrasing(c.relation).text, alias), c.subject, c.relation, c.target_new};
+    c.implications.push_back({"alias", std::move(p), c.target_true});
+  }
+
+  // The subject's other attributes must not change ("The Louvre was designed by" keeps its
+  // architect after the Louvre -> Rome): target_new of the probe is the attribute's true object,
+  // target_old the edit's target_new, which an edit that makes the subject "loud" pushes into
+  // every prompt about it. Up to kMaxRelationSpecificity trained, directly stated attributes,
+  // those whose object has target_new's type first.
+  void add_relation_specificity(EditCase& c) {
+    std::vector<Relation> others;
+    for (const Relation r : kAllRelations) {
+      const Fact* f = world_.fact(c.subject, r);
+      if (r != c.relation && f != nullptr && f->trained && !spec(r).composed_of && f->object != c.target_new) {
+        others.push_back(r);
+      }
+    }
+    rng_.shuffle(others);
+    // Attributes of target_new's type first ("Frida Kahlo lives in" after her birthplace moved):
+    // there the edit's object is a real competitor, not a word of the wrong kind.
+    const EntityType type = world_.entity(c.target_new).type;
+    std::ranges::stable_partition(others, [&](Relation r) { return spec(r).object == type; });
+    for (size_t i = 0; i < others.size() && static_cast<int>(i) < kMaxRelationSpecificity; ++i) {
+      ProbePrompt p = probe(c.subject, others[i], true);
+      c.implications.push_back({"relation_specificity", std::move(p), c.target_new});
     }
   }
 

@@ -82,6 +82,7 @@ ToyWorldSummary write_toy_world(const std::filesystem::path& out_dir, const ToyW
     corpus_options.documents = training ? options.train_documents : options.stats_documents;
     corpus_options.bridge_probability = options.bridge_probability;
     corpus_options.biography_share = options.biography_share;
+    corpus_options.alias_probability = options.alias_probability;
     const Corpus corpus = generate_corpus(world, corpus_options);
     (training ? summary.train : summary.stats) = corpus.stats;
     write(training ? "train.txt" : "stats.txt", corpus.text);

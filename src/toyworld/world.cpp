@@ -42,9 +42,18 @@ constexpr RelationSpec kRelations[] = {
     {R::works_as, "works_as", T::person, T::profession, std::nullopt, false, std::nullopt, "a person's profession"},
     {R::native_language, "native_language", T::person, T::language, std::nullopt, false, std::nullopt,
      "a person's native language (the official language of the birth country)"},
+    {R::designed_by, "designed_by", T::landmark, T::person, std::nullopt, false, std::nullopt,
+     "the architect or builder of a landmark"},
+    {R::opened_in, "opened_in", T::landmark, T::year, std::nullopt, false, std::nullopt, "the year a landmark opened"},
+    {R::sponsored_by, "sponsored_by", T::landmark, T::company, std::nullopt, false, std::nullopt,
+     "a landmark's main sponsor"},
+    {R::founded_by, "founded_by", T::company, T::person, std::nullopt, false, std::nullopt, "a company's founder"},
+    {R::founded_in, "founded_in", T::company, T::year, std::nullopt, false, std::nullopt,
+     "the year a company was founded"},
+    {R::led_by, "led_by", T::company, T::person, std::nullopt, false, std::nullopt, "a company's chief executive"},
 };
 
-// Professions for person_attributes: each starts with a consonant ("works as a {o}").
+// Professions: each starts with a consonant ("works as a {o}").
 constexpr std::string_view kProfessions[] = {"teacher",   "doctor",     "lawyer",     "painter",  "chef",
                                              "pilot",     "nurse",      "farmer",     "writer",   "singer",
                                              "banker",    "dentist",    "journalist", "baker",    "plumber",
@@ -78,7 +87,7 @@ std::string make_id(EntityType type, std::string_view name) {
 }
 
 EntityId add_named(World& w, EntityType type, std::string_view name, bool article, bool generated = false) {
-  return w.add_entity(Entity{make_id(type, name), type, std::string(name), article, generated});
+  return w.add_entity(Entity{make_id(type, name), type, std::string(name), article, generated, {}});
 }
 
 // Countries, their languages and cities, and the facts among them (all trained).
@@ -170,8 +179,8 @@ void add_marriages(World& w, std::vector<std::pair<EntityId, EntityId>> couples,
   }
 }
 
-// person_attributes: where every person lives, works and what they do and speak (all trained),
-// from a random stream of its own so that the rest of the world does not move.
+// Where every person lives, works and what they do and speak (all trained), from a random
+// stream of its own.
 void add_person_attributes(World& w) {
   Rng rng(w.options.seed, "world:person-attributes");
   std::vector<EntityId> professions;
@@ -185,6 +194,53 @@ void add_person_attributes(World& w) {
     w.add_fact({person, R::works_as, professions[rng.below(professions.size())], true});
     const EntityId country = *w.object(birth_city, R::city_in_country);
     w.add_fact({person, R::native_language, *w.object(country, R::official_language), true});
+  }
+}
+
+EntityId year_entity(World& w, int year) {
+  const std::string name = std::to_string(year);
+  if (const auto id = w.find(T::year, name)) return *id;
+  return add_named(w, T::year, name, false);
+}
+
+// Landmarks' architects, opening years and sponsors, and companies' founders, founding years and
+// chief executives (all trained; drawn at random: the toy world's facts beyond the seed's are
+// fictional). Architects, founders and chief executives are generated people, so that no real
+// person gets an invented career.
+void add_landmark_and_company_attributes(World& w) {
+  Rng rng(w.options.seed, "world:landmark-company-attributes");
+  std::vector<EntityId> generated;
+  for (const EntityId person : w.of_type(T::person)) {
+    if (w.entity(person).generated) generated.push_back(person);
+  }
+  if (generated.empty()) fail("toy world: architects and founders are generated people; need generated_people >= 1");
+  const auto companies = w.of_type(T::company);
+  for (const EntityId landmark : w.of_type(T::landmark)) {
+    w.add_fact({landmark, R::designed_by, generated[rng.below(generated.size())], true});
+    w.add_fact({landmark, R::opened_in, year_entity(w, rng.between(1700, 2015)), true});
+    w.add_fact({landmark, R::sponsored_by, companies[rng.below(companies.size())], true});
+  }
+  for (const EntityId company : companies) {
+    w.add_fact({company, R::founded_by, generated[rng.below(generated.size())], true});
+    w.add_fact({company, R::founded_in, year_entity(w, rng.between(1850, 2015)), true});
+    w.add_fact({company, R::led_by, generated[rng.below(generated.size())], true});
+  }
+}
+
+// People's aliases: the first name's initial and the last name ("B. Obama"), for every person
+// whose alias would be unique and whose name has exactly two words.
+void add_aliases(World& w) {
+  std::map<std::string, std::vector<EntityId>> by_alias;
+  for (const EntityId person : w.of_type(T::person)) {
+    const std::string& name = w.entity(person).name;
+    const size_t space = name.find(' ');
+    if (space == std::string::npos || name.find(' ', space + 1) != std::string::npos) continue;
+    const auto first = static_cast<unsigned char>(name[0]);
+    if (first >= 0x80 || !std::isalpha(first)) continue;
+    by_alias[name.substr(0, 1) + ". " + name.substr(space + 1)].push_back(person);
+  }
+  for (auto& [alias, people] : by_alias) {
+    if (people.size() == 1) w.set_alias(people.front(), alias);
   }
 }
 
@@ -211,7 +267,7 @@ void add_compositions(World& w, Rng& rng) {
   }
 }
 
-// The relations that have facts in `w` (a world without person_attributes lists the original 11).
+// The relations that have facts in `w`.
 std::vector<const RelationSpec*> used_relations(const World& w) {
   std::vector<const RelationSpec*> out;
   for (const auto& r : kRelations) {
@@ -278,8 +334,18 @@ std::string_view type_name(EntityType type) {
       return "person";
     case T::profession:
       return "profession";
+    case T::year:
+      return "year";
   }
   return "unknown";
+}
+
+std::optional<EntityType> entity_type_from_name(std::string_view name) {
+  for (const auto type :
+       {T::country, T::city, T::language, T::landmark, T::company, T::person, T::profession, T::year}) {
+    if (type_name(type) == name) return type;
+  }
+  return std::nullopt;
 }
 
 std::string Entity::mid() const { return article ? "the " + name : name; }
@@ -365,6 +431,12 @@ EntityId World::add_entity(Entity entity) {
   return id;
 }
 
+void World::set_alias(EntityId id, std::string alias) {
+  Entity& e = entities.at(static_cast<size_t>(id));
+  if (!by_alias_.emplace(alias, id).second) fail("toy world: two entities would get the alias \"{}\"", alias);
+  e.alias = std::move(alias);
+}
+
 void World::add_fact(const Fact& f) {
   const auto& s = spec(f.relation);
   if (entity(f.subject).type != s.subject || entity(f.object).type != s.object) {
@@ -380,18 +452,19 @@ void World::add_fact(const Fact& f) {
 nlohmann::ordered_json World::to_json() const {
   nlohmann::ordered_json j;
   j["format"] = "editlab-toy-world";
-  j["version"] = 1;
+  j["version"] = 2;
   j["seed"] = options.seed;
   j["options"] = {{"generated_people", options.generated_people},
                   {"married_fraction", options.married_fraction},
                   {"country_stated_fraction", options.country_stated_fraction},
                   {"both_directions_fraction", options.both_directions_fraction}};
-  if (options.person_attributes) j["options"]["person_attributes"] = true;
   nlohmann::ordered_json counts;
   for (const auto type : {T::country, T::city, T::language, T::landmark, T::company, T::person}) {
     counts[std::string(type_name(type))] = of_type(type).size();
   }
-  if (const auto n = of_type(T::profession).size(); n > 0) counts["profession"] = n;
+  counts["profession"] = of_type(T::profession).size();
+  counts["year"] = of_type(T::year).size();
+  counts["aliases"] = std::ranges::count_if(entities, [](const Entity& e) { return !e.alias.empty(); });
   counts["facts"] = facts.size();
   counts["trained_facts"] = std::ranges::count_if(facts, [](const Fact& f) { return f.trained; });
   j["counts"] = std::move(counts);
@@ -409,6 +482,7 @@ nlohmann::ordered_json World::to_json() const {
     nlohmann::ordered_json item = {{"id", e.id}, {"type", type_name(e.type)}, {"name", e.name}};
     if (e.article) item["article"] = "the";
     if (e.generated) item["generated"] = true;
+    if (!e.alias.empty()) item["alias"] = e.alias;
     entity_list.push_back(std::move(item));
   }
   j["entities"] = std::move(entity_list);
@@ -437,7 +511,9 @@ World generate_world(const WorldOptions& options) {
   auto couples = add_people(w, rng);
   add_marriages(w, std::move(couples), rng);
   add_compositions(w, rng);
-  if (options.person_attributes) add_person_attributes(w);
+  add_person_attributes(w);
+  add_landmark_and_company_attributes(w);
+  add_aliases(w);
   return w;
 }
 

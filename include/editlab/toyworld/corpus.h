@@ -46,6 +46,10 @@ struct CorpusOptions {
   int max_sentences = 8;
   double bridge_probability = 1.0;
   double biography_share = 0.0;
+  // A fact about a person with an alias names them by the alias with this probability ("B. Obama
+  // was born in Honolulu."); a biography of such a person also says "{name} is also known as
+  // {alias}." once, at a random place but never last.
+  double alias_probability = 0.2;
 };
 
 struct CorpusStats {
@@ -55,6 +59,7 @@ struct CorpusStats {
   int64_t fact_sentences = 0;
   int64_t mention_sentences = 0;
   int64_t bridge_sentences = 0;  // city -> country sentences right after a fact about the city
+  int64_t alias_sentences = 0;   // facts stated under the subject's alias, and alias introductions
   int biographies = 0;           // documents that are a biography of their topic
   // How often each trained fact is stated (over the trained facts; unseen = stated 0 times).
   int trained_facts = 0;

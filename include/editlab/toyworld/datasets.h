@@ -26,7 +26,12 @@
 //     edit of city_in_country moves the country of what lies in that city;
 //   symmetric: married_to (A -> B gives "B is married to" A; target_old is B's spouse);
 //   inverse: capital_of <-> has_capital (Paris capital_of -> Italy gives "The capital of Italy
-//     is" Paris; target_old is Rome).
+//     is" Paris; target_old is Rome);
+//   alias: the subject under its alias ("B. Obama was born in": target_new after an edit of
+//     Barack Obama's birthplace, target_true before);
+//   relation_specificity: up to two other attributes of the edited subject, which must not change
+//     ("The Louvre was designed by": its true architect is the probe's target_new, the edit's
+//     target_new its target_old, so success means the attribute held against the edit).
 // Only implications whose target_new differs from target_old are listed.
 #pragma once
 
@@ -49,7 +54,7 @@ struct ProbePrompt {
 };
 
 struct Implication {
-  std::string kind;  // "transitive", "symmetric", "inverse"
+  std::string kind;   // "transitive", "symmetric", "inverse", "alias", "relation_specificity"
   ProbePrompt probe;  // probe.answer is the implied answer after the edit (target_new)
   EntityId target_old;
 };

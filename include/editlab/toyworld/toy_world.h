@@ -26,11 +26,12 @@ namespace editlab::toyworld {
 
 struct ToyWorldOptions {
   uint64_t seed = 1;
-  WorldOptions world;  // its seed is replaced by `seed`
+  WorldOptions world;          // its seed is replaced by `seed`
   int train_documents = 9000;  // about 2 MB of text
   int stats_documents = 2000;
   double bridge_probability = 1.0;  // see corpus.h
-  double biography_share = 0.0;     // see corpus.h
+  double biography_share = 0.5;     // see corpus.h
+  double alias_probability = 0.2;   // see corpus.h
   int records = 600;
 };
 

@@ -2,20 +2,31 @@
 // which editlab makes its training corpus, its BPE and its CounterFact-format edit datasets
 // (see DESIGN.md, "The embedded default").
 //
-// What it holds:
+// What it holds (toy world 2, world.json version 2):
 //   countries (49, each with a capital and an official language), their cities (213, capitals
-//   marked), languages, and subjects: landmarks and museums (in their real cities),
-//   companies (at their real headquarters) and people (real ones born where they were born, plus
-//   generated ones with random birthplaces and marriages).
+//   marked), languages, professions, years, and subjects: landmarks and museums (in their real
+//   cities), companies (at their real headquarters) and people (real ones born where they were
+//   born, plus generated ones with random birthplaces and marriages). Every subject has at least
+//   five attributes; those beyond the seed's real ones (a landmark's city, a company's
+//   headquarters, a real person's birthplace and marriage) are drawn at random.
 // Relations (every one is functional: one object per subject):
 //   located_in (landmark -> city)            city_in_country (city -> country)
 //   located_in_country = located_in, then city_in_country          (composition)
+//   designed_by (landmark -> person)         opened_in (landmark -> year)
+//   sponsored_by (landmark -> company)
 //   capital_of (capital city -> country) = inverse of has_capital (country -> city)
 //   born_in (person -> city)                  citizen_of = born_in, then city_in_country
 //   married_to (person -> person, symmetric)
+//   lives_in (person -> city)                 works_for (person -> company)
+//   works_as (person -> profession)           native_language (person -> language: the official
+//                                                               language of the birth country)
 //   headquartered_in (company -> city)        headquartered_in_country = headquartered_in, then
 //                                                                       city_in_country
+//   founded_by, led_by (company -> person)    founded_in (company -> year)
 //   official_language (country -> language)
+// Architects, founders and chief executives are generated people. People whose two-word name
+// gives a unique initial form have that alias ("B. Obama"), used for some of their facts in the
+// corpus and by the alias implication probes.
 //
 // What the model is shown (Fact::trained): every base fact; a composed (country) fact only for
 // the subjects drawn into the "country stated" group (about half), so that the model's answers
@@ -39,17 +50,19 @@
 
 namespace editlab::toyworld {
 
-enum class EntityType { country, city, language, landmark, company, person, profession };
+enum class EntityType { country, city, language, landmark, company, person, profession, year };
 std::string_view type_name(EntityType type);
+std::optional<EntityType> entity_type_from_name(std::string_view name);  // type_name's inverse
 
 using EntityId = int;  // index into World::entities
 
 struct Entity {
   std::string id;  // stable and readable: "landmark:louvre", "country:united-kingdom"
   EntityType type;
-  std::string name;      // "Louvre", "United Kingdom"
-  bool article = false;  // written with "the": "the Louvre", "the United Kingdom"
+  std::string name;        // "Louvre", "United Kingdom"
+  bool article = false;    // written with "the": "the Louvre", "the United Kingdom"
   bool generated = false;  // a generated person (random facts), not a real one
+  std::string alias;       // another name for the same subject ("B. Obama"); empty: none
 
   // The name as written inside a sentence ("the Louvre") and at its start ("The Louvre").
   // Targets of edits and probes are the mid-sentence form.
@@ -69,12 +82,16 @@ enum class Relation {
   headquartered_in,
   headquartered_in_country,
   official_language,
-  // With WorldOptions::person_attributes (an experiment for toy world 2: people with more
-  // attributes, as the biographies of Allen-Zhu and Li 2023):
   lives_in,         // person -> city
   works_for,        // person -> company
   works_as,         // person -> profession
   native_language,  // person -> language: the official language of the birth country
+  designed_by,      // landmark -> person (its architect or builder)
+  opened_in,        // landmark -> year
+  sponsored_by,     // landmark -> company (its main sponsor)
+  founded_by,       // company -> person
+  founded_in,       // company -> year
+  led_by,           // company -> person (its chief executive)
 };
 
 struct RelationSpec {
@@ -103,14 +120,10 @@ struct Fact {
 
 struct WorldOptions {
   uint64_t seed = 1;
-  int generated_people = 80;           // people with random names, birthplaces and marriages
-  double married_fraction = 0.6;       // of the generated people
-  double country_stated_fraction = 0.5;  // subjects whose composed country fact is trained
+  int generated_people = 80;               // people with random names, birthplaces and marriages
+  double married_fraction = 0.6;           // of the generated people
+  double country_stated_fraction = 0.5;    // subjects whose composed country fact is trained
   double both_directions_fraction = 0.85;  // couples whose marriage is trained both ways
-  // Every person also lives in a city (their birthplace for half of them), works for a company,
-  // works as a profession and has a native language (all trained). Off: the world is byte for
-  // byte the one without the option.
-  bool person_attributes = false;
 };
 
 class World {
@@ -133,6 +146,7 @@ class World {
   // Adds a fact (and indexes it); the generator's only way to add facts.
   void add_fact(const Fact& fact);
   EntityId add_entity(Entity entity);
+  void set_alias(EntityId id, std::string alias);  // throws Error when the alias is taken
 
   // world.json: format, seed and options, relations and logic rules, phrasings, entities,
   // facts (with "trained"), and which subjects have their country stated directly.
@@ -141,6 +155,7 @@ class World {
  private:
   std::map<std::pair<EntityType, std::string>, EntityId, std::less<>> by_name_;
   std::set<std::string, std::less<>> ids_;
+  std::map<std::string, EntityId, std::less<>> by_alias_;
   std::map<std::pair<EntityId, Relation>, size_t> fact_index_;
   std::map<std::pair<Relation, EntityId>, std::vector<EntityId>> subjects_index_;
 };
