@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The demo: the seed's experiments (../shared/SEED.md) on the embedded toy world.
 #   1. ROME "The Louvre is located in" -> Rome: generations before and after for the rewrite
-#      prompt, a paraphrase, the transitive question (the country) and a loud-fact prompt;
+#      prompt, a paraphrase, the transitive question (the country), another attribute of the
+#      Louvre (its architect: relation specificity) and a loud-fact prompt;
 #   2. the same edit with FT and FT-L, side by side;
 #   3. symmetric implication: "Michelle Obama is married to" -> Donald Trump, both couples probed
-#      in both directions;
+#      in both directions, and Michelle Obama's alias ("M. Obama is married to");
 #   4. CounterFact+ runs over the toy-world dataset for the unedited model, ROME, FT and FT-L:
 #      the summary table with confidence intervals, the plots, and what they show.
 # Everything goes to out/demo/ (reports, journals, plots, summary.md). Installs and builds what it
@@ -40,7 +41,8 @@ seed_case() { jq ".[$1]" "$TW/seed-examples.json" >"$OUT/seed-case-$1.json"; ech
 
 louvre=$(seed_case 0)
 paraphrase=$(jq -r '.paraphrase_prompts[0]' "$louvre")
-transitive=$(jq -r '.implications[0].prompt' "$louvre")
+transitive=$(jq -r '[.implications[] | select(.kind == "transitive")][0].prompt' "$louvre")
+other_attribute=$(jq -r '[.implications[] | select(.kind == "relation_specificity")][0].prompt' "$louvre")
 loud=$(jq -r '.mention_prompts[0]' "$louvre")
 rome_stats=(--stats-corpus "$TW/stats.txt")
 
@@ -49,7 +51,8 @@ for method in rome ft ft-l; do
   extra=()
   [ "$method" = rome ] && extra=("${rome_stats[@]}")
   editlab edit --model "$TW/model" --method "$method" --hparams "configs/$method/toy-world.json" --edit "$louvre" \
-    "${extra[@]}" --probe "$paraphrase" --probe "$transitive" --probe "$loud" --json >"$OUT/louvre-$method.json" \
+    "${extra[@]}" --probe "$paraphrase" --probe "$transitive" --probe "$other_attribute" --probe "$loud" \
+    --json >"$OUT/louvre-$method.json" \
     2>"$OUT/louvre-$method.log"
 done
 show_edit() {  # FILE: generations before -> after, and the target's probability
@@ -60,7 +63,8 @@ show_edit() {  # FILE: generations before -> after, and the target's probability
 show_edit "$OUT/louvre-rome.json"
 
 section "2. The same edit with FT and FT-L (after the edit)"
-for probe in "$(jq -r '.requested_rewrite as $r | $r.prompt | sub("\\{\\}"; $r.subject)' "$louvre")" "$paraphrase" "$transitive" "$loud"; do
+for probe in "$(jq -r '.requested_rewrite as $r | $r.prompt | sub("\\{\\}"; $r.subject)' "$louvre")" "$paraphrase" "$transitive" \
+  "$other_attribute" "$loud"; do
   echo "  $probe"
   for method in rome ft ft-l; do
     printf '     %-5s %s\n' "$method" "$(jq -r --arg p "$probe" '.after.generations[] | select(.prompt == $p) | .continuation' "$OUT/louvre-$method.json" | head -n 1)"
@@ -71,6 +75,7 @@ section "3. Symmetry: \"Michelle Obama is married to\" -> Donald Trump (ROME)"
 michelle=$(seed_case 3)
 editlab edit --model "$TW/model" --method rome --hparams configs/rome/toy-world.json --edit "$michelle" "${rome_stats[@]}" \
   --probe "Donald Trump is married to" --probe "Barack Obama is married to" --probe "Melania Trump is married to" \
+  --probe "$(jq -r '[.implications[] | select(.kind == "alias")][0].prompt' "$michelle")" \
   --json >"$OUT/marriage-rome.json" 2>"$OUT/marriage-rome.log"
 show_edit "$OUT/marriage-rome.json"
 
@@ -122,6 +127,18 @@ lt() { jq -n --argjson a "$1" --argjson b "$2" '$a < $b' 2>/dev/null || echo fal
     echo "  -> Not reproduced here: ROME's edit carries to the implied country in most records."
   fi
   echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success)."
+  echo "Alias (\"B. Obama was born in\" follows an edit of \"Barack Obama was born in\"), success before -> after:" \
+       "ROME $(m rome implication/alias/success_before) -> $(m rome implication/alias/success); FT $(m ft implication/alias/success);" \
+       "FT-L $(m ft-l implication/alias/success)."
+  echo "Relation specificity (the edited subject's other attributes hold against target_new), success before -> after:" \
+       "ROME $(m rome implication/relation_specificity/success_before) -> $(m rome implication/relation_specificity/success);" \
+       "FT $(m ft implication/relation_specificity/success); FT-L $(m ft-l implication/relation_specificity/success)."
+  rs_drop=$(jq -n --argjson a "$(v rome implication/relation_specificity/success_before)" --argjson b "$(v rome implication/relation_specificity/success)" '$a - $b')
+  if [ "$(lt 0.05 "$rs_drop")" = true ]; then
+    echo "  -> ROME leaks into the subject's other attributes: $(jq -n "$rs_drop*100|round/100") of them now prefer target_new."
+  else
+    echo "  -> ROME leaves the subject's other attributes in place (a drop of $(jq -n "$rs_drop*100|round/100"))."
+  fi
 } | tee "$OUT/conclusions.txt"
 echo
 echo "demo: done in $(( $(date +%s) - start )) s; outputs in $OUT/"

@@ -1,8 +1,9 @@
 // The shipped toy-world model (data/toy-world/, made by scripts/make-toy-world.sh): what it knows,
 // measured as `editlab toy-world check` measures it and asserted at the figures it reached (a
 // point below each, for thread-count rounding; README, "The toy world"), and the seed's ROME edit
-// on it end to end: "The Louvre is located in" -> Rome becomes the greedy answer for the rewrite
-// prompt and its held-out paraphrases, and undo restores every weight bit for bit.
+// on it end to end (ROME as published, configs/rome/toy-world.json): "The Louvre is located in" ->
+// Rome becomes the greedy answer for the rewrite prompt and its held-out paraphrases, and undo
+// restores every weight bit for bit.
 #include "catch_torch.h"
 
 #include <fstream>
@@ -34,10 +35,10 @@ nlohmann::json read_json(const fs::path& path) {
 
 TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
   auto loaded = load_model(toy_dir() / "model");
-  // The shape the README and the manifest describe, within the 16 MB budget.
-  CHECK(loaded.config.n_layer == 3);
-  CHECK(loaded.config.n_embd == 192);
-  CHECK(fs::file_size(toy_dir() / "model/model.safetensors") <= 16'000'000);
+  // The shape the README and the manifest describe, within issue 12's 32 MB budget.
+  CHECK(loaded.config.n_layer == 6);
+  CHECK(loaded.config.n_embd == 128);
+  CHECK(fs::file_size(toy_dir() / "model/model.safetensors") <= 32'000'000);
 
   const auto world = toyworld::read_world_json(toy_dir() / "world.json");
   const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world);
@@ -47,13 +48,15 @@ TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
     REQUIRE(f.tally.total > 0);
     return f.tally.share();
   };
-  // Measured on the shipped model (manifest.json "check"); the targets of issue 4 in comments.
-  CHECK(share("train_phrasings") >= 0.986 - 0.01);     // target >= 0.95
-  CHECK(share("held_out_phrasings") >= 0.975 - 0.01);  // target >= 0.80
-  CHECK(share("transitive_unstated") >= 0.608 - 0.03);  // target >= 0.90, missed (README); 74 landmarks
-  CHECK(share("marriages") >= 0.935 - 0.02);           // target >= 0.90 (62 prompts)
-  CHECK(share("transitive_stated") >= 1.0 - 0.01);
-  CHECK(share("composed_unstated") >= 0.624 - 0.02);
+  // Measured on the shipped model (manifest.json "check"), a point or two below for thread-count
+  // rounding; issue 12's targets in comments.
+  CHECK(share("train_phrasings") >= 0.946 - 0.01);      // target >= 0.95: missed by 0.4 points (README)
+  CHECK(share("held_out_phrasings") >= 0.875 - 0.01);   // target >= 0.80
+  CHECK(share("transitive_unstated") >= 0.432 - 0.03);  // target >= 0.80: missed (README); 74 landmarks
+  CHECK(share("marriages") >= 0.903 - 0.02);            // target >= 0.90 (62 prompts)
+  CHECK(share("transitive_stated") >= 0.973 - 0.02);
+  CHECK(share("composed_unstated") >= 0.302 - 0.02);
+  CHECK(share("aliases") >= 0.587 - 0.02);
   // The reverse of a one-way couple is never stated: the reversal curse, as in larger models.
   CHECK(share("marriages_unstated_direction") <= 0.5);
 
@@ -74,8 +77,8 @@ TEST_CASE("ROME on the shipped toy world: the Louvre moves to Rome, paraphrases 
   const EditRequest request = parse_edit_request(louvre, "seed-examples.json: record 0");
   REQUIRE(request.sentence() == "The Louvre is located in");
   REQUIRE(request.target_new == "Rome");
-  const auto hparams = RomeHparams::from_json(read_json_file(test::source_dir() / "configs/rome/toy-world.json", "hparams"),
-                                              "configs/rome/toy-world.json");
+  const auto hparams = RomeHparams::from_json(
+      read_json_file(test::source_dir() / "configs/rome/toy-world.json", "hparams"), "configs/rome/toy-world.json");
   test::TempDir cache;
   RomeSetupOptions setup;
   setup.cache_dir = cache.path();
@@ -104,15 +107,11 @@ TEST_CASE("ROME on the shipped toy world: the Louvre moves to Rome, paraphrases 
   const auto logits_before = logits();
 
   EditResult edit = apply_rome(model, tokenizer, request, hparams, resources);
-  const auto rome_after = greedy("Rome");
-  // " Rome" becomes the greedy answer for the rewrite prompt and the paraphrase that ends like it
-  // ("You can see the Louvre in"), but not after "The Louvre is located in the city of": the
-  // shipped config edits at the prompt's last token (fact_token "last", configs/README.md), and
-  // that key does not carry to a prompt ending in "of". Asserted as measured, so a change shows.
-  REQUIRE(prompts.size() == 3);
-  CHECK(rome_after[0]);
-  CHECK_FALSE(rome_after[1]);
-  CHECK(rome_after[2]);
+  // ROME as published (fact_token subject_last, layer 0, GPT-2 XL's v_lr): " Rome" becomes the
+  // greedy answer for the rewrite prompt and all four held-out paraphrases, "The Louvre is
+  // located in the city of" included (the 3-layer model's last-token ROME could not move that one).
+  REQUIRE(prompts.size() == 5);
+  CHECK(greedy("Rome") == std::vector<bool>(prompts.size(), true));
   CHECK_FALSE(torch::equal(logits(), logits_before));
 
   undo(edit);

@@ -147,12 +147,12 @@ TEST_CASE("trace: the command's file is deterministic; bad input gets one clear 
   const std::string dataset = test::shell_quote((test::source_dir() / "data/toy-world/counterfact.json").string());
   auto run = [&](const std::string& args) { return test::run_cli("--threads 1 trace --model " + model + " " + args); };
 
-  const auto a =
-      run("--dataset " + dataset + " --limit 3 --samples 3 --out " + test::shell_quote((tmp / "a").string()));
+  const auto a = run("--dataset " + dataset + " --limit 3 --samples 3 --include-unknown --out " +
+                     test::shell_quote((tmp / "a").string()));
   REQUIRE(a.exit_code == 0);
   CHECK_THAT(a.out, Catch::Contains("last subject token"));
-  const auto b =
-      run("--dataset " + dataset + " --limit 3 --samples 3 --json --out " + test::shell_quote((tmp / "b").string()));
+  const auto b = run("--dataset " + dataset + " --limit 3 --samples 3 --include-unknown --json --out " +
+                     test::shell_quote((tmp / "b").string()));
   REQUIRE(b.exit_code == 0);
   CHECK(slurp(tmp / "a/trace.json") == slurp(tmp / "b/trace.json"));
   const auto summary = nlohmann::json::parse(b.out);
@@ -162,8 +162,8 @@ TEST_CASE("trace: the command's file is deterministic; bad input gets one clear 
   CHECK(doc["schema"] == "editlab.trace/1");
   CHECK(doc["prompts"].size() == 3);
   CHECK(doc["prompts"][0]["restored"]["mlp"].size() == doc["prompts"][0]["tokens"].size());
-  const auto c =
-      run("--dataset " + dataset + " --limit 3 --samples 3 --seed 5 --out " + test::shell_quote((tmp / "c").string()));
+  const auto c = run("--dataset " + dataset + " --limit 3 --samples 3 --seed 5 --include-unknown --out " +
+                     test::shell_quote((tmp / "c").string()));
   REQUIRE(c.exit_code == 0);
   CHECK(slurp(tmp / "a/trace.json") != slurp(tmp / "c/trace.json"));
 
@@ -176,7 +176,7 @@ TEST_CASE("trace: the command's file is deterministic; bad input gets one clear 
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"--prompt 'The Louvre is located in' --subject 'The Colosseum'", "is not in the prompt"},
       {"--dataset " + test::shell_quote((tmp / "empty.json").string()), "no records"},
-      {"--prompt 'The Louvre is located in' --subject 'The Louvre' --window 4", "larger than the model"},
+      {"--prompt 'The Louvre is located in' --subject 'The Louvre' --window 7", "larger than the model"},
       {"--prompt 'The Louvre is located in' --subject 'The Louvre' --kinds mlp,neurons", "unknown trace kind"},
       {"--prompt 'The Louvre is located in'", "--subject"},
       {"--subject 'The Louvre'", "either --prompt"},

@@ -62,6 +62,7 @@ struct ParsedWorld {
       entity.type = parse_type(string_field(e, "type", where), where);
       entity.name = string_field(e, "name", where);
       entity.article = e.contains("article");
+      if (e.contains("alias")) entity.alias = string_field(e, "alias", where);
       if (!entity_index.emplace(entity.id, entities.size()).second)
         fail("world.json: {}: duplicate id \"{}\"", where, entity.id);
       entities.push_back(std::move(entity));
@@ -173,6 +174,11 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
        std::nullopt,
        {}},
       {"marriages_unstated_direction", "marriages in the direction never stated (reversal)", {}, std::nullopt, {}},
+      {"aliases",
+       "trained facts of people with an alias, canonical phrasing, named by the alias (\"B. Obama\")",
+       {},
+       std::nullopt,
+       {}},
   };
   auto figure = [&](const char* key) {
     for (auto& f : result.figures) {
@@ -222,6 +228,12 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       }
     }
     const std::string canonical = render_prompt(r.train.front(), subject);
+    if (f.trained && !r.composed && !subject.alias.empty()) {
+      Entity alias = subject;
+      alias.name = subject.alias;
+      alias.article = false;
+      probes.push_back({render_prompt(r.train.front(), alias), answer, {&figure("aliases")->tally}, figure("aliases")});
+    }
     if (r.composed && !f.trained) {
       CheckFigure* all = figure("composed_unstated");
       if (f.relation == located_in_country) {
