@@ -92,7 +92,8 @@ section "What this run measured"
 # mean and interval of a metric in a report, as "0.81 [0.76, 0.86]"
 m() { jq -r --arg k "$2" '.aggregates[$k] | if . == null then "n/a" else "\(.mean*100|round/100) [\(.ci[0]*100|round/100), \(.ci[1]*100|round/100)]" end' "$OUT/$1/report.json"; }
 v() { jq -r --arg k "$2" '.aggregates[$k].mean // "null"' "$OUT/$1/report.json"; }
-lt() { jq -n --argjson a "$1" --argjson b "$2" '$a < $b' 2>/dev/null || echo false; }
+# "A < B" for two jq expressions over numbers ("0.02 + 0.1"); false when either is not a number (null)
+lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b | type) == \"number\" then \$a < \$b else false end" 2>/dev/null || echo false; }
 {
   echo "Efficacy (ROME / FT / FT-L): $(m rome efficacy/success) / $(m ft efficacy/success) / $(m ft-l efficacy/success)."
   echo "Specificity vs Specificity+ (NS -> NS+): unedited $(m unedited specificity/NS) -> $(m unedited specificity_plus/NS+);" \
