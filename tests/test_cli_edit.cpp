@@ -26,8 +26,9 @@ void write_rome_inputs(const test::TempDir& tmp) {
   auto ref = nlohmann::json::parse(in);
   std::ofstream(tmp / "rome.json") << ref["hparams"].dump();
   std::ofstream(tmp / "templates.json") << ref["context_templates"].dump();
-  std::ofstream(tmp / "ft.json")
-      << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-3}, {"norm_constraint", false}}.dump();
+  std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}},     {"num_steps", 5}, {"lr", 1e-3},
+                                                   {"weight_decay", 0}, {"kl_factor", 0}, {"norm_constraint", false}}
+                                        .dump();
   std::ofstream corpus(tmp / "corpus.txt");
   for (const auto& t : ref["corpus"]) corpus << t.get<std::string>() << "\n\n";
 }
@@ -115,11 +116,22 @@ TEST_CASE("editlab edit and stats: bad input is one clear error, exit code 2", "
   expect(run_cli("edit " + model_arg + rome + " " + edit_flags), "--stats-corpus");  // no statistics
   expect(run_cli("edit " + model_arg + " --hparams /no/such.json " + edit_flags), "/no/such.json");
   expect(run_cli("edit " + model_arg + rome + " --method memit " + edit_flags), "memit");
-  std::ofstream(tmp / "bad_layer.json") << R"({"layers": [9], "mom2_adjustment": false})";
+  // Complete ROME hyperparameters with one value changed (a partial file is itself an error).
+  auto rome_with = [&](const char* file, const char* key, const nlohmann::json& value) {
+    std::ifstream in(tmp / "rome.json");
+    auto j = nlohmann::json::parse(in);
+    j[key] = value;
+    j["mom2_adjustment"] = false;
+    std::ofstream(tmp / file) << j.dump();
+  };
+  rome_with("bad_layer.json", "layers", {9});
   expect(
       run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_layer.json").string()) + " " + edit_flags),
       "layer 9");
-  std::ofstream(tmp / "bad_type.json") << R"({"layers": [0], "v_lr": "fast"})";
+  rome_with("bad_type.json", "v_lr", "fast");
+  rome_with("typo.json", "v_lrr", 0.5);
+  expect(run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "typo.json").string()) + " " + edit_flags),
+         "unknown key \"v_lrr\"; did you mean \"v_lr\"?");
   expect(
       run_cli("edit " + model_arg + " --hparams " + shell_quote((tmp / "bad_type.json").string()) + " " + edit_flags),
       "v_lr");

@@ -43,6 +43,12 @@ double cosine(const torch::Tensor& a, const torch::Tensor& b) {
 
 EditRequest request_of(const nlohmann::json& r) { return parse_edit_request(r, "reference request"); }
 
+// Complete FT hyperparameters (every key ROME's FT files carry), layer 1, 10 steps.
+nlohmann::json ft_hparams(double lr, const nlohmann::json& norm_constraint) {
+  return {{"layers", {1}},     {"num_steps", 10}, {"lr", lr},
+          {"weight_decay", 0}, {"kl_factor", 0},  {"norm_constraint", norm_constraint}};
+}
+
 RomeHparams reference_hparams() { return RomeHparams::from_json(reference()["hparams"], "reference hparams"); }
 
 RomeResources reference_resources(LanguageModel& model) {
@@ -171,8 +177,9 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
   std::vector<EditRequest> requests = {request_of(reference()["cases"][0]["request"])};
   auto before = model.mlp_out_weight(1).clone();
   for (std::string objective : {"nll", "rome-compat"}) {
-    FtHparams hp =
-        FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"objective", objective}}, "ft");
+    auto j = ft_hparams(1e-3, false);
+    j["objective"] = objective;
+    FtHparams hp = FtHparams::from_json(j, "ft");
     auto ft = apply_ft(model, *loaded.tokenizer, requests, hp, "ft");
     const auto& losses = ft.diagnostics["losses"];
     INFO(objective);
@@ -181,8 +188,7 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
     undo(ft);
     REQUIRE(torch::equal(model.mlp_out_weight(1), before));
   }
-  FtHparams constrained =
-      FtHparams::from_json({{"layers", {1}}, {"num_steps", 10}, {"lr", 1e-3}, {"norm_constraint", 2e-4}}, "ft-l");
+  FtHparams constrained = FtHparams::from_json(ft_hparams(1e-3, 2e-4), "ft-l");
   auto ftl = apply_ft(model, *loaded.tokenizer, requests, constrained, "ft-l");
   const double max_change = (model.mlp_out_weight(1) - before).abs().max().item<double>();
   auto w = model.mlp_out_weight(1);
@@ -220,11 +226,34 @@ TEST_CASE("edit inputs: requests, hyperparameters and resources give clear error
       Contains("equals"));
   REQUIRE_THROWS_WITH(parse({{"case_id", 9}, {"requested_rewrite", "x"}}), Contains("case_id 9"));
 
-  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"layers", "17"}}, "h.json"), Contains("h.json") && Contains("layers"));
-  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"v_lr", -1}}, "h.json"), Contains("v_lr"));
-  REQUIRE_THROWS_WITH(RomeHparams::from_json({{"fact_token", "subject_first"}}, "h.json"), Contains("fact_token"));
-  REQUIRE_NOTHROW(RomeHparams::from_json({{"rewrite_module_tmp", "transformer.h.{}.mlp.c_proj"}}, "h.json"));
-  REQUIRE_THROWS_WITH(FtHparams::from_json({{"norm_constraint", "small"}}, "f.json"), Contains("norm_constraint"));
+  const nlohmann::json rome = reference()["hparams"];
+  auto rome_with = [&](const char* key, const nlohmann::json& value) {
+    auto j = rome;
+    j[key] = value;
+    return RomeHparams::from_json(j, "h.json");
+  };
+  REQUIRE_THROWS_WITH(rome_with("layers", "17"), Contains("h.json") && Contains("layers"));
+  REQUIRE_THROWS_WITH(rome_with("v_lr", -1), Contains("v_lr"));
+  REQUIRE_THROWS_WITH(rome_with("fact_token", "subject_first"), Contains("fact_token"));
+  // Keys ROME's and EasyEdit's files carry for other purposes are accepted; nothing else is.
+  REQUIRE_NOTHROW(rome_with("rewrite_module_tmp", "transformer.h.{}.mlp.c_proj"));
+  REQUIRE_NOTHROW(rome_with("alg_name", "ROME"));
+  REQUIRE_THROWS_WITH(rome_with("v_lrr", 0.5),
+                      Contains("h.json") && Contains("unknown key \"v_lrr\"") && Contains("did you mean \"v_lr\"?"));
+  auto without = rome;
+  without.erase("v_loss_layer");
+  REQUIRE_THROWS_WITH(RomeHparams::from_json(without, "h.json"), Contains("missing key \"v_loss_layer\""));
+  without = rome;
+  without.erase("context_template_length_params");  // optional, as in ROME's original files
+  REQUIRE_NOTHROW(RomeHparams::from_json(without, "h.json"));
+  auto ft = ft_hparams(1e-3, "small");
+  REQUIRE_THROWS_WITH(FtHparams::from_json(ft, "f.json"), Contains("norm_constraint"));
+  // The issue's example: a typo used to run an edit with the default layers and say nothing.
+  REQUIRE_THROWS_WITH(FtHparams::from_json({{"lyers", {0}}, {"lr", 0.5}}, "f.json"),
+                      Contains("missing key \"layers\""));
+  ft = ft_hparams(1e-3, false);
+  ft["lyers"] = {0};
+  REQUIRE_THROWS_WITH(FtHparams::from_json(ft, "f.json"), Contains("unknown key \"lyers\"; did you mean \"layers\"?"));
 
   auto loaded = load_model(test::fixture_model_dir());
   auto request = request_of(reference()["cases"][0]["request"]);

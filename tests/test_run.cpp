@@ -62,8 +62,9 @@ struct RunFixture {
   fs::path experiment;
   explicit RunFixture(const std::string& method = "ft", int limit = 6) {
     std::ofstream(tmp / "data.json") << dataset().dump(1);
-    std::ofstream(tmp / "ft.json")
-        << nlohmann::json{{"layers", {1}}, {"num_steps", 5}, {"lr", 1e-2}, {"norm_constraint", false}}.dump();
+    std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}},     {"num_steps", 5}, {"lr", 1e-2},
+                                                     {"weight_decay", 0}, {"kl_factor", 0}, {"norm_constraint", false}}
+                                          .dump();
     nlohmann::json e = {
         {"model", test::fixture_model_dir().string()},
         {"method", method},

@@ -1,6 +1,11 @@
 #include "editlab/edit/hparams.h"
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <fstream>
+#include <span>
+#include <string_view>
 
 #include "editlab/util/error.h"
 
@@ -31,6 +36,61 @@ void read(const nlohmann::json& j, const char* key, T& out, const std::string& s
   }
 }
 
+// Keys that ROME's and EasyEdit's hyperparameter files carry for other purposes than the method's
+// numbers (module names for other architectures, where to run, what to log): accepted, ignored.
+constexpr std::string_view kAcceptedElsewhere[] = {
+    "rewrite_module_tmp", "layer_module_tmp", "mlp_module_tmp", "attn_module_tmp", "ln_f_module",    "lm_head_module",
+    "alg_name",           "model_name",       "device",         "stats_dir",       "model_parallel", "fp16"};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// As strict as ROME's dataclasses: every required key present, no key that is neither required,
+// optional nor in kAcceptedElsewhere (a typo such as "lyers" is an error naming the likely key).
+void check_keys(const nlohmann::json& j, std::span<const std::string_view> required,
+                std::span<const std::string_view> optional, const char* method, const std::string& source) {
+  for (const auto key : required) {
+    if (!j.contains(key)) {
+      fail("{}: missing key \"{}\" ({} hyperparameters need every one of: {})", source, key, method,
+           fmt::join(required, ", "));
+    }
+  }
+  for (const auto& [key, value] : j.items()) {
+    auto known = [&](std::span<const std::string_view> list) { return std::ranges::find(list, key) != list.end(); };
+    if (known(required) || known(optional) || known(kAcceptedElsewhere)) continue;
+    std::string_view closest;
+    size_t best = 3;  // suggest only near misses
+    for (const auto list : {required, optional}) {
+      for (const auto candidate : list) {
+        if (const size_t d = edit_distance(key, candidate); d < best) best = d, closest = candidate;
+      }
+    }
+    fail("{}: unknown key \"{}\"{} ({} hyperparameters: {}{}{})", source, key,
+         closest.empty() ? std::string() : fmt::format("; did you mean \"{}\"?", closest), method,
+         fmt::join(required, ", "), optional.empty() ? "" : ", optional ", fmt::join(optional, ", "));
+  }
+}
+
+constexpr std::string_view kRomeRequired[] = {"layers",          "fact_token",     "v_num_grad_steps",  "v_lr",
+                                              "v_loss_layer",    "v_weight_decay", "clamp_norm_factor", "kl_factor",
+                                              "mom2_adjustment", "mom2_dataset",   "mom2_n_samples",    "mom2_dtype"};
+constexpr std::string_view kRomeOptional[] = {"context_template_length_params"};
+constexpr std::string_view kFtRequired[] = {"layers",       "num_steps", "lr",
+                                            "weight_decay", "kl_factor", "norm_constraint"};
+constexpr std::string_view kFtOptional[] = {"batch_size", "objective"};
+
 void check_layers(const std::vector<int64_t>& layers, const std::string& source) {
   if (layers.empty()) fail("{}: \"layers\" must list at least one layer", source);
   for (auto l : layers) {
@@ -60,6 +120,7 @@ nlohmann::json read_json_file(const std::filesystem::path& path, const char* wha
 
 RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: expected a JSON object of ROME hyperparameters", source);
+  check_keys(j, kRomeRequired, kRomeOptional, "ROME", source);
   RomeHparams h;
   read(j, "layers", h.layers, source);
   read(j, "fact_token", h.fact_token, source);
@@ -114,6 +175,7 @@ nlohmann::json RomeHparams::to_json() const {
 
 FtHparams FtHparams::from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: expected a JSON object of FT hyperparameters", source);
+  check_keys(j, kFtRequired, kFtOptional, "FT", source);
   FtHparams h;
   read(j, "layers", h.layers, source);
   read(j, "num_steps", h.num_steps, source);

@@ -1,6 +1,13 @@
-// Hyperparameters in ROME's own JSON files (kmeng01/rome hparams/ROME/*.json, hparams/FT/*.json):
-// the same keys; keys editlab does not need (rewrite_module_tmp, layer_module_tmp, ...) are
-// accepted and ignored; known keys are type- and range-checked with errors naming file and key.
+// Hyperparameters in ROME's own JSON files (kmeng01/rome hparams/ROME/*.json, hparams/FT/*.json),
+// read as strictly as ROME's dataclasses read them: every key of the method must be present
+// (ROME: layers, fact_token, v_num_grad_steps, v_lr, v_loss_layer, v_weight_decay,
+// clamp_norm_factor, kl_factor, mom2_adjustment, mom2_dataset, mom2_n_samples, mom2_dtype, with
+// context_template_length_params optional; FT: layers, num_steps, lr, weight_decay, kl_factor,
+// norm_constraint, with editlab's batch_size and objective optional), and a key that is none of
+// these is an error naming it, unless ROME's or EasyEdit's files carry it for another purpose
+// (rewrite_module_tmp and the other module names, alg_name, model_name, device, stats_dir,
+// model_parallel, fp16: accepted and ignored). Values are type- and range-checked with errors
+// naming file and key. The defaults below are what from_json starts from before reading.
 #pragma once
 
 #include <filesystem>
