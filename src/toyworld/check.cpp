@@ -229,10 +229,10 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
     }
     const std::string canonical = render_prompt(r.train.front(), subject);
     if (f.trained && !r.composed && !subject.alias.empty()) {
-      Entity alias = subject;
-      alias.name = subject.alias;
-      alias.article = false;
-      probes.push_back({render_prompt(r.train.front(), alias), answer, {&figure("aliases")->tally}, figure("aliases")});
+      probes.push_back({render_prompt(r.train.front(), subject.under_alias()),
+                        answer,
+                        {&figure("aliases")->tally},
+                        figure("aliases")});
     }
     if (r.composed && !f.trained) {
       CheckFigure* all = figure("composed_unstated");

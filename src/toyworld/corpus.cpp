@@ -16,14 +16,6 @@ using Chunk = std::vector<std::string>;  // sentences that stay together and in 
 // How a biography introduces its subject's alias ("Barack Obama is also known as B. Obama.").
 constexpr std::string_view kAliasTemplate = "{s} is also known as {o}.";
 
-// The entity under its alias: what a sentence names when it uses the alias.
-Entity as_alias(const Entity& e) {
-  Entity out = e;
-  out.name = e.alias;
-  out.article = false;
-  return out;
-}
-
 class DocumentWriter {
  public:
   DocumentWriter(const World& world, const CorpusOptions& options);
@@ -108,7 +100,7 @@ std::string DocumentWriter::fact_sentence(size_t fact_index) {
   const Entity& subject = world_.entity(f.subject);
   if (!subject.alias.empty() && options_.alias_probability > 0 && rng_.chance(options_.alias_probability)) {
     ++alias_sentences_;
-    return render_sentence(phrasing->text, as_alias(subject), &world_.entity(f.object));
+    return render_sentence(phrasing->text, subject.under_alias(), &world_.entity(f.object));
   }
   return render_sentence(phrasing->text, subject, &world_.entity(f.object));
 }
@@ -154,7 +146,7 @@ std::vector<Chunk> DocumentWriter::biography(EntityId topic) {
   if (!e.alias.empty() && !chunks.empty()) {
     // Where the alias is introduced: anywhere but last (it names the subject of what follows).
     const auto at = static_cast<std::ptrdiff_t>(rng_.below(chunks.size()));
-    const Entity alias = as_alias(e);
+    const Entity alias = e.under_alias();
     chunks.insert(chunks.begin() + at, Chunk{render_sentence(kAliasTemplate, e, &alias)});
     ++alias_sentences_;
   }

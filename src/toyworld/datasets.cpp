@@ -109,10 +109,8 @@ class CaseBuilder {
   void add_alias(EditCase& c) {
     const Entity& subject = world_.entity(c.subject);
     if (subject.alias.empty()) return;
-    Entity alias = subject;
-    alias.name = subject.alias;
-    alias.article = false;
-    ProbePrompt p{render_prompt(canonical_phrasing(c.relation).text, alias), c.subject, c.relation, c.target_new};
+    ProbePrompt p{render_prompt(canonical_phrasing(c.relation).text, subject.under_alias()), c.subject, c.relation,
+                  c.target_new};
     c.implications.push_back({"alias", std::move(p), c.target_true});
   }
 

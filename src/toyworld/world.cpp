@@ -53,6 +53,11 @@ constexpr RelationSpec kRelations[] = {
     {R::led_by, "led_by", T::company, T::person, std::nullopt, false, std::nullopt, "a company's chief executive"},
 };
 
+// Every entity type and its name in world.json: type_name and entity_type_from_name read this.
+constexpr std::pair<EntityType, std::string_view> kEntityTypeNames[] = {
+    {T::country, "country"}, {T::city, "city"},     {T::language, "language"},     {T::landmark, "landmark"},
+    {T::company, "company"}, {T::person, "person"}, {T::profession, "profession"}, {T::year, "year"}};
+
 // Professions: each starts with a consonant ("works as a {o}").
 constexpr std::string_view kProfessions[] = {"teacher",   "doctor",     "lawyer",     "painter",  "chef",
                                              "pilot",     "nurse",      "farmer",     "writer",   "singer",
@@ -240,7 +245,7 @@ void add_aliases(World& w) {
     by_alias[name.substr(0, 1) + ". " + name.substr(space + 1)].push_back(person);
   }
   for (auto& [alias, people] : by_alias) {
-    if (people.size() == 1) w.set_alias(people.front(), alias);
+    if (people.size() == 1) w.entities[static_cast<size_t>(people.front())].alias = alias;
   }
 }
 
@@ -319,37 +324,28 @@ nlohmann::ordered_json rules_json(const World& w) {
 }  // namespace
 
 std::string_view type_name(EntityType type) {
-  switch (type) {
-    case T::country:
-      return "country";
-    case T::city:
-      return "city";
-    case T::language:
-      return "language";
-    case T::landmark:
-      return "landmark";
-    case T::company:
-      return "company";
-    case T::person:
-      return "person";
-    case T::profession:
-      return "profession";
-    case T::year:
-      return "year";
+  for (const auto& [t, name] : kEntityTypeNames) {
+    if (t == type) return name;
   }
   return "unknown";
 }
 
 std::optional<EntityType> entity_type_from_name(std::string_view name) {
-  for (const auto type :
-       {T::country, T::city, T::language, T::landmark, T::company, T::person, T::profession, T::year}) {
-    if (type_name(type) == name) return type;
+  for (const auto& [type, type_name] : kEntityTypeNames) {
+    if (type_name == name) return type;
   }
   return std::nullopt;
 }
 
 std::string Entity::mid() const { return article ? "the " + name : name; }
 std::string Entity::start() const { return article ? "The " + name : name; }
+
+Entity Entity::under_alias() const {
+  Entity out = *this;
+  out.name = alias;
+  out.article = false;
+  return out;
+}
 
 std::span<const RelationSpec> relations() { return kRelations; }
 
@@ -429,12 +425,6 @@ EntityId World::add_entity(Entity entity) {
   if (!ids_.insert(entity.id).second) fail("toy world: two entities would get the id \"{}\"", entity.id);
   entities.push_back(std::move(entity));
   return id;
-}
-
-void World::set_alias(EntityId id, std::string alias) {
-  Entity& e = entities.at(static_cast<size_t>(id));
-  if (!by_alias_.emplace(alias, id).second) fail("toy world: two entities would get the alias \"{}\"", alias);
-  e.alias = std::move(alias);
 }
 
 void World::add_fact(const Fact& f) {

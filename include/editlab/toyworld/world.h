@@ -68,6 +68,9 @@ struct Entity {
   // Targets of edits and probes are the mid-sentence form.
   std::string mid() const;
   std::string start() const;
+  // The same entity named by its alias, without an article: what a sentence or a prompt that
+  // uses the alias names ("B. Obama was born in").
+  Entity under_alias() const;
 };
 
 enum class Relation {
@@ -146,7 +149,6 @@ class World {
   // Adds a fact (and indexes it); the generator's only way to add facts.
   void add_fact(const Fact& fact);
   EntityId add_entity(Entity entity);
-  void set_alias(EntityId id, std::string alias);  // throws Error when the alias is taken
 
   // world.json: format, seed and options, relations and logic rules, phrasings, entities,
   // facts (with "trained"), and which subjects have their country stated directly.
@@ -155,7 +157,6 @@ class World {
  private:
   std::map<std::pair<EntityType, std::string>, EntityId, std::less<>> by_name_;
   std::set<std::string, std::less<>> ids_;
-  std::map<std::string, EntityId, std::less<>> by_alias_;
   std::map<std::pair<EntityId, Relation>, size_t> fact_index_;
   std::map<std::pair<Relation, EntityId>, std::vector<EntityId>> subjects_index_;
 };
