@@ -47,7 +47,9 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   auto* sub = app.add_subcommand(
       "run",
       "run an experiment: for each record of the dataset, probe, edit, probe again, undo; write a journal "
-      "(resumable) and a report with aggregates and confidence intervals");
+      "(resumable) and a report with aggregates and confidence intervals. With \"sequential\" in the config the "
+      "edits accumulate instead, and every k edits all records edited so far are probed against the unedited "
+      "model (steps in out/sequential.jsonl and the report's \"sequential\")");
   sub->add_option("experiment", o->experiment, "experiment config (JSON; see README \"Experiment config\")")
       ->required()
       ->check(CLI::ExistingFile);

@@ -62,26 +62,47 @@ void validate_edit_request(const EditRequest& r, const std::string& where) {
   }
 }
 
-EditRequest parse_edit_request(const nlohmann::json& record, const std::string& where_in) {
+std::vector<EditRequest> parse_edit_requests(const nlohmann::json& record, const std::string& where_in) {
   if (!record.is_object()) fail("{}: expected a JSON object, found {}", where_in, record.type_name());
   std::string where = where_in;
-  EditRequest r;
+  std::string case_id;
   if (record.contains("case_id") && !record["case_id"].is_null()) {
-    r.case_id = record["case_id"].is_string() ? record["case_id"].get<std::string>() : record["case_id"].dump();
-    where += fmt::format(" (case_id {})", r.case_id);
+    case_id = record["case_id"].is_string() ? record["case_id"].get<std::string>() : record["case_id"].dump();
+    where += fmt::format(" (case_id {})", case_id);
   }
-  const nlohmann::json* source = &record;
-  if (record.contains("requested_rewrite")) {
-    source = &record["requested_rewrite"];
-    if (!source->is_object()) fail("{}: field \"requested_rewrite\" must be an object", where);
+  auto parse_one = [&](const nlohmann::json& source, const std::string& at) {
+    EditRequest r;
+    r.case_id = case_id;
+    r.prompt = field_string(source, "prompt", at, true);
+    r.subject = field_string(source, "subject", at, true);
+    r.target_new = field_string(source, "target_new", at, true);
+    r.target_true = field_string(source, "target_true", at, false);
+    r.relation_id = field_string(source, "relation_id", at, false);
+    validate_edit_request(r, at);
+    return r;
+  };
+  const auto it = record.find("requested_rewrite");
+  if (it == record.end()) return {parse_one(record, where)};
+  if (it->is_object()) return {parse_one(*it, where)};
+  if (!it->is_array() || it->empty()) {
+    fail("{}: field \"requested_rewrite\" must be an object or a non-empty list of them", where);
   }
-  r.prompt = field_string(*source, "prompt", where, true);
-  r.subject = field_string(*source, "subject", where, true);
-  r.target_new = field_string(*source, "target_new", where, true);
-  r.target_true = field_string(*source, "target_true", where, false);
-  r.relation_id = field_string(*source, "relation_id", where, false);
-  validate_edit_request(r, where);
-  return r;
+  std::vector<EditRequest> out;
+  for (size_t k = 0; k < it->size(); ++k) {
+    const std::string at = fmt::format("{}: requested_rewrite[{}]", where, k);
+    if (!(*it)[k].is_object()) fail("{} must be an object, found {}", at, (*it)[k].type_name());
+    out.push_back(parse_one((*it)[k], at));
+  }
+  return out;
+}
+
+EditRequest parse_edit_request(const nlohmann::json& record, const std::string& where) {
+  auto requests = parse_edit_requests(record, where);
+  if (requests.size() != 1) {
+    fail("{}: the record requests {} rewrites together (a list in \"requested_rewrite\"); this command edits one",
+         where, requests.size());
+  }
+  return std::move(requests.front());
 }
 
 std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path, const char* what) {
@@ -120,9 +141,10 @@ std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path) {
   const auto records = load_json_records(path, "edit file");
   std::vector<EditRequest> requests;
   for (size_t i = 0; i < records.size(); ++i) {
-    auto r = parse_edit_request(records[i], fmt::format("{}: record {}", path.string(), i));
-    if (r.case_id.empty()) r.case_id = fmt::format("#{}", i);
-    requests.push_back(std::move(r));
+    for (auto& r : parse_edit_requests(records[i], fmt::format("{}: record {}", path.string(), i))) {
+      if (r.case_id.empty()) r.case_id = fmt::format("#{}", i);
+      requests.push_back(std::move(r));
+    }
   }
   return requests;
 }

@@ -25,11 +25,46 @@ std::string target_string(const nlohmann::json& v, const std::string& where, con
   fail("{}: field \"{}\" must be a string or {{\"str\": ...}}", where, field);
 }
 
+std::vector<BenchmarkQuery> benchmark_queries(const nlohmann::json& test, const char* key, const std::string& where,
+                                              const std::string& field) {
+  std::vector<BenchmarkQuery> out;
+  const auto it = test.find(key);
+  if (it == test.end() || it->is_null()) return out;
+  if (!it->is_array()) fail("{}: field \"{}.{}\" must be a list", where, field, key);
+  for (size_t q = 0; q < it->size(); ++q) {
+    const auto& j = (*it)[q];
+    const std::string at = fmt::format("{}.{}[{}]", field, key, q);
+    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() || j["prompt"].get<std::string>().empty())
+      fail("{}: field \"{}\" must be an object with a non-empty \"prompt\"", where, at);
+    BenchmarkQuery query{j["prompt"].get<std::string>(), {}};
+    if (!j.contains("answers") || !j["answers"].is_array() || j["answers"].empty())
+      fail("{}: field \"{}.answers\" must be a non-empty list", where, at);
+    for (size_t a = 0; a < j["answers"].size(); ++a) {
+      const auto& ans = j["answers"][a];
+      const std::string aat = fmt::format("{}.answers[{}]", at, a);
+      if (!ans.is_object() || !ans.contains("value") || !ans["value"].is_string())
+        fail("{}: field \"{}\" must be {{\"value\": string, \"aliases\": [strings]}}", where, aat);
+      BenchmarkAnswer answer{ans["value"].get<std::string>(), {}};
+      if (const auto al = ans.find("aliases"); al != ans.end() && !al->is_null()) {
+        if (!al->is_array()) fail("{}: field \"{}.aliases\" must be a list of strings", where, aat);
+        for (const auto& x : *al) {
+          if (!x.is_string()) fail("{}: field \"{}.aliases\" must be a list of strings", where, aat);
+          answer.aliases.push_back(x.get<std::string>());
+        }
+      }
+      query.answers.push_back(std::move(answer));
+    }
+    out.push_back(std::move(query));
+  }
+  return out;
+}
+
 }  // namespace
 
 ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& where_in) {
   ProbeRecord r;
-  r.request = parse_edit_request(record, where_in);
+  r.requests = parse_edit_requests(record, where_in);
+  r.request = r.requests.front();
   const std::string where = record.contains("case_id") && !record["case_id"].is_null()
                                 ? fmt::format("{} (case_id {})", where_in, r.request.case_id)
                                 : where_in;
@@ -45,7 +80,7 @@ ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& 
       const std::string field = fmt::format("implications[{}]", i);
       if (!v.is_object()) fail("{}: field \"{}\" must be an object", where, field);
       ImplicationProbe p;
-      for (const char* key : {"kind", "prompt", "target_new", "target_old"}) {
+      for (const char* key : {"kind", "prompt", "target_new"}) {
         if (!v.contains(key)) fail("{}: field \"{}.{}\" is missing", where, field, key);
       }
       if (!v["kind"].is_string() || !v["prompt"].is_string()) {
@@ -54,14 +89,42 @@ ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& 
       p.kind = v["kind"].get<std::string>();
       p.prompt = v["prompt"].get<std::string>();
       p.target_new = target_string(v["target_new"], where, field + ".target_new");
-      p.target_old = target_string(v["target_old"], where, field + ".target_old");
+      // A benchmark may not know the answer before the edit (RippleEdits): no target_old then.
+      if (v.contains("target_old") && !v["target_old"].is_null())
+        p.target_old = target_string(v["target_old"], where, field + ".target_old");
       if (p.kind.empty() || p.kind.find('/') != std::string::npos) {
         fail("{}: field \"{}.kind\" must be a non-empty name without '/'", where, field);
       }
-      if (p.prompt.empty() || p.target_new.empty() || p.target_old.empty()) {
+      if (p.prompt.empty() || p.target_new.empty() || (v.contains("target_old") && p.target_old.empty())) {
         fail("{}: field \"{}\" has an empty prompt or target", where, field);
       }
       r.implications.push_back(std::move(p));
+    }
+  }
+  if (const auto it = record.find("benchmark_tests"); it != record.end() && !it->is_null()) {
+    if (!it->is_array()) fail("{}: field \"benchmark_tests\" must be a list", where);
+    for (size_t i = 0; i < it->size(); ++i) {
+      const auto& v = (*it)[i];
+      const std::string field = fmt::format("benchmark_tests[{}]", i);
+      if (!v.is_object()) fail("{}: field \"{}\" must be an object", where, field);
+      BenchmarkTest t;
+      for (const char* key : {"benchmark", "family"}) {
+        if (!v.contains(key) || !v[key].is_string() || v[key].get<std::string>().empty())
+          fail("{}: field \"{}.{}\" must be a non-empty string", where, field, key);
+      }
+      t.benchmark = v["benchmark"].get<std::string>();
+      t.family = v["family"].get<std::string>();
+      if (t.benchmark != "ripple_edits" && t.benchmark != "mquake")
+        fail("{}: field \"{}.benchmark\" is \"{}\"; expected ripple_edits or mquake", where, field, t.benchmark);
+      if (t.family.find('/') != std::string::npos) fail("{}: field \"{}.family\" must not contain '/'", where, field);
+      const std::string condition = v.value("test_condition", "OR");
+      if (condition != "OR" && condition != "AND")
+        fail("{}: field \"{}.test_condition\" is \"{}\"; expected OR or AND", where, field, condition);
+      t.all = condition == "AND";
+      t.condition_queries = benchmark_queries(v, "condition_queries", where, field);
+      t.test_queries = benchmark_queries(v, "test_queries", where, field);
+      if (t.test_queries.empty()) fail("{}: field \"{}.test_queries\" is empty", where, field);
+      r.benchmark_tests.push_back(std::move(t));
     }
   }
   return r;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "editlab/model/generate.h"
+#include "editlab/probe/benchmark_rules.h"
 #include "editlab/util/error.h"
 
 namespace editlab {
@@ -57,6 +58,35 @@ double entropy_of_ngrams(const std::vector<std::string>& words, size_t n) {
   return h;
 }
 
+// The text a benchmark's rule reads (benchmark_rules.h): RippleEdits' prompt and greedy
+// continuation up to len(prompt) characters + 30 tokens; MQuAKE's continuation (20 tokens).
+std::string benchmark_generation(LanguageModel& model, const Tokenizer& tokenizer, const std::string& benchmark,
+                                 const std::string& prompt) {
+  const auto ids = tokenizer.encode(prompt);
+  const int64_t limit = model.shape().n_positions;
+  if (static_cast<int64_t>(ids.size()) >= limit)
+    fail("benchmark query \"{}\" is {} tokens, the model's context is {}", prompt, ids.size(), limit);
+  GenerateOptions g;
+  g.eos_token_id = tokenizer.eos_id();
+  const bool mquake = benchmark == "mquake";
+  if (mquake) {
+    g.max_new_tokens = std::min<int64_t>(20, limit - static_cast<int64_t>(ids.size()));
+  } else {
+    // Python's len(prompt): code points, not bytes.
+    const auto chars = std::count_if(prompt.begin(), prompt.end(),
+                                     [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+    g.max_length = std::min<int64_t>(chars + 30, limit);
+  }
+  const auto out = generate(model, ids, g);
+  std::span<const int64_t> span(out.ids);
+  if (mquake) span = span.subspan(ids.size());
+  std::vector<int64_t> kept;
+  for (auto id : span) {
+    if (id != tokenizer.eos_id()) kept.push_back(id);
+  }
+  return replace_invalid_utf8(tokenizer.decode(kept));
+}
+
 }  // namespace
 
 double ngram_entropy(const std::string& text) {
@@ -82,11 +112,21 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
   const auto& r = record_.request;
   const bool paired = options_.has("efficacy") || options_.has("paraphrase") || options_.has("specificity") ||
                       options_.has("specificity_plus");
-  if (paired && r.target_true.empty()) {
-    fail("the record has no target_true, which efficacy, paraphrase and specificity need");
+  for (const auto& q : record_.requests) {
+    if (paired && q.target_true.empty()) {
+      fail(
+          "the record has no target_true, which efficacy, paraphrase and specificity need (choose other suites for "
+          "it, e.g. [\"implication\", \"benchmark\"])");
+    }
   }
   const std::vector<std::string> both = {r.target_new, r.target_true};
-  if (options_.has("efficacy")) rewrite_ = add({r.sentence()}, both);
+  if (options_.has("efficacy")) {
+    rewrite_ = {requests_.size(), record_.requests.size()};
+    for (const auto& q : record_.requests) {
+      requests_.push_back({q.sentence(), q.target_new});
+      requests_.push_back({q.sentence(), q.target_true});
+    }
+  }
   if (options_.has("paraphrase")) paraphrase_ = add(record_.paraphrase_prompts, both);
   if (options_.has("specificity")) {
     neighborhood_ = add(record_.neighborhood_prompts, both);
@@ -110,12 +150,15 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
     loud_ = add(loud_prompts_, {r.target_new});
   }
   if (options_.has("implication")) {
-    implication_.first = requests_.size();
     for (const auto& imp : record_.implications) {
+      std::pair<size_t, std::optional<size_t>> rows{requests_.size(), std::nullopt};
       requests_.push_back({imp.prompt, imp.target_new});
-      requests_.push_back({imp.prompt, imp.target_old});
+      if (!imp.target_old.empty()) {
+        rows.second = requests_.size();
+        requests_.push_back({imp.prompt, imp.target_old});
+      }
+      implication_rows_.push_back(rows);
     }
-    implication_.count = record_.implications.size();
   }
 }
 
@@ -132,6 +175,15 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
       const auto ids = tokenizer.encode(imp.prompt);
       const auto out = generate(model, ids, g);
       o.generations.push_back(tokenizer.decode(std::span(out.ids).subspan(ids.size())));
+    }
+  }
+  if (options_.has("benchmark")) {
+    for (const auto& test : record_.benchmark_tests) {
+      auto& texts = o.benchmark_texts.emplace_back();
+      for (const auto* queries : {&test.condition_queries, &test.test_queries}) {
+        for (const auto& q : *queries)
+          texts.push_back(benchmark_generation(model, tokenizer, test.benchmark, q.prompt));
+      }
     }
   }
   if (options_.has("fluency")) {
@@ -196,12 +248,14 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
     m["loud/logprob_gain"].push_back(b.nll - a.nll);
   }
   nlohmann::json details = nlohmann::json::object();
-  for (size_t i = 0; i < implication_.count; ++i) {
+  for (size_t i = 0; i < implication_rows_.size(); ++i) {
     const auto& imp = record_.implications[i];
-    const size_t k = implication_.first + 2 * i;
+    const auto [k, old] = implication_rows_[i];
     const std::string p = "implication/" + imp.kind + "/";
-    m[p + "success"].push_back(b2d(s[k].nll < s[k + 1].nll));
-    m[p + "success_before"].push_back(b2d(s0[k].nll < s0[k + 1].nll));
+    if (old) {
+      m[p + "success"].push_back(b2d(s[k].nll < s[*old].nll));
+      m[p + "success_before"].push_back(b2d(s0[k].nll < s0[*old].nll));
+    }
     m[p + "prob_gain"].push_back(std::exp(-s[k].nll) - std::exp(-s0[k].nll));
     const bool gen_after = after.generations[i].find(imp.target_new) != std::string::npos;
     const bool gen_before = before.generations[i].find(imp.target_new) != std::string::npos;
@@ -213,6 +267,43 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
                                        {"target_old", imp.target_old},
                                        {"before", before.generations[i]},
                                        {"after", after.generations[i]}});
+  }
+  for (size_t i = 0; i < after.benchmark_texts.size(); ++i) {
+    const auto& test = record_.benchmark_tests[i];
+    const auto& a = after.benchmark_texts[i];
+    const auto& b = before.benchmark_texts[i];
+    const size_t nc = test.condition_queries.size();
+    std::vector<bool> conditions, tests, tests_before;
+    for (size_t q = 0; q < a.size(); ++q) {
+      const auto& query = q < nc ? test.condition_queries[q] : test.test_queries[q - nc];
+      const bool pass_before = benchmark_query_passes(test.benchmark, b[q], query.answers);
+      if (q < nc) {
+        conditions.push_back(pass_before);
+      } else {
+        tests.push_back(benchmark_query_passes(test.benchmark, a[q], query.answers));
+        tests_before.push_back(pass_before);
+      }
+    }
+    const auto outcome = benchmark_test_outcome(conditions, tests, test.all);
+    const bool executed = outcome != TestOutcome::kNotExecuted;
+    const std::string p = "benchmark/" + test.benchmark + "/" + test.family + "/";
+    m[p + "executed"].push_back(b2d(executed));
+    if (executed) {
+      m[p + "pass"].push_back(b2d(outcome == TestOutcome::kPassed));
+      m[p + "pass_before"].push_back(b2d(benchmark_test_outcome({}, tests_before, test.all) == TestOutcome::kPassed));
+    }
+    nlohmann::json queries = nlohmann::json::array();
+    for (size_t q = 0; q < a.size(); ++q) {
+      const auto& query = q < nc ? test.condition_queries[q] : test.test_queries[q - nc];
+      queries.push_back(
+          {{"role", q < nc ? "condition" : "test"}, {"prompt", query.prompt}, {"before", b[q]}, {"after", a[q]}});
+    }
+    details["benchmark_tests"].push_back({{"benchmark", test.benchmark},
+                                          {"family", test.family},
+                                          {"outcome", outcome == TestOutcome::kNotExecuted ? "not_executed"
+                                                      : outcome == TestOutcome::kPassed    ? "passed"
+                                                                                           : "failed"},
+                                          {"queries", std::move(queries)}});
   }
   for (size_t i = 0; i < after.samples.size(); ++i) {
     m["fluency/entropy_before"].push_back(ngram_entropy(before.samples[i]));

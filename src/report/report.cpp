@@ -47,8 +47,8 @@ double quantile(std::vector<double> v, double q) {
 }
 
 int suite_rank(std::string_view suite) {
-  static const std::array<std::string_view, 6> order = {"efficacy",         "paraphrase", "specificity",
-                                                        "specificity_plus", "loud",       "implication"};
+  static const std::array<std::string_view, 7> order = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
+                                                        "loud",     "implication", "benchmark"};
   for (size_t i = 0; i < order.size(); ++i) {
     if (suite == order[i]) return static_cast<int>(i);
   }
@@ -76,6 +76,11 @@ bool metric_less(const std::string& a, const std::string& b) {
       return std::tuple(suite_rank(suite), rest.substr(0, s2),
                         rest.substr(s2 == std::string::npos ? rest.size() : s2 + 1));
     }
+    if (suite == "benchmark") {  // benchmark/<benchmark>/<family>/<metric>: group by family
+      const auto last = rest.rfind('/');
+      return std::tuple(suite_rank(suite), rest.substr(0, last),
+                        rest.substr(last == std::string::npos ? rest.size() : last + 1));
+    }
     return std::tuple(suite_rank(suite), suite, rest);
   };
   // Within a suite, keep the run's natural order: success, magnitude, accuracy, then the rest.
@@ -98,6 +103,9 @@ bool metric_less(const std::string& a, const std::string& b) {
                                                     {"generation", 3},
                                                     {"generation_before", 4},
                                                     {"entropy_before", 0},
+                                                    {"pass", 0},
+                                                    {"pass_before", 1},
+                                                    {"executed", 2},
                                                     {"entropy_after", 1}};
   auto [ra, ga, ma] = split(a);
   auto [rb, gb, mb] = split(b);

@@ -90,7 +90,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   c.base = base;
   Fields f(j, source,
            {"model", "method", "hparams", "dataset", "select", "suites", "loud_templates", "generation", "fluency",
-            "rome", "seed", "threads", "dtype", "device", "bootstrap", "out"});
+            "rome", "seed", "threads", "dtype", "device", "bootstrap", "sequential", "out"});
   const auto model = f.string("model");
   if (!model) fail("{}: field \"model\" is required (a Hugging Face GPT-2 directory)", source);
   c.model = resolve(base, *model);
@@ -164,6 +164,19 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
     Fields bf(*b, source + ": bootstrap", {"resamples", "level"});
     c.bootstrap.resamples = bf.integer("resamples", 1, 1000000).value_or(c.bootstrap.resamples);
     c.bootstrap.level = bf.number("level", 0, 1).value_or(c.bootstrap.level);
+  }
+  if (const auto* q = f.find("sequential")) {
+    if (q->is_boolean()) {
+      if (q->get<bool>()) c.sequential = SequentialOptions{};
+    } else {
+      Fields qf(*q, source + ": sequential", {"every", "first"});
+      SequentialOptions s;
+      s.every = qf.integer("every", 1, INT64_MAX).value_or(s.every);
+      s.first = qf.integer("first", 1, INT64_MAX).value_or(s.first);
+      c.sequential = s;
+    }
+    if (c.sequential && c.method == "none")
+      fail("{}: a sequential run needs an edit method (method is \"none\")", f.name("sequential"));
   }
   c.out = resolve(base, f.string("out").value_or("out/run"));
   return c;

@@ -20,6 +20,7 @@
 #include "editlab/util/model_clock.h"
 #include "editlab/util/progress.h"
 #include "editlab/util/steady_clock.h"
+#include "loop.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -28,7 +29,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 constexpr const char* kJournalSchema = "editlab.journal/1";
-
 
 std::atomic<int> g_interrupts{0};
 extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
@@ -143,36 +143,86 @@ struct UndoGuard {
   }
 };
 
-// Running means of the headline metrics, for the progress line.
-class RunningMeans {
- public:
-  void add(const nlohmann::json& record) {
-    for (const auto& [name, label] : kHeadline) {
-      if (const auto m = report::record_mean(record, name)) {
-        auto& [sum, n] = sums_[name];
-        sum += *m;
-        ++n;
+// The independent loop: per record, probe the unedited model, apply the record's edits, probe,
+// undo; each result appended to the journal as it is finished.
+run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const std::vector<int64_t>& todo,
+                                       Journal& journal, const std::string& label) {
+  using namespace run_detail;
+  const auto& config = ctx.config;
+  auto& model = *ctx.model.model;
+  auto& tokenizer = *ctx.model.tokenizer;
+  LoopResult out;
+  RunningMeans means;
+  int64_t failed = 0;
+  for (const auto& r : journal.records()) {
+    means.add(r);
+    failed += r.value("status", "") != "ok";
+  }
+  Progress progress(label, static_cast<int64_t>(todo.size()), "records");
+  for (int64_t index : todo) {
+    if (ctx.stop_requested()) {
+      out.interrupted = true;
+      break;
+    }
+    const auto record_start = Clock::now();
+    nlohmann::json result = {{"index", index}, {"case_id", case_id_of(ctx.dataset[index], index)}};
+    double edit_seconds = 0, probe_seconds = 0;
+    try {
+      const auto record = parse_record(ctx, index);
+      const RecordProbes probes(record, config.suites);
+      const uint64_t seed = record_seed(config, index);
+      auto t = Clock::now();
+      const auto before = probes.observe(model, tokenizer, seed);
+      probe_seconds += seconds_since(t);
+      std::vector<EditResult> edits;
+      nlohmann::json metrics;
+      {
+        UndoGuard guard{edits};
+        if (ctx.editor) {
+          t = Clock::now();
+          edits = ctx.editor->apply(record.requests);
+          edit_seconds = seconds_since(t);
+          t = Clock::now();
+          const auto after = probes.observe(model, tokenizer, seed);
+          probe_seconds += seconds_since(t);
+          metrics = probes.metrics(before, after);
+        } else {
+          metrics = probes.metrics(before, before);
+        }
       }
+      result["status"] = "ok";
+      result["metrics"] = std::move(metrics["metrics"]);
+      result["details"] = std::move(metrics["details"]);
+      if (!edits.empty()) result["details"]["edit"] = edits.front().diagnostics;
+      if (edits.size() > 1) {
+        for (const auto& e : edits) result["details"]["edits"].push_back(e.diagnostics);
+      }
+    } catch (const std::exception& e) {
+      mark_failed(result, e);
     }
-  }
-  std::string text(int64_t failed) const {
-    std::string out;
-    for (const auto& [name, label] : kHeadline) {
-      const auto it = sums_.find(name);
-      if (it != sums_.end()) out += fmt::format("{} {:.2f}  ", label, it->second.first / it->second.second);
+    if (result["status"] == "failed") {
+      ++failed;
+      fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", index, result["case_id"].get<std::string>(),
+                 result["error"].get<std::string>());
     }
-    if (failed > 0) out += fmt::format("failed {}", failed);
-    return out;
+    const double total = seconds_since(record_start);
+    result["seconds"] = {
+        {"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
+    journal.append(result);
+    means.add(result);
+    journal.records().push_back(std::move(result));
+    ++out.processed;
+    progress.update(out.processed, means.text(failed));
   }
+  if (ctx.stop_requested() && out.processed < static_cast<int64_t>(todo.size())) out.interrupted = true;
+  progress.finish(means.text(failed));
+  out.records = journal.records();
+  return out;
+}
 
- private:
-  inline static const std::vector<std::pair<std::string, std::string>> kHeadline = {{"efficacy/success", "ES"},
-                                                                                    {"paraphrase/success", "PS"},
-                                                                                    {"specificity/NS", "NS"},
-                                                                                    {"specificity_plus/NS+", "NS+"},
-                                                                                    {"loud/rate", "loud"}};
-  std::map<std::string, std::pair<double, int64_t>> sums_;
-};
+}  // namespace
+
+namespace run_detail {
 
 std::string case_id_of(const nlohmann::json& record, int64_t index) {
   if (record.is_object() && record.contains("case_id") && !record["case_id"].is_null()) {
@@ -181,7 +231,52 @@ std::string case_id_of(const nlohmann::json& record, int64_t index) {
   return "#" + std::to_string(index);
 }
 
+uint64_t record_seed(const ExperimentConfig& config, int64_t index) {
+  return toyworld::mix_seed(config.seed ^ toyworld::mix_seed(static_cast<uint64_t>(index)));
+}
+
+ProbeRecord parse_record(const LoopContext& ctx, int64_t index) {
+  return parse_probe_record(ctx.dataset[index], fmt::format("{}: record {}", ctx.config.dataset.string(), index));
+}
+
+void mark_failed(nlohmann::json& result, const std::exception& e) {
+  result["status"] = "failed";
+  if (const auto* t = dynamic_cast<const c10::Error*>(&e)) {
+    result["error"] = std::string("libtorch: ") + t->what_without_backtrace();
+  } else {
+    result["error"] = e.what();
+  }
+}
+
+namespace {
+const std::vector<std::pair<std::string, std::string>> kHeadline = {{"efficacy/success", "ES"},
+                                                                    {"paraphrase/success", "PS"},
+                                                                    {"specificity/NS", "NS"},
+                                                                    {"specificity_plus/NS+", "NS+"},
+                                                                    {"loud/rate", "loud"}};
 }  // namespace
+
+void RunningMeans::add(const nlohmann::json& record) {
+  for (const auto& [name, label] : kHeadline) {
+    if (const auto m = report::record_mean(record, name)) {
+      auto& [sum, n] = sums_[name];
+      sum += *m;
+      ++n;
+    }
+  }
+}
+
+std::string RunningMeans::text(int64_t failed) const {
+  std::string out;
+  for (const auto& [name, label] : kHeadline) {
+    const auto it = sums_.find(name);
+    if (it != sums_.end()) out += fmt::format("{} {:.2f}  ", label, it->second.first / it->second.second);
+  }
+  if (failed > 0) out += fmt::format("failed {}", failed);
+  return out;
+}
+
+}  // namespace run_detail
 
 Shard Shard::parse(const std::string& text) {
   Shard s;
@@ -223,6 +318,11 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
     if (static_cast<int64_t>(p) % shard.count == shard.index - 1) assigned.push_back(selected[p]);
   }
 
+  if (config.sequential && shard.count > 1)
+    fail("a sequential run cannot be sharded: every edit applies to the model the edits before it left");
+  if (config.sequential && options.resume)
+    fail("a sequential run cannot --resume: the earlier edits lived only in the interrupted process's model");
+
   LoadOptions load_options;
   load_options.dtype = config.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
   load_options.device = torch::Device(config.device);
@@ -233,23 +333,31 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   const auto id = run_id(config, fingerprint, dataset_hash, hparams_json);
 
   fs::create_directories(config.out);
-  const Json header = {{"journal", kJournalSchema}, {"run_id", id}, {"shard", shard_json(options.shard)}};
-  Journal journal(config.out / "journal.jsonl", header, options.resume);
-  std::set<int64_t> done;
-  for (const auto& r : journal.records()) done.insert(r["index"].get<int64_t>());
-  const std::set<int64_t> assigned_set(assigned.begin(), assigned.end());
-  for (int64_t index : done) {
-    if (!assigned_set.count(index))
-      fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
-  }
-
+  std::optional<Journal> journal;
   std::vector<int64_t> todo;
-  for (int64_t index : assigned) {
-    if (!done.count(index)) todo.push_back(index);
-  }
-  if (!done.empty()) {
-    fmt::print(stderr, "resuming: {} of {} records already in {}\n", done.size(), assigned.size(),
-               (config.out / "journal.jsonl").string());
+  if (config.sequential) {
+    // The run cannot resume: the earlier records' edits live only in the model's memory.
+    const auto steps = config.out / "sequential.jsonl";
+    if (fs::exists(steps) && fs::file_size(steps) > 0)
+      fail("{} already holds a sequential run; choose another --out", steps.string());
+    todo = assigned;
+  } else {
+    const Json header = {{"journal", kJournalSchema}, {"run_id", id}, {"shard", shard_json(options.shard)}};
+    journal.emplace(config.out / "journal.jsonl", header, options.resume);
+    std::set<int64_t> done;
+    for (const auto& r : journal->records()) done.insert(r["index"].get<int64_t>());
+    const std::set<int64_t> assigned_set(assigned.begin(), assigned.end());
+    for (int64_t index : done) {
+      if (!assigned_set.count(index))
+        fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
+    }
+    for (int64_t index : assigned) {
+      if (!done.count(index)) todo.push_back(index);
+    }
+    if (!done.empty()) {
+      fmt::print(stderr, "resuming: {} of {} records already in {}\n", done.size(), assigned.size(),
+                 (config.out / "journal.jsonl").string());
+    }
   }
 
   std::unique_ptr<Editor> editor;
@@ -269,84 +377,23 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   }
   const double setup_seconds = seconds_since(wall_start);
 
-  RunningMeans means;
-  int64_t failed = 0;
-  for (const auto& r : journal.records()) {
-    means.add(r);
-    failed += r.value("status", "") != "ok";
-  }
-  Progress progress(fmt::format("{} {}", config.method,
-                                shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"),
-                    static_cast<int64_t>(todo.size()), "records");
+  const run_detail::LoopContext ctx{config, dataset, model, editor.get(), [] { return g_interrupts.load() > 0; }};
   const auto loop_start = Clock::now();
   const double model_start = ModelClock::seconds();
-  int64_t processed = 0;
-  bool interrupted = false;
-  for (int64_t index : todo) {
-    if (g_interrupts.load() > 0) {
-      interrupted = true;
-      break;
-    }
-    const auto record_start = Clock::now();
-    nlohmann::json result = {{"index", index}, {"case_id", case_id_of(dataset[index], index)}};
-    double edit_seconds = 0, probe_seconds = 0;
-    try {
-      const auto record =
-          parse_probe_record(dataset[index], fmt::format("{}: record {}", config.dataset.string(), index));
-      const RecordProbes probes(record, config.suites);
-      const uint64_t seed = toyworld::mix_seed(config.seed ^ toyworld::mix_seed(static_cast<uint64_t>(index)));
-      auto t = Clock::now();
-      const auto before = probes.observe(*model.model, *model.tokenizer, seed);
-      probe_seconds += seconds_since(t);
-      std::vector<EditResult> edits;
-      nlohmann::json metrics;
-      {
-        UndoGuard guard{edits};
-        if (editor) {
-          t = Clock::now();
-          edits = editor->apply({record.request});
-          edit_seconds = seconds_since(t);
-          t = Clock::now();
-          const auto after = probes.observe(*model.model, *model.tokenizer, seed);
-          probe_seconds += seconds_since(t);
-          metrics = probes.metrics(before, after);
-        } else {
-          metrics = probes.metrics(before, before);
-        }
-      }
-      result["status"] = "ok";
-      result["metrics"] = std::move(metrics["metrics"]);
-      result["details"] = std::move(metrics["details"]);
-      if (!edits.empty()) result["details"]["edit"] = edits.front().diagnostics;
-    } catch (const c10::Error& e) {
-      result["status"] = "failed";
-      result["error"] = std::string("libtorch: ") + e.what_without_backtrace();
-    } catch (const std::exception& e) {
-      result["status"] = "failed";
-      result["error"] = e.what();
-    }
-    if (result["status"] == "failed") {
-      ++failed;
-      fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", index, result["case_id"].get<std::string>(),
-                 result["error"].get<std::string>());
-    }
-    const double total = seconds_since(record_start);
-    result["seconds"] = {
-        {"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
-    journal.append(result);
-    means.add(result);
-    journal.records().push_back(std::move(result));
-    ++processed;
-    progress.update(processed, means.text(failed));
-  }
-  if (g_interrupts.load() > 0 && processed < static_cast<int64_t>(todo.size())) interrupted = true;
-  progress.finish(means.text(failed));
-  if (interrupted) fmt::print(stderr, "interrupted: writing a partial report ({} records)\n", journal.records().size());
+  auto loop = config.sequential
+                  ? run_detail::run_sequential(ctx, todo)
+                  : run_independent(
+                        ctx, todo, *journal,
+                        fmt::format("{} {}", config.method,
+                                    shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"));
+  const bool interrupted = loop.interrupted;
+  const int64_t processed = loop.processed;
+  if (interrupted) fmt::print(stderr, "interrupted: writing a partial report ({} records)\n", loop.records.size());
   const double loop_seconds = seconds_since(loop_start);
   const double model_seconds = ModelClock::seconds() - model_start;
 
   // The report: records by dataset index.
-  auto records = journal.records();
+  auto records = std::move(loop.records);
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
     return a["index"].template get<int64_t>() < b["index"].template get<int64_t>();
   });
@@ -389,6 +436,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
                        {"model_share", loop_seconds > 0 ? model_seconds / loop_seconds : 0.0},
                        {"records_processed", processed},
                        {"records_per_second", loop_seconds > 0 ? processed / loop_seconds : 0.0}};
+  if (!loop.sequential.is_null()) report["sequential"] = std::move(loop.sequential);
   report["records"] = records;
   write_file_atomically(config.out / "report.json", report::report_text(report));
   write_file_atomically(config.out / "summary.md", report::markdown_table({report}, {config.method}));

@@ -26,14 +26,20 @@ struct EditRequest {
 // Accepted shapes: a CounterFact record {"case_id", "requested_rewrite": {"prompt", "subject",
 // "target_new": {"str"}, "target_true": {"str"}, "relation_id"}, ...}, or the flat
 // {"prompt", "subject", "target_new", "target_true"} (targets as strings or {"str": ...}).
-// `where` names the record in errors, e.g. "edits.json: record 3 (case_id 17)".
+// `where` names the record in errors, e.g. "edits.json: record 3 (case_id 17)". A record whose
+// requested_rewrite is a list (MQuAKE) is an error here: it holds several requests.
 EditRequest parse_edit_request(const nlohmann::json& record, const std::string& where);
+
+// The requests of one record: one, or every element of a `requested_rewrite` list (MQuAKE's
+// cases hold 1-4 edits that are applied together), each with the record's case_id.
+std::vector<EditRequest> parse_edit_requests(const nlohmann::json& record, const std::string& where);
 
 // The records of a file holding one JSON object, a JSON array, or JSON Lines (not parsed further,
 // so that a bad record can fail alone). `what` names the file in errors ("dataset").
 std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path, const char* what);
 
-// Reads a file of requests (a single object, a JSON array, or JSON Lines).
+// Reads a file of requests (a single object, a JSON array, or JSON Lines); a record with a list of
+// rewrites gives all of them, in order.
 std::vector<EditRequest> load_edit_requests(const std::filesystem::path& path);
 
 // Checks a request: one "{}" in the prompt, non-empty subject and target_new, target_new !=

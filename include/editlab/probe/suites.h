@@ -24,10 +24,19 @@
 //                                                contains target_new
 //   fluency/{entropy_before, entropy_after}      ROME's weighted 2/3-gram entropy of top-k
 //                                                samples from the generation prompts
+//   benchmark/<benchmark>/<family>/{executed, pass, pass_before}
+//                                                the benchmark's own rule (benchmark_rules.h):
+//                                                executed per test (its condition queries hold on
+//                                                the unedited model), pass / pass_before per
+//                                                executed test on the edited / unedited model
+// Several requested rewrites (MQuAKE) give one efficacy value each; the other suites follow the
+// first rewrite, as CounterFact's prompts do. An implication without target_old gives prob_gain
+// and generation only.
 // A suite whose prompts a record lacks contributes no values for that record.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,11 +51,11 @@
 namespace editlab {
 
 inline const std::vector<std::string> kSuites = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
-                                                 "loud",     "implication", "fluency"};
+                                                 "loud",     "implication", "benchmark",   "fluency"};
 
 struct SuiteOptions {
-  std::vector<std::string> suites = {"efficacy",         "paraphrase", "specificity",
-                                     "specificity_plus", "loud",       "implication"};
+  std::vector<std::string> suites = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
+                                     "loud",     "implication", "benchmark"};
   // Loud facts for records without mention_prompts: each template ("{} is cool.") with the
   // subject, then " " + each neighborhood prompt.
   std::vector<std::string> loud_templates = {"{} is cool."};
@@ -67,6 +76,8 @@ struct Observation {
   torch::Tensor next_logprobs;           // [K, V] float64: neighborhood prompts, then the "+" prompts
   std::vector<std::string> generations;  // implication continuations, one per implication
   std::vector<std::string> samples;      // fluency texts, one per generation prompt
+  // Benchmark tests: per test, the texts their rule reads (condition queries, then test queries).
+  std::vector<std::vector<std::string>> benchmark_texts;
 };
 
 class RecordProbes {
@@ -90,7 +101,9 @@ class RecordProbes {
   ProbeRecord record_;
   SuiteOptions options_;
   std::vector<ScoreRequest> requests_;
-  Group rewrite_, paraphrase_, neighborhood_, plus_, loud_, implication_;
+  Group rewrite_, paraphrase_, neighborhood_, plus_, loud_;
+  // Per implication: the score of target_new, and of target_old when there is one.
+  std::vector<std::pair<size_t, std::optional<size_t>>> implication_rows_;
   std::vector<std::string> kl_prompts_;  // neighborhood then plus prompts
   std::vector<std::string> plus_prompts_, loud_prompts_;
 };

@@ -21,6 +21,9 @@
 //    "threads": 0,                                 0 = all cores (--threads overrides)
 //    "dtype": "float32", "device": "cpu",
 //    "bootstrap": {"resamples": 1000, "level": 0.95},
+//    "sequential": {"every": 10, "first": 10},    edits accumulate (no undo); every `every` edits
+//                                                  the records edited so far are probed against
+//                                                  the unedited model's baseline (true = every 1)
 //    "out": "out/run"}                             output directory (--out overrides)
 #pragma once
 
@@ -39,6 +42,11 @@
 
 namespace editlab {
 
+struct SequentialOptions {
+  int64_t every = 1;   // probe all records edited so far after every `every` edits (and at the end)
+  int64_t first = 10;  // also report the means over the first `first` edited records
+};
+
 struct ExperimentConfig {
   nlohmann::ordered_json raw;  // the config as given, with overrides applied (for the report)
   std::filesystem::path base;  // directory relative paths are resolved against
@@ -53,6 +61,7 @@ struct ExperimentConfig {
   int threads = 0;
   std::string dtype = "float32", device = "cpu";
   report::BootstrapOptions bootstrap;
+  std::optional<SequentialOptions> sequential;
   // ROME's resources.
   std::filesystem::path stats, stats_corpus, context_templates, cache_dir;
   std::optional<int64_t> samples;

@@ -10,6 +10,13 @@
 // A record that fails (bad prompt, subject not found, ...) is recorded with its error and the
 // run goes on. An interrupt (SIGINT/SIGTERM) stops after the record in flight and still writes a
 // report, marked "complete": false.
+//
+// A record with several requested rewrites (MQuAKE) has all of them applied before its probes.
+// With "sequential" in the config the edits accumulate instead (src/run/sequential.cpp): no
+// journal and no resume; out/sequential.jsonl holds one line per measurement step, and the
+// report adds "sequential": {"every", "first", "baseline", "edits", "steps": [{"edits",
+// "records", "all": aggregates, "first": {"records", "aggregates"}}]}, its records holding their
+// metrics at the last step, against the unedited model's probes.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,60 @@
+// Private to src/run: what the two record loops of `editlab run` share. The independent loop
+// (runner.cpp: probe, edit, probe, undo, per record, journaled) and the sequential loop
+// (sequential.cpp: edits accumulate, probes against the unedited model's baseline).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "editlab/edit/editor.h"
+#include "editlab/model/model_dir.h"
+#include "editlab/probe/record.h"
+#include "editlab/run/experiment.h"
+
+namespace editlab::run_detail {
+
+struct LoopContext {
+  const ExperimentConfig& config;
+  const std::vector<nlohmann::json>& dataset;
+  LoadedModel& model;
+  Editor* editor;                        // null for method "none"
+  std::function<bool()> stop_requested;  // an interrupt arrived
+};
+
+struct LoopResult {
+  std::vector<nlohmann::json> records;  // results, any order
+  int64_t processed = 0;                // records handled by this process
+  bool interrupted = false;
+  nlohmann::ordered_json sequential;  // the sequential loop's steps (null otherwise)
+};
+
+std::string case_id_of(const nlohmann::json& record, int64_t index);
+
+// The seed of a record's sampled probes (fluency), the same before and after its edit.
+uint64_t record_seed(const ExperimentConfig& config, int64_t index);
+
+// The record at `index`, parsed; errors name the dataset file and the record.
+ProbeRecord parse_record(const LoopContext& ctx, int64_t index);
+
+// A failed record's result: status "failed" and the error (libtorch's without its backtrace).
+void mark_failed(nlohmann::json& result, const std::exception& e);
+
+// Running means of the headline metrics, for the progress line.
+class RunningMeans {
+ public:
+  void add(const nlohmann::json& record);
+  std::string text(int64_t failed) const;
+
+ private:
+  std::map<std::string, std::pair<double, int64_t>> sums_;
+};
+
+// The sequential loop over `order` (README "Sequential editing"); writes out/sequential.jsonl.
+LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& order);
+
+}  // namespace editlab::run_detail

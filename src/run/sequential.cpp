@@ -1,0 +1,176 @@
+// The sequential loop of `editlab run` ("sequential" in the experiment config): the selected
+// records' edits accumulate in dataset order, nothing is undone, and after every `every` edits
+// (and after the last) every record edited so far is probed again and scored against its
+// baseline: its probes on the *unedited* model, observed once before any edit. Scoring against
+// the model as it was just before the record's own edit (already edited by the records before
+// it) would hide the drift that sequential editing causes in locality (NKL, loud facts); editlab
+// never does that.
+#include <fstream>
+#include <memory>
+
+#include "editlab/probe/suites.h"
+#include "editlab/report/report.h"
+#include "editlab/util/error.h"
+#include "editlab/util/progress.h"
+#include "editlab/util/steady_clock.h"
+#include "loop.h"
+
+namespace editlab::run_detail {
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Item {
+  int64_t index = 0;
+  nlohmann::json result;
+  std::optional<ProbeRecord> record;
+  std::unique_ptr<RecordProbes> probes;
+  Observation baseline;
+  uint64_t seed = 0;
+  nlohmann::json edit_diagnostics;
+  double edit_seconds = 0, probe_seconds = 0;
+  int64_t measured_after = 0;  // the number of edits in the model when its metrics were taken
+};
+
+}  // namespace
+
+LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& order) {
+  const auto& config = ctx.config;
+  const auto& seq = *config.sequential;
+  auto& model = *ctx.model.model;
+  auto& tokenizer = *ctx.model.tokenizer;
+  LoopResult out;
+
+  // The steps as they are measured, one JSON line each, so a long run shows its curve early.
+  const fs::path steps_path = config.out / "sequential.jsonl";
+  std::ofstream steps_file(steps_path, std::ios::trunc);
+  if (!steps_file) fail("{}: cannot write", steps_path.string());
+
+  // 1. The baseline: every record's probes on the unedited model.
+  std::vector<Item> items;
+  {
+    Progress progress("sequential: baseline", static_cast<int64_t>(order.size()), "records");
+    for (int64_t index : order) {
+      if (ctx.stop_requested()) {
+        out.interrupted = true;
+        return out;
+      }
+      Item it;
+      it.index = index;
+      it.result = {{"index", index}, {"case_id", case_id_of(ctx.dataset[index], index)}};
+      try {
+        it.record = parse_record(ctx, index);
+        it.probes = std::make_unique<RecordProbes>(*it.record, config.suites);
+        it.seed = record_seed(config, index);
+        const auto t = Clock::now();
+        it.baseline = it.probes->observe(model, tokenizer, it.seed);
+        it.probe_seconds += seconds_since(t);
+      } catch (const std::exception& e) {
+        mark_failed(it.result, e);
+        it.probes.reset();
+      }
+      items.push_back(std::move(it));
+      progress.update(static_cast<int64_t>(items.size()));
+    }
+    progress.finish();
+  }
+
+  // 2. The edits, with a measurement of all edited records after every `every` of them.
+  std::vector<size_t> edited;  // positions in items, in edit order
+  Json steps = Json::array();
+  RunningMeans last_means;
+  int64_t failed = 0;
+  for (const auto& it : items) failed += it.result.value("status", "") == "failed";
+  auto measure = [&](int64_t edits) {
+    std::vector<nlohmann::json> all, first;
+    for (size_t k : edited) {
+      auto& it = items[k];
+      const auto t = Clock::now();
+      try {
+        const auto after = it.probes->observe(model, tokenizer, it.seed);
+        auto metrics = it.probes->metrics(it.baseline, after);
+        it.result["status"] = "ok";
+        it.result["metrics"] = std::move(metrics["metrics"]);
+        it.result["details"] = std::move(metrics["details"]);
+        it.result["details"]["edit"] = it.edit_diagnostics;
+        it.result.erase("error");
+      } catch (const std::exception& e) {
+        mark_failed(it.result, e);
+      }
+      it.probe_seconds += seconds_since(t);
+      it.measured_after = edits;
+      it.result["measured_after_edits"] = edits;
+      all.push_back(it.result);
+      if (static_cast<int64_t>(first.size()) < seq.first) first.push_back(it.result);
+    }
+    Json step = {{"edits", edits},
+                 {"records", all.size()},
+                 {"all", report::aggregate(all, config.bootstrap)},
+                 {"first", {{"records", first.size()}, {"aggregates", report::aggregate(first, config.bootstrap)}}}};
+    steps_file << step.dump() << '\n' << std::flush;
+    if (!steps_file) fail("{}: cannot write (disk full?)", steps_path.string());
+    last_means = RunningMeans{};
+    for (const auto& r : all) last_means.add(r);
+    steps.push_back(std::move(step));
+  };
+
+  Progress progress(fmt::format("sequential {}", config.method), static_cast<int64_t>(items.size()), "edits");
+  int64_t edits = 0, done = 0;
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (ctx.stop_requested()) {
+      out.interrupted = true;
+      break;
+    }
+    auto& it = items[k];
+    ++done;
+    if (!it.probes) {
+      progress.update(done, last_means.text(failed));
+      continue;
+    }
+    const auto t = Clock::now();
+    try {
+      const auto results = ctx.editor->apply(it.record->requests);  // kept: never undone
+      if (!results.empty()) it.edit_diagnostics = results.front().diagnostics;
+      edited.push_back(k);
+      ++edits;
+    } catch (const std::exception& e) {
+      mark_failed(it.result, e);
+      ++failed;
+      fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", it.index, it.result["case_id"].get<std::string>(),
+                 it.result["error"].get<std::string>());
+    }
+    it.edit_seconds = seconds_since(t);
+    if (edits > 0 && edits % seq.every == 0 && it.result.value("status", "") != "failed") measure(edits);
+    progress.update(done, last_means.text(failed));
+  }
+  const bool measured_last = !steps.empty() && steps.back()["edits"].get<int64_t>() == edits;
+  if (!out.interrupted && edits > 0 && !measured_last) measure(edits);
+  progress.finish(last_means.text(failed));
+
+  // The report's records: every record measured (at the last step), and those that failed. An
+  // interrupt leaves out the records edited after the last measurement.
+  int64_t unmeasured = 0;
+  for (auto& it : items) {
+    const bool is_failed = it.result.value("status", "") == "failed";
+    if (!is_failed && it.measured_after == 0) {
+      unmeasured += it.probes != nullptr;
+      continue;
+    }
+    it.result["seconds"] = {{"edit", it.edit_seconds}, {"probe", it.probe_seconds}, {"other", 0.0}};
+    out.records.push_back(std::move(it.result));
+  }
+  if (out.interrupted && unmeasured > 0)
+    fmt::print(stderr, "interrupted: {} records not measured since their edit are left out of the report\n",
+               unmeasured);
+  out.processed = done;
+  out.sequential = {{"every", seq.every},
+                    {"first", seq.first},
+                    {"baseline", "unedited model"},
+                    {"edits", edits},
+                    {"steps", std::move(steps)}};
+  return out;
+}
+
+}  // namespace editlab::run_detail
