@@ -38,6 +38,7 @@ void setup_merge(CLI::App& app, const GlobalOptions& global);
 void setup_compare(CLI::App& app, const GlobalOptions& global);
 void setup_report(CLI::App& app, const GlobalOptions& global);
 void setup_trace(CLI::App& app, const GlobalOptions& global);
+void setup_import(CLI::App&, const GlobalOptions&);
 
 // Thrown by a subcommand whose outcome is an exit status other than 0 and 2 (compare: 1 when a
 // metric is outside its tolerance) after it has printed its output; main returns `code`.

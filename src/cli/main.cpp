@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   setup_compare(app, global);
   setup_report(app, global);
   setup_trace(app, global);
+  setup_import(app, global);
 
   try {
     app.parse(argc, argv);
