@@ -105,6 +105,16 @@ TEST_CASE("bad input: one clear line on stderr and exit code 2", "[cli]") {
     require_one_line_error(run_cli("score " + model_arg + " --prefix " + shell_quote(long_prompt) + " --target x"),
                            "n_positions");
   }
+  SECTION("unknown or missing command: named, with the valid ones") {
+    auto r = run_cli("frobnicate");
+    require_one_line_error(r, "editlab: error: unknown command \"frobnicate\"; the commands are: info, tokenize");
+    CHECK_THAT(r.err, Contains("run, merge"));
+    r = run_cli("--threads 1 toy-world frobnicate --seed 3");
+    require_one_line_error(r, "error: toy-world: unknown command \"frobnicate\"; the commands are: generate");
+    CHECK_THAT(r.err, Contains("(see editlab toy-world --help)"));
+    require_one_line_error(run_cli("toy-world"), "error: toy-world: a command is required: generate, bpe, check");
+    require_one_line_error(run_cli(""), "editlab: error: a command is required: info");
+  }
   SECTION("unknown option, missing argument, bad value") {
     require_one_line_error(run_cli("info " + model_arg + " --bogus"), "--bogus");
     require_one_line_error(run_cli("score " + model_arg + " --prefix x"), "--target");

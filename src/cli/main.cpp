@@ -3,10 +3,56 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "common.h"
 #include "editlab/util/error.h"
+
+namespace {
+
+// The command path of an app ("editlab toy-world") and its subcommands' names.
+std::string command_path(const CLI::App& app) {
+  return app.get_parent() ? command_path(*app.get_parent()) + " " + app.get_name() : app.get_name();
+}
+std::string subcommand_names(const CLI::App& app) {
+  std::string out;
+  for (const auto* sub : app.get_subcommands({})) out += (out.empty() ? "" : ", ") + sub->get_name();
+  return out;
+}
+
+// CLI11 says only "A subcommand is required" for `editlab frobnicate` and `editlab toy-world`:
+// find, the way the parser walks argv, the app that wanted a subcommand and the word it got.
+struct MissingSubcommand {
+  const CLI::App* app;
+  std::optional<std::string> word;  // the unknown word, when there was one
+};
+MissingSubcommand find_missing_subcommand(const CLI::App& root, int argc, char** argv) {
+  const CLI::App* current = &root;
+  for (int i = 1; i < argc; ++i) {
+    const std::string token = argv[i];
+    if (token == "--") break;
+    if (token.size() > 1 && token[0] == '-') {
+      if (token.find('=') != std::string::npos) continue;
+      const CLI::Option* opt = nullptr;
+      for (const CLI::App* a = current; a != nullptr && opt == nullptr; a = a->get_parent())
+        opt = a->get_option_no_throw(token);
+      if (opt != nullptr && opt->get_type_size_max() > 0) ++i;  // skip its value
+      continue;
+    }
+    const CLI::App* next = nullptr;
+    for (const auto* sub : current->get_subcommands({}))
+      if (sub->check_name(token)) next = sub;
+    if (next != nullptr) {
+      current = next;
+    } else if (current->get_require_subcommand_min() > 0) {
+      return {current, token};
+    }
+  }
+  return {current, std::nullopt};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace editlab::cli;
@@ -49,6 +95,19 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const ExitStatus& e) {
     return e.code;
+  } catch (const CLI::RequiredError& e) {
+    const auto missing = find_missing_subcommand(app, argc, argv);
+    if (missing.app->get_require_subcommand_min() > 0 && missing.app->get_subcommands().empty()) {
+      const std::string path = command_path(*missing.app);  // "editlab toy-world"
+      const std::string where = missing.app->get_parent() ? path.substr(path.find(' ') + 1) + ": " : "";
+      std::cerr << "editlab: error: " << where
+                << (missing.word ? "unknown command \"" + *missing.word + "\"; the commands are: "
+                                 : std::string("a command is required: "))
+                << subcommand_names(*missing.app) << " (see " << path << " --help)" << std::endl;
+      return 2;
+    }
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
