@@ -6,6 +6,7 @@
 #include "editlab/edit/rome.h"
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace {
@@ -125,7 +126,7 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
                       {"objective", hp.objective},
                       {"max_abs_weight_change", max_change},
                       {"requests", requests.size()}};
-  edit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  edit.seconds = seconds_since(start);
   return edit;
 }
 

@@ -15,6 +15,7 @@
 #include "editlab/model/safetensors_torch.h"
 #include "editlab/util/error.h"
 #include "editlab/util/hash.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -111,7 +112,7 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
     stats.count += flat.size(0);
     report.texts_done += end - begin;
     report.tokens = stats.count;
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.seconds = seconds_since(start);
     if (progress) progress(report);
     begin = end;
   }

@@ -5,6 +5,7 @@
 #include "editlab/edit/repr_tools.h"
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
+#include "editlab/util/steady_clock.h"
 
 namespace editlab {
 namespace {
@@ -224,7 +225,7 @@ EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequ
     per_layer.push_back(v.diagnostics);
   }
   edit.diagnostics = {{"layers", per_layer}};
-  edit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  edit.seconds = seconds_since(start);
   return edit;
 }
 

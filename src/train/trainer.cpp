@@ -15,6 +15,7 @@
 #include "editlab/model/gpt2.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/util/error.h"
+#include "editlab/util/progress.h"
 #include "editlab/util/steady_clock.h"
 
 namespace editlab {
@@ -24,7 +25,6 @@ using nlohmann::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
 
 // The generator seed of step `step`: splitmix64 over (seed, step), so that each step's batch
 // depends on nothing but the two (exact resume) and neighbouring steps are uncorrelated.
@@ -57,13 +57,6 @@ void write_json(const fs::path& path, const json& j) {
 
 std::string dtype_name(torch::ScalarType dtype) {
   return dtype == torch::kFloat64 ? "float64" : "float32";  // validate() allows no other
-}
-
-std::string format_duration(double seconds) {
-  const auto s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
 }
 
 // The options that change the trajectory of the weights. (How often to log, evaluate or

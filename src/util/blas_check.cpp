@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "editlab/util/steady_clock.h"
+
 namespace editlab {
 
 double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats) {
@@ -16,7 +18,7 @@ double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats) {
   for (int i = 0; i < repeats; ++i) {
     auto start = std::chrono::steady_clock::now();
     c = torch::matmul(a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(best, seconds_since(start));
   }
   return 2.0 * m * k * n / best / 1e9;
 }

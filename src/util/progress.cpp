@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "editlab/util/steady_clock.h"
+
 namespace editlab {
 
 std::string format_duration(double s) {
@@ -34,7 +36,7 @@ void Progress::update(int64_t done, const std::string& extra) {
 void Progress::finish(const std::string& extra) { draw(total_, extra, true); }
 
 void Progress::draw(int64_t done, const std::string& extra, bool final) {
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = seconds_since(start_);
   const double rate = elapsed > 0 ? done / elapsed : 0;
   const double fraction = total_ > 0 ? static_cast<double>(done) / total_ : 1.0;
   std::string eta = final ? "done in " + format_duration(elapsed)
