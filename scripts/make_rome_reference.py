@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/tiny-gpt2-rome.json: ROME's u and v on the tiny fixture GPT-2, computed by a
 Python version of compute_u / compute_v written after kmeng01/rome (rome/compute_u.py,
-rome/compute_v.py, rome/repr_tools.py, rome/layer_stats.py, as ALGORITHMS.md pins them down), with
+rome/compute_v.py, rome/repr_tools.py, rome/layer_stats.py, as docs/algorithms.md "ROME" pins them down), with
 fixed context templates and second-moment statistics from a small fixed corpus. Everything runs in
 float64, so that the C++ implementation can be compared to cosine >= 0.9999.
 

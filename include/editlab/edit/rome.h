@@ -1,4 +1,4 @@
-// ROME (Meng et al. 2022), as kmeng01/rome computes it and ALGORITHMS.md pins down:
+// ROME (Meng et al. 2022), as kmeng01/rome computes it and docs/algorithms.md "ROME" pins down:
 // compute_u (the key k* averaged over context templates at the subject's last token, times C^-1
 // when mom2_adjustment, normalised), compute_v (delta added to the MLP output at the subject
 // token of every prompt, optimised with Adam against the target's NLL + KL + weight decay, kept

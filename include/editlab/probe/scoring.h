@@ -1,4 +1,4 @@
-// Scores of a prompt, as CounterFact defines them (ALGORITHMS.md, "Scores of a prompt"):
+// Scores of a prompt, as CounterFact defines them (docs/algorithms.md, "Scores of a prompt"):
 // nll(prefix, target) = mean over the target's tokens of -log p(token | prefix + previous
 // target tokens), the target tokenized as " " + target and the prefix tokenized on its own.
 // Many (prefix, target) pairs go through the model in one batched forward call.

@@ -1,4 +1,4 @@
-// The probe suites of one record (ALGORITHMS.md "Scores of a prompt", "Loud facts",
+// The probe suites of one record (docs/algorithms.md "Scores of a prompt", "Metrics", "Loud facts",
 // "Implication probes"). A RecordProbes object plans every prompt of the chosen suites once;
 // observe() runs them through a model state (all scores in one batched call, the next-token
 // distributions for NKL in another, generations for the implication and fluency checks), and

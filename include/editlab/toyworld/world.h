@@ -1,6 +1,6 @@
 // The toy world: a deterministic, seeded world of real names and facts with known logic, from
 // which editlab makes its training corpus, its BPE and its CounterFact-format edit datasets
-// (see DESIGN.md, "The embedded default").
+// (see docs/architecture.md, "The toy world").
 //
 // What it holds (toy world 2, world.json version 2):
 //   countries (49, each with a capital and an official language), their cities (213, capitals
