@@ -83,7 +83,7 @@ TEST_CASE("toy-world commands: unknown options and bad inputs are one clear erro
   const std::string fixture = shell_quote(editlab::test::fixture_model_dir().string());
   error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "nowhere").string()), "nowhere");
   std::ofstream(dir / "bad.json") << "{\"format\": \"editlab-toy-world\", \"entities\": [";
-  error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "bad.json").string()), "malformed JSON");
+  error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "bad.json").string()), "not valid JSON");
   std::ofstream(dir / "other.json") << "{\"entities\": []}";
   error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "other.json").string()), "not a toy world");
   std::ofstream(dir / "nofacts.json") << "{\"format\": \"editlab-toy-world\", \"entities\": [], \"relations\": []}";

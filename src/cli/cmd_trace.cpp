@@ -4,11 +4,11 @@
 
 #include "common.h"
 #include "editlab/probe/record.h"
-#include "editlab/toyworld/rng.h"
 #include "editlab/trace/causal_trace.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 #include "editlab/util/progress.h"
+#include "editlab/util/rng.h"
 #include "editlab/util/steady_clock.h"
 
 namespace editlab::cli {
@@ -26,7 +26,6 @@ struct TraceCliOptions {
   bool include_unknown = false;
   bool json = false;
 };
-
 
 std::vector<TraceInput> inputs_of(const TraceCliOptions& opt) {
   std::vector<TraceInput> inputs;
@@ -117,7 +116,7 @@ void run_trace(const TraceCliOptions& opt, const GlobalOptions& global) {
   int64_t done = 0;
   const auto trace_start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const uint64_t seed = toyworld::mix_seed(opt.seed ^ toyworld::mix_seed(i));
+    const uint64_t seed = mix_seed(opt.seed ^ mix_seed(i));
     try {
       traces.push_back(tracer.trace(inputs[i], seed, [&] { progress.update(++done); }));
     } catch (const Error& e) {

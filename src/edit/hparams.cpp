@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab {
 namespace {
@@ -107,16 +108,6 @@ void check_non_negative(double value, const char* key, const std::string& source
 }
 
 }  // namespace
-
-nlohmann::json read_json_file(const std::filesystem::path& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the {}", path.string(), what);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON ({})", path.string(), e.what());
-  }
-}
 
 RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: expected a JSON object of ROME hyperparameters", source);

@@ -16,6 +16,7 @@
 #include "editlab/import/benchmarks.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab::import {
 
@@ -233,17 +234,7 @@ void add_relations(RelationTable& table, const json& j, const std::string& sourc
 }
 
 void add_relations_file(RelationTable& table, const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the relations file", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(buffer.str());
-  } catch (const json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
-  }
-  add_relations(table, j, path.string());
+  add_relations(table, read_json_file(path, "relations file"), path.string());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab {
 namespace {
@@ -76,15 +77,7 @@ GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& sou
 }
 
 GPT2Config GPT2Config::from_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the model's config.json", path.string());
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON ({})", path.string(), e.what());
-  }
-  return from_json(j, path.string());
+  return from_json(read_json_file(path, "model's config.json"), path.string());
 }
 
 nlohmann::json GPT2Config::to_json() const {

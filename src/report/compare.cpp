@@ -9,6 +9,7 @@
 
 #include "editlab/report/report.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab::report {
 namespace {
@@ -162,16 +163,8 @@ ToleranceSpec parse_tolerance(const ojson& j, const std::string& source) {
 }
 
 ToleranceSpec load_tolerance(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the tolerance file", path.string());
   // Parsed as an ordered object so that "ties: the first in the file" holds.
-  ojson j;
-  try {
-    j = nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
-  }
-  return parse_tolerance(j, path.string());
+  return parse_tolerance(read_ordered_json_file(path, "tolerance file"), path.string());
 }
 
 const char* verdict_name(Verdict v) {

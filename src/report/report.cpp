@@ -11,8 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "editlab/toyworld/rng.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
+#include "editlab/util/rng.h"
 
 namespace editlab::report {
 namespace {
@@ -149,7 +150,7 @@ Estimate estimate(const std::vector<nlohmann::json>& records, const std::string&
   }
   e.mean = mean(record_means);
   // One stream per metric, so adding a metric never changes another's interval.
-  toyworld::Rng rng(options.seed, "bootstrap:" + metric);
+  Rng rng(options.seed, "bootstrap:" + metric);
   std::vector<double> draws;
   draws.reserve(static_cast<size_t>(options.resamples));
   for (int64_t b = 0; b < options.resamples; ++b) {
@@ -191,14 +192,7 @@ std::string report_text(const nlohmann::ordered_json& report) {
 }
 
 nlohmann::ordered_json load_report(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the report", path.string());
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
-  }
+  const auto j = read_ordered_json_file(path, "report");
   if (!j.is_object() || !j.contains("schema")) fail("{}: not an editlab report (no \"schema\" field)", path.string());
   const auto schema = j["schema"].is_string() ? j["schema"].get<std::string>() : "";
   if (schema != kSchema) fail("{}: report schema \"{}\" is not the supported \"{}\"", path.string(), schema, kSchema);

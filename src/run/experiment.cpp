@@ -5,6 +5,7 @@
 #include <set>
 
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab {
 namespace {
@@ -183,15 +184,8 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
 }
 
 ExperimentConfig ExperimentConfig::load(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the experiment config", path.string());
-  Json j;
-  try {
-    j = Json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
-  }
-  return from_json(j, path.string(), path.parent_path().empty() ? "." : path.parent_path());
+  return from_json(read_ordered_json_file(path, "experiment config"), path.string(),
+                   path.parent_path().empty() ? "." : path.parent_path());
 }
 
 ExperimentConfig ExperimentConfig::with(const std::string& field, const Json& value) const {

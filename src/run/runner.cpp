@@ -13,12 +13,12 @@
 #include "editlab/model/model_dir.h"
 #include "editlab/probe/record.h"
 #include "editlab/probe/suites.h"
-#include "editlab/toyworld/rng.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 #include "editlab/util/hash.h"
 #include "editlab/util/model_clock.h"
 #include "editlab/util/progress.h"
+#include "editlab/util/rng.h"
 #include "editlab/util/steady_clock.h"
 #include "loop.h"
 
@@ -232,7 +232,7 @@ std::string case_id_of(const nlohmann::json& record, int64_t index) {
 }
 
 uint64_t record_seed(const ExperimentConfig& config, int64_t index) {
-  return toyworld::mix_seed(config.seed ^ toyworld::mix_seed(static_cast<uint64_t>(index)));
+  return mix_seed(config.seed ^ mix_seed(static_cast<uint64_t>(index)));
 }
 
 ProbeRecord parse_record(const LoopContext& ctx, int64_t index) {

@@ -9,6 +9,7 @@
 #include "editlab/probe/scoring.h"
 #include "editlab/toyworld/phrasings.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 #include "editlab/util/steady_clock.h"
 
 namespace editlab::toyworld {
@@ -141,19 +142,12 @@ const CheckFigure& CheckResult::figure(const std::string& key) const {
 }
 
 json read_world_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path)) fail("{}: cannot read the world (no such file?)", path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    json world = json::parse(text.str());
-    if (world.value("format", "") != "editlab-toy-world") {
-      fail("{}: not a toy world (\"format\" should be \"editlab-toy-world\")", path.string());
-    }
-    return world;
-  } catch (const json::exception& e) {
-    fail("{}: malformed JSON ({})", path.string(), e.what());
+  if (std::filesystem::is_directory(path)) fail("{}: cannot open the world (a directory)", path.string());
+  json world = read_json_file(path, "world");
+  if (!world.is_object() || world.value("format", "") != "editlab-toy-world") {
+    fail("{}: not a toy world (\"format\" should be \"editlab-toy-world\")", path.string());
   }
+  return world;
 }
 
 CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const json& world_json,

@@ -5,8 +5,8 @@
 #include <map>
 
 #include "editlab/toyworld/phrasings.h"
-#include "editlab/toyworld/rng.h"
 #include "editlab/util/error.h"
+#include "editlab/util/rng.h"
 
 namespace editlab::toyworld {
 namespace {

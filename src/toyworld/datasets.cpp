@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "editlab/toyworld/phrasings.h"
-#include "editlab/toyworld/rng.h"
 #include "editlab/util/error.h"
+#include "editlab/util/rng.h"
 
 namespace editlab::toyworld {
 namespace {

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "editlab/toyworld/phrasings.h"
-#include "editlab/toyworld/rng.h"
 #include "editlab/util/error.h"
+#include "editlab/util/rng.h"
 #include "names.h"
 
 namespace editlab::toyworld {

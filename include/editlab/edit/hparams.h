@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "editlab/util/json_file.h"  // read_json_file, for callers reading hparams files
+
 namespace editlab {
 
 struct RomeHparams {
@@ -54,7 +56,5 @@ struct FtHparams {
   static FtHparams from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;
 };
-
-nlohmann::json read_json_file(const std::filesystem::path& path, const char* what);
 
 }  // namespace editlab

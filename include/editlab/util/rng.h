@@ -1,7 +1,7 @@
-// The toy world's random numbers: std::mt19937_64 with explicit seeds and hand-written
-// sampling. The standard's distributions (uniform_int_distribution, shuffle) are not specified
-// bit for bit and differ between standard libraries; these functions are, so the same seed
-// gives byte-identical worlds, corpora and datasets on every platform.
+// Seeded random numbers (the toy world's generator, the run's per-record seeds, the bootstrap):
+// std::mt19937_64 with explicit seeds and hand-written sampling. The standard's distributions
+// (uniform_int_distribution, shuffle) are not specified bit for bit and differ between standard libraries; these
+// functions are, so the same seed gives byte-identical worlds, corpora and datasets on every platform.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace editlab::toyworld {
+namespace editlab {
 
 // SplitMix64's finaliser: spreads a seed (and a purpose) into an independent stream seed.
 inline uint64_t mix_seed(uint64_t x) {
@@ -32,7 +32,8 @@ class Rng {
     if (n == 0) throw std::logic_error("Rng::below(0): nothing to choose from");
     const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = engine_(); while (x >= limit);
+    do x = engine_();
+    while (x >= limit);
     return x % n;
   }
   int index(size_t n) { return static_cast<int>(below(n)); }
@@ -42,7 +43,9 @@ class Rng {
   bool chance(double p) { return static_cast<double>(engine_() >> 11) * 0x1.0p-53 < p; }
 
   template <typename T>
-  const T& pick(const std::vector<T>& items) { return items[below(items.size())]; }
+  const T& pick(const std::vector<T>& items) {
+    return items[below(items.size())];
+  }
 
   // Fisher-Yates.
   template <typename T>
@@ -59,4 +62,4 @@ class Rng {
   std::mt19937_64 engine_;
 };
 
-}  // namespace editlab::toyworld
+}  // namespace editlab
