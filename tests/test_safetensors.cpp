@@ -6,9 +6,12 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -18,6 +21,7 @@
 
 #include "editlab/model/safetensors.h"
 #include "editlab/model/safetensors_torch.h"
+#include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
 namespace fs = std::filesystem;
@@ -466,6 +470,120 @@ TEST_CASE("writes are atomic: no temp file, and open mappings keep the old bytes
   const std::vector<float> old_a{1, 2, 3, 4}, new_a{9, 9, 9, 9};
   CHECK(same_bytes(*old_file->find("a"), old_a.data(), 16));
   CHECK(same_bytes(*SafetensorsFile::open(path)->find("a"), new_a.data(), 16));
+}
+
+// ---- the one atomic writer (util/atomic_file.h), which write_safetensors goes through ----
+
+namespace {
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> entries_of(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Lowers the file-size limit of this process for its lifetime (a write past it fails with
+// EFBIG, "File too large": a disk that fills up, for a test), and ignores SIGXFSZ meanwhile.
+struct FileSizeLimit {
+  rlimit saved{};
+  void (*saved_handler)(int) = nullptr;
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved);
+    saved_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = saved;
+    lowered.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lowered);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, saved_handler);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("the atomic writer replaces a file whole and leaves no temporary file", "[safetensors]") {
+  TempDir dir;
+  const fs::path path = dir / "out.json";
+  editlab::write_file_atomically(path, "old contents\n");
+  CHECK(read_text(path) == "old contents\n");
+  // A file named like a fixed temporary name is someone else's: never used, never touched.
+  write_bytes(dir / "out.json.tmp", "not mine");
+  editlab::write_file_atomically(path, "new contents\n");
+  CHECK(read_text(path) == "new contents\n");
+  editlab::write_file_atomically(path, [](std::ostream& out) {
+    for (int i = 0; i < 100000; ++i) out << i << '\n';  // more than the stream's buffer
+  });
+  CHECK(read_text(path).size() == 588890);
+  CHECK(entries_of(dir.path) == std::vector<std::string>{"out.json", "out.json.tmp"});
+  CHECK(read_text(dir / "out.json.tmp") == "not mine");
+  // Missing parent directories are created unless the caller says they must exist.
+  editlab::write_file_atomically(dir / "a" / "b" / "c.txt", "x");
+  CHECK(read_text(dir / "a" / "b" / "c.txt") == "x");
+  REQUIRE_ERROR(editlab::write_file_atomically(dir / "d" / "e.txt", "x", editlab::ParentDirs::must_exist),
+                Contains("e.txt") && Contains("No such file or directory"));
+  CHECK_FALSE(fs::exists(dir / "d"));
+}
+
+TEST_CASE("a failed atomic write keeps the old file, removes the temporary one and names the path", "[safetensors]") {
+  TempDir dir;
+  const fs::path path = dir / "target.bin";
+  editlab::write_file_atomically(path, "old");
+  SECTION("the caller's writer throws half way") {
+    REQUIRE_THROWS_WITH(editlab::write_file_atomically(path,
+                                                       [](std::ostream& out) {
+                                                         out << std::string(100000, 'n');
+                                                         throw std::runtime_error("stopped");
+                                                       }),
+                        "stopped");
+  }
+  SECTION("the disk refuses the bytes (errno's text in the message)") {
+    FileSizeLimit limit(1000);
+    REQUIRE_ERROR(editlab::write_file_atomically(path, std::string(5000, 'n')),
+                  Contains(path.string()) && Contains("File too large"));
+    REQUIRE_ERROR(editlab::write_file_atomically(path, [](std::ostream& out) { out << std::string(200000, 'n'); }),
+                  Contains(path.string()) && Contains("File too large"));
+  }
+  SECTION("the safetensors writer, on a disk that refuses the bytes") {
+    FileSizeLimit limit(1000);
+    const std::vector<float> big(1000, 1.0f);
+    const std::vector<TensorToWrite> tensors{tensor_of("w", DType::F32, {1000}, big)};
+    REQUIRE_ERROR(editlab::write_safetensors(path, tensors), Contains(path.string()) && Contains("File too large"));
+  }
+  CHECK(read_text(path) == "old");
+  CHECK(entries_of(dir.path) == std::vector<std::string>{"target.bin"});
+}
+
+TEST_CASE("an atomic write where no file can be created is an error naming the path and the reason", "[safetensors]") {
+  TempDir dir;
+  write_bytes(dir / "plain", "a file, not a directory");
+  const fs::path under_file = dir / "plain" / "x.txt";
+  REQUIRE_ERROR(editlab::write_file_atomically(under_file, "x", editlab::ParentDirs::must_exist),
+                Contains(under_file.string()) && Contains("Not a directory"));
+  REQUIRE_ERROR(editlab::write_file_atomically(under_file, "x"), Contains(under_file.string()));
+  const std::vector<float> two{1.0f, 2.0f};
+  const std::vector<TensorToWrite> tensors{tensor_of("a", DType::F32, {2}, two)};
+  REQUIRE_ERROR(editlab::write_safetensors(dir / "plain" / "m.safetensors", tensors),
+                Contains("m.safetensors") && Contains("Not a directory"));
+  if (::geteuid() != 0) {  // root writes into read-only directories anyway
+    fs::create_directory(dir / "ro");
+    fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    REQUIRE_ERROR(editlab::write_file_atomically(dir / "ro" / "y.txt", "y"),
+                  Contains("y.txt") && Contains("Permission denied"));
+    CHECK(fs::is_empty(dir / "ro"));
+    fs::permissions(dir / "ro", fs::perms::owner_all);
+  }
+  const auto expected = ::geteuid() != 0 ? std::vector<std::string>{"plain", "ro"} : std::vector<std::string>{"plain"};
+  CHECK(entries_of(dir.path) == expected);
+  CHECK(read_text(dir / "plain") == "a file, not a directory");
 }
 
 // ---- the torch bridge ----

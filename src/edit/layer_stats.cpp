@@ -4,15 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
+#include <cstring>
 #include <numeric>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "editlab/edit/repr_tools.h"
 #include "editlab/model/safetensors.h"
 #include "editlab/model/safetensors_torch.h"
+#include "editlab/util/corpus.h"
 #include "editlab/util/error.h"
 #include "editlab/util/hash.h"
 #include "editlab/util/steady_clock.h"
@@ -29,40 +27,7 @@ std::string hash_tensor(const torch::Tensor& t) {
 }  // namespace
 
 std::vector<std::string> read_corpus_texts(const fs::path& path, int64_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the corpus", path.string());
-  std::vector<std::string> texts;
-  auto full = [&] { return limit > 0 && static_cast<int64_t>(texts.size()) >= limit; };
-  std::string line;
-  if (path.extension() == ".jsonl") {
-    for (int64_t n = 1; !full() && std::getline(in, line); ++n) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      try {
-        auto j = nlohmann::json::parse(line);
-        if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
-          fail("{}:{}: expected an object with a string field \"text\"", path.string(), n);
-        }
-        texts.push_back(j["text"].get<std::string>());
-      } catch (const nlohmann::json::parse_error& e) {
-        fail("{}:{}: not valid JSON ({})", path.string(), n, e.what());
-      }
-    }
-  } else {
-    std::string doc;
-    auto flush = [&] {
-      if (!doc.empty()) texts.push_back(doc);
-      doc.clear();
-    };
-    while (!full() && std::getline(in, line)) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) {
-        flush();
-      } else {
-        if (!doc.empty()) doc += "\n";
-        doc += line;
-      }
-    }
-    if (!full()) flush();
-  }
+  std::vector<std::string> texts = read_documents(path, limit);  // the rule: util/corpus.h
   if (texts.empty()) fail("{}: the corpus holds no text", path.string());
   return texts;
 }

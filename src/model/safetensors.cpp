@@ -24,6 +24,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
 namespace editlab {
@@ -524,56 +525,6 @@ std::string build_header(const std::string& file, std::span<const TensorToWrite>
   return text;
 }
 
-// Owns the temporary file until commit(): on any earlier exit it is closed and removed.
-class TempFile {
- public:
-  explicit TempFile(fs::path target) : target_(std::move(target)), temp_(target_) {
-    temp_ += fmt::format(".tmp-{}", ::getpid());
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("{}: cannot create {}: {}", target_.string(), temp_.string(), errno_text());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-
-  void write(const void* data, std::size_t size) {
-    const auto* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) fail("{}: write failed: {}", temp_.string(), errno_text());
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-
-  // fsync, close, rename over the target, then fsync the directory so the rename is durable.
-  void commit() {
-    if (::fsync(fd_) != 0) fail("{}: fsync failed: {}", temp_.string(), errno_text());
-    const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) fail("{}: close failed: {}", temp_.string(), errno_text());
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-      fail("{}: cannot rename {} over it: {}", target_.string(), temp_.string(), errno_text());
-    }
-    committed_ = true;
-    const fs::path dir = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);  // best effort: the data is written; only durability of the name is at stake
-      ::close(dir_fd);
-    }
-  }
-
- private:
-  fs::path target_;
-  fs::path temp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void write_safetensors(const fs::path& path, std::span<const TensorToWrite> tensors,
@@ -583,11 +534,17 @@ void write_safetensors(const fs::path& path, std::span<const TensorToWrite> tens
   for (std::size_t i = 0; i < prefix.size(); ++i) {
     prefix[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
   }
-  TempFile out(path);
-  out.write(prefix.data(), prefix.size());
-  out.write(header.data(), header.size());
-  for (const TensorToWrite& tensor : tensors) out.write(tensor.data, tensor.nbytes);
-  out.commit();
+  write_file_atomically(
+      path,
+      [&](std::ostream& out) {
+        out.write(reinterpret_cast<const char*>(prefix.data()), static_cast<std::streamsize>(prefix.size()));
+        out.write(header.data(), static_cast<std::streamsize>(header.size()));
+        for (const TensorToWrite& tensor : tensors) {
+          if (tensor.nbytes == 0) continue;  // data may be null
+          out.write(static_cast<const char*>(tensor.data), static_cast<std::streamsize>(tensor.nbytes));
+        }
+      },
+      ParentDirs::must_exist);
 }
 
 }  // namespace editlab

@@ -14,6 +14,8 @@
 #include "editlab/model/config.h"
 #include "editlab/model/gpt2.h"
 #include "editlab/model/model_dir.h"
+#include "editlab/util/atomic_file.h"
+#include "editlab/util/corpus.h"
 #include "editlab/util/error.h"
 #include "editlab/util/progress.h"
 #include "editlab/util/steady_clock.h"
@@ -45,15 +47,7 @@ std::string read_file(const fs::path& path, const char* what) {
   return s.str();
 }
 
-void write_json(const fs::path& path, const json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) fail("{}: cannot write", tmp.string());
-  }
-  fs::rename(tmp, path);  // readers never see a half-written file
-}
+void write_json(const fs::path& path, const json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
 
 std::string dtype_name(torch::ScalarType dtype) {
   return dtype == torch::kFloat64 ? "float64" : "float32";  // validate() allows no other
@@ -412,9 +406,9 @@ void Trainer::save_checkpoint(int64_t done) {
   fs::create_directories(tmp);
   torch::serialize::OutputArchive model_archive, optimizer_archive;
   model_->save(model_archive);
-  model_archive.save_to((tmp / "model.pt").string());
+  write_file_atomically(tmp / "model.pt", [&](std::ostream& out) { model_archive.save_to(out); });
   optimizer_->save(optimizer_archive);
-  optimizer_archive.save_to((tmp / "optimizer.pt").string());
+  write_file_atomically(tmp / "optimizer.pt", [&](std::ostream& out) { optimizer_archive.save_to(out); });
   History history = history_;
   history.wall_seconds = wall_seconds();
   write_json(tmp / "state.json", {{"step", done}, {"identity", identity_}, {"history", history}});
@@ -423,6 +417,7 @@ void Trainer::save_checkpoint(int64_t done) {
     fs::rename(dir, old);
   }
   fs::rename(tmp, dir);
+  sync_directory(o_.out_dir);  // the swap survives a crash
   fs::remove_all(old);
   history_.seconds["checkpoint"] += seconds_since(t);
 }
@@ -567,41 +562,19 @@ double learning_rate(const TrainOptions& o, int64_t step) {
 }
 
 CorpusTokens tokenize_corpus(const fs::path& corpus, const Tokenizer& tokenizer) {
-  const std::string text = read_file(corpus, "corpus");
   const int64_t eos = tokenizer.eos_id();
   CorpusTokens out;
-  std::string document;
-  int64_t line_number = 0, document_line = 0;
-  auto flush = [&] {
-    if (document.empty()) return;
+  for_each_document(corpus, [&](CorpusDocument& document) {
     try {
-      auto ids = tokenizer.encode(document);
+      auto ids = tokenizer.encode(document.text);
       out.tokens.insert(out.tokens.end(), ids.begin(), ids.end());
     } catch (const Error& e) {
-      fail("--corpus {}: the document starting at line {}: {}", corpus.string(), document_line, e.what());
+      fail("--corpus {}: the document starting at line {}: {}", corpus.string(), document.first_line, e.what());
     }
     out.tokens.push_back(eos);
     ++out.documents;
-    document.clear();
-  };
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF reads as LF
-    ++line_number;
-    if (line.empty()) {
-      flush();
-    } else {
-      if (document.empty())
-        document_line = line_number;
-      else
-        document += '\n';
-      document += line;
-    }
-    pos = end + 1;
-  }
-  flush();
+    return true;
+  });
   return out;
 }
 

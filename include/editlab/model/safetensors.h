@@ -179,10 +179,10 @@ struct TensorToWrite {
 
 // Writes a safetensors file as the reference implementation does: an 8-byte little-endian
 // header length, compact JSON ("__metadata__" first when not empty, then the tensors) padded
-// with spaces to a multiple of 8, then the tensors packed in the order given. Atomic: writes
-// `path` + ".tmp-<pid>", fsyncs it, renames it over `path` and fsyncs the directory; on any
-// error the temporary file is removed and `path` is untouched. Error on duplicate or empty
-// names, the name "__metadata__", a negative dimension, or nbytes that does not match the shape.
+// with spaces to a multiple of 8, then the tensors packed in the order given. Atomic, through
+// write_file_atomically (util/atomic_file.h): on any error the temporary file is removed and
+// `path` is untouched; the directory must exist. Error on duplicate or empty names, the name
+// "__metadata__", a negative dimension, or nbytes that does not match the shape.
 void write_safetensors(const std::filesystem::path& path, std::span<const TensorToWrite> tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

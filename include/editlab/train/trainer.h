@@ -3,8 +3,9 @@
 // checkpoints that resume bit for bit, and a Hugging Face GPT-2 directory at the end.
 //
 // The corpus becomes one token stream:
-//   - documents are separated by empty lines (a line with no characters, or only "\r" in a
-//     CRLF file; a line of spaces is text). Runs of empty lines count as one separator.
+//   - the documents are read as util/corpus.h reads every corpus: separated by blank lines (empty
+//     or whitespace only; runs of them count as one separator), CRLF read as LF, and a .jsonl
+//     file's "text" fields;
 //   - each document is its lines joined by "\n", tokenized with the tokenizer, and followed by
 //     the tokenizer's eos id (<|endoftext|>), as GPT-2's training data was;
 //   - the documents are concatenated in file order. The last `val_fraction` of the stream is
