@@ -14,14 +14,6 @@ std::string strip(const std::string& s) {
 
 }  // namespace
 
-std::string fill_braces(const std::string& text, const std::string& value) {
-  std::string out = text;
-  const auto pos = out.find("{}");
-  if (pos == std::string::npos) fail("template \"{}\" has no \"{{}}\" to fill", text);
-  out.replace(pos, 2, value);
-  return out;
-}
-
 LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& templ, const std::string& subject,
                               const std::string& fact_token) {
   LocatedSubject located;

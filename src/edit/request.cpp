@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "editlab/util/error.h"
+#include "editlab/util/text.h"
 
 namespace editlab {
 namespace {
@@ -21,23 +22,14 @@ std::string field_string(const nlohmann::json& object, const char* key, const st
        std::string(key).rfind("target", 0) == 0 ? " or {\"str\": ...}" : "", it->dump());
 }
 
-size_t count_occurrences(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++count;
-  return count;
-}
-
 }  // namespace
 
 std::string EditRequest::sentence() const {
-  std::string out = prompt;
-  const auto pos = out.find("{}");
-  if (pos != std::string::npos) out.replace(pos, 2, subject);
-  return out;
+  return prompt.find("{}") == std::string::npos ? prompt : fill_braces(prompt, subject);
 }
 
 void validate_edit_request(const EditRequest& r, const std::string& where) {
-  const size_t braces = count_occurrences(r.prompt, "{}");
+  const size_t braces = count_braces(r.prompt);
   if (braces == 0 && !r.subject.empty() && r.prompt.find(r.subject) != std::string::npos) {
     fail(
         "{}: field \"prompt\" must mark the subject with \"{{}}\" (found the subject itself in \"{}\"; "
@@ -62,12 +54,16 @@ void validate_edit_request(const EditRequest& r, const std::string& where) {
   }
 }
 
+std::string case_id_text(const nlohmann::json& case_id) {
+  return case_id.is_string() ? case_id.get<std::string>() : case_id.dump();
+}
+
 std::vector<EditRequest> parse_edit_requests(const nlohmann::json& record, const std::string& where_in) {
   if (!record.is_object()) fail("{}: expected a JSON object, found {}", where_in, record.type_name());
   std::string where = where_in;
   std::string case_id;
   if (record.contains("case_id") && !record["case_id"].is_null()) {
-    case_id = record["case_id"].is_string() ? record["case_id"].get<std::string>() : record["case_id"].dump();
+    case_id = case_id_text(record["case_id"]);
     where += fmt::format(" (case_id {})", case_id);
   }
   auto parse_one = [&](const nlohmann::json& source, const std::string& at) {

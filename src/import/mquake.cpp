@@ -8,6 +8,7 @@
 
 #include "editlab/import/benchmarks.h"
 #include "editlab/util/error.h"
+#include "editlab/util/text.h"
 
 namespace editlab::import {
 
@@ -20,18 +21,6 @@ using detail::array_field;
 using detail::field;
 using detail::reject;
 using detail::string_field;
-
-size_t count_braces(const std::string& text) {
-  size_t n = 0;
-  for (size_t pos = text.find("{}"); pos != std::string::npos; pos = text.find("{}", pos + 1)) ++n;
-  return n;
-}
-
-std::string fill(const std::string& question_template, const std::string& question) {
-  std::string out = question_template;
-  out.replace(out.find("{}"), 2, question);
-  return out;
-}
 
 // A target as MQuAKE writes it, {"str": ..., "id": ...}; a plain string is accepted too.
 std::string target_str(const json& rewrite, const std::string& key, const std::string& path) {
@@ -101,7 +90,7 @@ ojson convert_mquake_record(const json& record, size_t index, const MquakeOption
   ojson implications = ojson::array();
   ojson test_queries = ojson::array();
   for (const auto& q : questions) {
-    const std::string prompt = options.few_shot + fill(options.question_template, q);
+    const std::string prompt = options.few_shot + fill_braces(options.question_template, q);
     ojson p = {{"kind", "multi_hop"}, {"prompt", prompt}, {"target_new", new_answer}};
     if (!answer.empty()) p["target_old"] = answer;  // an empty answer: the benchmark does not know it
     implications.push_back(std::move(p));

@@ -7,6 +7,7 @@
 #include "editlab/model/generate.h"
 #include "editlab/probe/benchmark_rules.h"
 #include "editlab/util/error.h"
+#include "editlab/util/text.h"
 
 namespace editlab {
 namespace {
@@ -14,13 +15,6 @@ namespace {
 using Values = std::vector<double>;
 
 double b2d(bool b) { return b ? 1.0 : 0.0; }
-
-std::string fill_subject(const std::string& templ, const std::string& subject) {
-  std::string out = templ;
-  const auto pos = out.find("{}");
-  if (pos != std::string::npos) out.replace(pos, 2, subject);
-  return out;
-}
 
 bool is_word_char(unsigned char c) { return std::isalnum(c) || c >= 0x80 || c == '_'; }
 
@@ -143,8 +137,7 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
     loud_prompts_ = record_.mention_prompts;
     if (loud_prompts_.empty()) {
       for (const auto& t : options_.loud_templates) {
-        for (const auto& n : record_.neighborhood_prompts)
-          loud_prompts_.push_back(fill_subject(t, r.subject) + " " + n);
+        for (const auto& n : record_.neighborhood_prompts) loud_prompts_.push_back(fill_braces(t, r.subject) + " " + n);
       }
     }
     loud_ = add(loud_prompts_, {r.target_new});

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "editlab/edit/request.h"
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 
@@ -225,7 +226,7 @@ std::vector<int64_t> select_records(const ExperimentConfig& config, const std::v
     for (int64_t i = start; i < end; ++i) {
       const auto& r = dataset[i];
       if (!r.is_object() || !r.contains("case_id")) continue;
-      const auto id = r["case_id"].is_string() ? r["case_id"].get<std::string>() : r["case_id"].dump();
+      const auto id = case_id_text(r["case_id"]);
       if (wanted.count(id)) {
         out.push_back(i);
         found.insert(id);

@@ -10,6 +10,7 @@
 
 #include "editlab/edit/editor.h"
 #include "editlab/edit/hparams.h"
+#include "editlab/edit/request.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/probe/record.h"
 #include "editlab/probe/suites.h"
@@ -226,7 +227,7 @@ namespace run_detail {
 
 std::string case_id_of(const nlohmann::json& record, int64_t index) {
   if (record.is_object() && record.contains("case_id") && !record["case_id"].is_null()) {
-    return record["case_id"].is_string() ? record["case_id"].get<std::string>() : record["case_id"].dump();
+    return case_id_text(record["case_id"]);
   }
   return "#" + std::to_string(index);
 }

@@ -3,6 +3,7 @@
 #include "editlab/toyworld/phrasings.h"
 
 #include "editlab/util/error.h"
+#include "editlab/util/text.h"
 
 namespace editlab::toyworld {
 namespace {
@@ -112,12 +113,7 @@ std::string prompt_template(std::string_view templ, const Entity& subject) {
 }
 
 std::string fill_prompt(std::string_view prompt_template, std::string_view subject_name) {
-  const size_t at = prompt_template.find("{}");
-  if (at == std::string_view::npos) fail("prompt template \"{}\" has no \"{{}}\"", prompt_template);
-  std::string out(prompt_template.substr(0, at));
-  out += subject_name;
-  out += prompt_template.substr(at + 2);
-  return out;
+  return fill_braces(prompt_template, subject_name);
 }
 
 std::string render_prompt(std::string_view templ, const Entity& subject) {

@@ -8,12 +8,13 @@
 
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
+#include "editlab/util/text.h"  // fill_braces: Python's str.format for one "{}"
 
 namespace editlab {
 
 struct LocatedSubject {
-  std::vector<int64_t> ids;  // tokens of template.format(subject), what the model reads
-  int64_t index = 0;         // the lookup position in `ids`
+  std::vector<int64_t> ids;   // tokens of template.format(subject), what the model reads
+  int64_t index = 0;          // the lookup position in `ids`
   int64_t subject_begin = 0;  // with "subject_last": the subject's first token (it ends at index)
 };
 
@@ -39,9 +40,5 @@ struct MlpReadout {
 // rows[i][index[i]].
 MlpReadout read_mlp_at(LanguageModel& model, const std::vector<std::vector<int64_t>>& rows,
                        const std::vector<int64_t>& index, int64_t layer, int64_t pad_id);
-
-// Replaces the first "{}" of `text` by `value` (Python's str.format for one positional field,
-// without interpreting other braces).
-std::string fill_braces(const std::string& text, const std::string& value);
 
 }  // namespace editlab

@@ -23,6 +23,9 @@ struct EditRequest {
   std::string sentence() const;  // the prompt with the subject filled in
 };
 
+// A record's case_id as text: a string as it is, a number (CounterFact's) as JSON writes it.
+std::string case_id_text(const nlohmann::json& case_id);
+
 // Accepted shapes: a CounterFact record {"case_id", "requested_rewrite": {"prompt", "subject",
 // "target_new": {"str"}, "target_true": {"str"}, "relation_id"}, ...}, or the flat
 // {"prompt", "subject", "target_new", "target_true"} (targets as strings or {"str": ...}).

@@ -1,0 +1,16 @@
+// Small text helpers shared by every layer: the "{}" templates of CounterFact and ROME.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace editlab {
+
+// `templ` with its first "{}" replaced by `value`; an Error naming the template when it has none.
+std::string fill_braces(std::string_view templ, std::string_view value);
+
+// How many "{}" `text` holds (non-overlapping).
+size_t count_braces(std::string_view text);
+
+}  // namespace editlab
