@@ -1,8 +1,21 @@
-// editlab bench: the foundation's speed figures, all measured in this one process.
+// editlab bench: the foundation's speed figures, all measured in this one process (but for the
+// load's peak memory, measured in a fresh `editlab bench --measure-load` child process).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include <torch/torch.h>
+
 #include "common.h"
 #include "editlab/edit/edit_bench.h"
 #include "editlab/model/bench.h"
 #include "editlab/trace/trace_bench.h"
+#include "editlab/util/data_dir.h"
+#include "editlab/util/error.h"
 
 namespace editlab::cli {
 namespace {
@@ -13,10 +26,35 @@ struct BenchOptions {
   bool skip_load = false;
   bool skip_edits = false;
   bool skip_trace = false;
-  std::string toy_model_dir = std::string(EDITLAB_DATA_DIR) + "/toy-world/model";
+  std::string toy_model_dir = (data_dir() / "toy-world/model").string();
   std::string measure_load_dir;
   std::string tokenizer_dir;
 };
+
+// Runs `editlab --threads N bench --measure-load DIR --json` (this executable) as a fresh process
+// (this one already held other models, so its own peak RSS says nothing) and returns its JSON.
+nlohmann::json measure_load_in_child(const std::filesystem::path& dir) {
+  const auto out_file = dir / "measure-load.json";
+  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(torch::get_num_threads()),
+                                   "bench",          "--measure-load", dir.string(),
+                                   "--json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) fail("bench: cannot start a child editlab to measure loading ({})", std::strerror(rc));
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fail("bench: the child `editlab bench --measure-load {}` failed", dir.string());
+  }
+  std::ifstream in(out_file);
+  return nlohmann::json::parse(in);
+}
 
 void run_bench(const BenchOptions& opt) {
   if (!opt.measure_load_dir.empty()) {
@@ -32,6 +70,7 @@ void run_bench(const BenchOptions& opt) {
   BenchSettings settings;
   if (!opt.work_dir.empty()) settings.work_dir = opt.work_dir;
   settings.measure_load = !opt.skip_load;
+  settings.measure_load_in_fresh_process = measure_load_in_child;
   if (!opt.tokenizer_dir.empty()) settings.tokenizer_dir = opt.tokenizer_dir;
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   auto report = run_foundation_bench(settings, log);

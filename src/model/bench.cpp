@@ -1,15 +1,10 @@
 #include "editlab/model/bench.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <chrono>
 #include <fstream>
 #include <sstream>
-
-#include <cstring>
 
 #include <torch/torch.h>
 
@@ -33,31 +28,6 @@ double proc_status_bytes(const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) * 1024.0;
   }
   return 0;
-}
-
-// Runs `editlab --threads N bench --measure-load DIR --json` as a fresh process (this one
-// already held other models, so its own peak RSS says nothing) and returns its JSON.
-nlohmann::json measure_load_in_child(const fs::path& dir) {
-  const auto out_file = dir / "measure-load.json";
-  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(torch::get_num_threads()),
-                                   "bench",          "--measure-load", dir.string(),
-                                   "--json"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) fail("bench: cannot start a child editlab to measure loading ({})", std::strerror(rc));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fail("bench: the child `editlab bench --measure-load {}` failed", dir.string());
-  }
-  std::ifstream in(out_file);
-  return nlohmann::json::parse(in);
 }
 
 nlohmann::json bench_forward(const BenchSettings& s, const std::function<void(const std::string&)>& progress) {
@@ -113,16 +83,19 @@ nlohmann::json bench_load(const BenchSettings& s, const std::function<void(const
     raw_best = std::min(raw_best, seconds_since(start));
   }
   progress(fmt::format("load: raw read of {:.0f} MB: {:.3f} s", bytes / 1e6, raw_best));
-  auto child = measure_load_in_child(dir);
-  const double load_best = child["load_seconds"], peak = child["peak_rss_bytes"];
-  progress(fmt::format("load: a fresh process loaded it in {:.3f} s, peak RSS {:.0f} MB", load_best, peak / 1e6));
+  const bool fresh = static_cast<bool>(s.measure_load_in_fresh_process);
+  const auto measured = fresh ? s.measure_load_in_fresh_process(dir) : measure_load(dir, s.repeats);
+  const double load_best = measured["load_seconds"], peak = measured["peak_rss_bytes"];
+  progress(fmt::format("load: {} loaded it in {:.3f} s, peak RSS {:.0f} MB", fresh ? "a fresh process" : "this process",
+                       load_best, peak / 1e6));
   return {{"weights_bytes", bytes},
           {"raw_read_seconds", raw_best},
           {"load_seconds", load_best},
           {"load_vs_raw", load_best / raw_best},
           {"peak_rss_bytes", peak},
           {"peak_rss_vs_weights", peak / bytes},
-          {"rss_target_bytes", 1.3 * bytes + 200e6}};
+          {"rss_target_bytes", 1.3 * bytes + 200e6},
+          {"fresh_process", fresh}};
 }
 
 }  // namespace

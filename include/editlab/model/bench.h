@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "editlab/util/data_dir.h"
+
 namespace editlab {
 
 struct BenchSettings {
@@ -20,7 +22,12 @@ struct BenchSettings {
   bool measure_load = true;
   // vocab.json + merges.txt for the load test's model directory: GPT-2's real files, so that the
   // load time includes building the real tokenizer.
-  std::filesystem::path tokenizer_dir = std::filesystem::path(EDITLAB_DATA_DIR) / "gpt2-tokenizer";
+  std::filesystem::path tokenizer_dir = data_dir() / "gpt2-tokenizer";
+  // Measures loading the model directory `dir` in a fresh process, so that the peak RSS is the
+  // load's own, and returns that process's measure_load(dir) (its JSON). The CLI runs itself
+  // (`editlab bench --measure-load DIR --json`). Unset: the load is measured in this process,
+  // whose peak RSS then includes everything it held before ("fresh_process": false in the report).
+  std::function<nlohmann::json(const std::filesystem::path& dir)> measure_load_in_fresh_process;
   int64_t batch = 8;
   int64_t tokens = 128;
   int repeats = 3;
@@ -32,7 +39,7 @@ std::string format_bench_report(const nlohmann::json& report);
 
 // Loads `dir` `repeats` times (each to every weight touched) and runs one forward pass; returns
 // {load_seconds (best), peak_rss_bytes (this process's VmHWM)}. The bench runs it in a fresh
-// process (`editlab bench --measure-load DIR`) so that the peak is the load's own.
+// process (BenchSettings::measure_load_in_fresh_process) so that the peak is the load's own.
 nlohmann::json measure_load(const std::filesystem::path& dir, int repeats = 3);
 
 // Multiply-add FLOPs (x2) of one GPT-2 forward pass over B x T tokens, logits at every position.
