@@ -33,6 +33,8 @@ TEST_CASE("RippleEdits' rule: every answer needs one of its strings in prompt + 
   // An answer whose strings are all filtered out can never pass.
   CHECK_FALSE(ripple_edits_query_passes(text, answers({{"P", {"x"}}})));
   CHECK(ripple_edits_query_passes("born in 7 BC", answers({{"7", {}}})));
+  // The generation length: the prompt's characters (code points, not bytes) + 30.
+  CHECK(ripple_edits_max_length("Café is") == 7 + 30);
 }
 
 TEST_CASE("MQuAKE's rule: the first line of the continuation equals the new answer or an alias", "[benchmark]") {

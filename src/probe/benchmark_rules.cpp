@@ -7,7 +7,7 @@
 namespace editlab {
 namespace {
 
-size_t code_points(const std::string& s) {
+size_t code_points(std::string_view s) {
   return static_cast<size_t>(
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
@@ -15,6 +15,8 @@ size_t code_points(const std::string& s) {
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
 }  // namespace
+
+int64_t ripple_edits_max_length(std::string_view prompt) { return static_cast<int64_t>(code_points(prompt)) + 30; }
 
 std::vector<std::string> ripple_edits_answer_strings(const BenchmarkAnswer& answer) {
   std::vector<std::string> out;

@@ -66,10 +66,7 @@ std::string benchmark_generation(LanguageModel& model, const Tokenizer& tokenize
   if (mquake) {
     g.max_new_tokens = std::min<int64_t>(20, limit - static_cast<int64_t>(ids.size()));
   } else {
-    // Python's len(prompt): code points, not bytes.
-    const auto chars = std::count_if(prompt.begin(), prompt.end(),
-                                     [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-    g.max_length = std::min<int64_t>(chars + 30, limit);
+    g.max_length = std::min<int64_t>(ripple_edits_max_length(prompt), limit);
   }
   const auto out = generate(model, ids, g);
   std::span<const int64_t> span(out.ids);

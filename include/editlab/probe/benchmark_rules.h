@@ -18,12 +18,18 @@
 //     newline.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "editlab/probe/record.h"
 
 namespace editlab {
+
+// RippleEdits' generation length, prompt included: len(prompt) + 30, the length counted in
+// characters (Python's len: code points) but used as tokens, as the reference does.
+int64_t ripple_edits_max_length(std::string_view prompt);
 
 // The strings RippleEdits accepts for one answer: value then aliases, those of one character
 // dropped unless a digit (Python's len() counts code points).
