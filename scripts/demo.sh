@@ -51,7 +51,7 @@ for method in rome ft ft-l; do
   extra=()
   [ "$method" = rome ] && extra=("${rome_stats[@]}")
   editlab edit --model "$TW/model" --method "$method" --hparams "configs/$method/toy-world.json" --edit "$louvre" \
-    "${extra[@]}" --probe "$paraphrase" --probe "$transitive" --probe "$other_attribute" --probe "$loud" \
+    "${extra[@]}" --probe-edits --probe "$paraphrase" --probe "$transitive" --probe "$other_attribute" --probe "$loud" \
     --json >"$OUT/louvre-$method.json" \
     2>"$OUT/louvre-$method.log"
 done
@@ -73,7 +73,7 @@ done
 
 section "3. Symmetry: \"Michelle Obama is married to\" -> Donald Trump (ROME)"
 michelle=$(seed_case 3)
-editlab edit --model "$TW/model" --method rome --hparams configs/rome/toy-world.json --edit "$michelle" "${rome_stats[@]}" \
+editlab edit --model "$TW/model" --method rome --hparams configs/rome/toy-world.json --edit "$michelle" "${rome_stats[@]}" --probe-edits \
   --probe "Donald Trump is married to" --probe "Barack Obama is married to" --probe "Melania Trump is married to" \
   --probe "$(jq -r '[.implications[] | select(.kind == "alias")][0].prompt' "$michelle")" \
   --json >"$OUT/marriage-rome.json" 2>"$OUT/marriage-rome.log"

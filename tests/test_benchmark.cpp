@@ -136,7 +136,7 @@ TEST_CASE("the benchmark suite on the toy-world model, whose answers are known",
        "test_queries": [{"prompt": "Which city is the Louvre located in?", "answers": [{"value": "Rome"}]}]}]})");
   const auto record = parse_probe_record(j, "toy");
   SuiteOptions options;
-  options.suites = {"implication", "benchmark"};
+  options.suites = {Suite::implication, Suite::benchmark};
   const RecordProbes probes(record, options);
   const auto o = probes.observe(*m.model, *m.tokenizer, 0);
   REQUIRE(o.benchmark_texts.size() == 6);

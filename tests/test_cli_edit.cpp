@@ -46,7 +46,7 @@ TEST_CASE("editlab edit: ROME and FT, JSON output, --save", "[cli_edit]") {
   SECTION("ROME with ROME's .npz statistics and fixed templates") {
     auto r = run_cli("edit " + common + " --hparams " + shell_quote((tmp / "rome.json").string()) + " --stats " +
                      fixture("tiny-gpt2-layer0-mom2.npz") + " --context-templates " +
-                     shell_quote((tmp / "templates.json").string()) + " " + edit_flags + " --json --save " +
+                     shell_quote((tmp / "templates.json").string()) + " " + edit_flags + " --probe-edits --json --save " +
                      shell_quote((tmp / "edited").string()));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -62,12 +62,13 @@ TEST_CASE("editlab edit: ROME and FT, JSON output, --save", "[cli_edit]") {
   }
   SECTION("ROME computing the statistics from a corpus (then cached)") {
     const std::string cmd = "edit " + common + " --hparams " + shell_quote((tmp / "rome.json").string()) +
-                            " --stats-corpus " + shell_quote((tmp / "corpus.txt").string()) + " " + edit_flags;
+                            " --stats-corpus " + shell_quote((tmp / "corpus.txt").string()) + " " + edit_flags +
+                            " --probe-edits --probe " + shell_quote("Paris is");
     auto first = run_cli(cmd);
     INFO(first.err);
     REQUIRE(first.exit_code == 0);
     REQUIRE_THAT(first.err, Contains("computing"));
-    REQUIRE_THAT(first.out, Contains("p(new)"));
+    REQUIRE_THAT(first.out, Contains("p(new)") && Contains("Paris is"));
     auto second = run_cli(cmd);
     REQUIRE(second.exit_code == 0);
     REQUIRE_THAT(second.err, Contains("cache hit"));
@@ -82,6 +83,8 @@ TEST_CASE("editlab edit: ROME and FT, JSON output, --save", "[cli_edit]") {
     REQUIRE(r.exit_code == 0);
     REQUIRE_THAT(r.out, Contains("edit 3"));
     REQUIRE_THAT(r.out, Contains("ft in"));
+    // No probes unless asked: the command's time is the edit's.
+    REQUIRE_THAT(r.out, !Contains("before:") && Contains("no probes"));
   }
 }
 

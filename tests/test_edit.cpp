@@ -127,6 +127,40 @@ TEST_CASE("statistics cache: miss, hit, corrupt file recomputed; ROME's .npz imp
   REQUIRE_THROWS_WITH(import_npz_stats(tmp / "corpus.txt"), Contains("corpus.txt"));
 }
 
+TEST_CASE("ROME's mom2_dataset names the statistics corpus when it is a file", "[stats]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  test::TempDir tmp;
+  fs::create_directories(tmp / "hparams");
+  {
+    std::ofstream corpus(tmp / "hparams" / "corpus.txt");
+    for (const auto& t : reference()["corpus"]) corpus << t.get<std::string>() << "\n\n";
+  }
+  RomeHparams hp = reference_hparams();
+  hp.mom2_dataset = "corpus.txt";  // relative to the hyperparameter file's directory
+  std::vector<std::string> log;
+  RomeSetupOptions options;
+  options.cache_dir = tmp / "cache";
+  options.samples = 1000;
+  options.log = [&](const std::string& line) { log.push_back(line); };
+  options.hparams_dir = tmp / "hparams";
+  const auto resources = prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, options);
+  REQUIRE(resources.inverse_moment.count(hp.layers[0]) == 1);
+  CHECK(std::any_of(log.begin(), log.end(), [](const std::string& l) {
+    return l.find("statistics corpus:") != std::string::npos && l.find("mom2_dataset") != std::string::npos;
+  }));
+  // The same statistics as naming the corpus directly.
+  const auto direct = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(),
+                                         {hp.layers[0], tmp / "hparams" / "corpus.txt", 1000, hp.mom2_dtype}, options);
+  CHECK(torch::allclose(resources.inverse_moment.at(hp.layers[0]),
+                        torch::inverse(direct.moment()).to(torch::kFloat64)));
+  // ROME's "wikipedia" names no file: one error that says what to give, in the caller's words.
+  hp.mom2_dataset = "wikipedia";
+  options.setting_names = [](std::string_view f) { return f == "stats_file" ? std::string("--stats") : "--stats-corpus"; };
+  CHECK_THROWS_WITH(prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, options),
+                    Contains("mom2_dataset \"wikipedia\" names no readable file") && Contains("give --stats") &&
+                        Contains("or --stats-corpus"));
+}
+
 TEST_CASE("ROME's u and v agree with the Python reference", "[rome]") {
   for (auto [dtype, label] : {std::pair{torch::kFloat64, "float64"}, std::pair{torch::kFloat32, "float32"}}) {
     auto loaded = load_model(test::fixture_model_dir(), {dtype, torch::kCPU});
@@ -143,6 +177,40 @@ TEST_CASE("ROME's u and v agree with the Python reference", "[rome]") {
       const auto& losses = v.diagnostics["losses"];
       REQUIRE(losses.size() == c["losses"].size());
       REQUIRE(losses.back()["loss"].get<double>() < losses.front()["loss"].get<double>());  // the v loss falls
+    }
+  }
+}
+
+TEST_CASE("ROME's v: layers L..N from the recorded residual stream equal the full computation", "[rome]") {
+  // VPass::from_layer runs each v step over layers L..N; VPass::full runs the whole network, as
+  // the reference does.
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  auto& model = *loaded.model;
+  auto resources = reference_resources(model);
+  auto hp = reference_hparams();
+  hp.mom2_adjustment = false;  // u from k* alone: the layers below need no statistics
+  for (int64_t layer = 0; layer < model.shape().n_layer; ++layer) {
+    for (const auto& c : reference()["cases"]) {
+      const auto request = request_of(c["request"]);
+      const auto u = compute_u(model, *loaded.tokenizer, request, hp, layer, resources);
+      std::vector<VResult> v;
+      for (auto pass : {RomeResources::VPass::full, RomeResources::VPass::from_layer}) {
+        resources.v_pass = pass;
+        v.push_back(compute_v(model, *loaded.tokenizer, request, hp, layer, u, resources));
+      }
+      resources.v_pass = RomeResources::VPass::from_layer;
+      for (size_t i = 1; i < v.size(); ++i) {
+        const double cv = cosine(v[i].v, v[0].v);
+        INFO(fmt::format("layer {} case {} pass {}: cosine(v) = {:.12f}", layer, request.case_id, i, cv));
+        CHECK(cv >= 0.99999);
+        CHECK(torch::allclose(v[i].target, v[0].target, 1e-9, 1e-12));
+        const auto& a = v[i].diagnostics["losses"];
+        const auto& b = v[0].diagnostics["losses"];
+        REQUIRE(a.size() == b.size());
+        for (size_t k = 0; k < a.size(); ++k) {
+          CHECK(a[k]["loss"].get<double>() == Approx(b[k]["loss"].get<double>()).epsilon(1e-9));
+        }
+      }
     }
   }
 }
@@ -180,7 +248,7 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
     auto j = ft_hparams(1e-3, false);
     j["objective"] = objective;
     FtHparams hp = FtHparams::from_json(j, "ft");
-    auto ft = apply_ft(model, *loaded.tokenizer, requests, hp, "ft");
+    auto ft = apply_ft(model, *loaded.tokenizer, requests, hp, EditMethod::ft);
     const auto& losses = ft.diagnostics["losses"];
     INFO(objective);
     REQUIRE(losses.back().get<double>() < losses.front().get<double>());
@@ -189,15 +257,15 @@ TEST_CASE("FT and FT-L: the loss falls, FT-L respects its clamp, undo is bit-exa
     REQUIRE(torch::equal(model.mlp_out_weight(1), before));
   }
   FtHparams constrained = FtHparams::from_json(ft_hparams(1e-3, 2e-4), "ft-l");
-  auto ftl = apply_ft(model, *loaded.tokenizer, requests, constrained, "ft-l");
+  auto ftl = apply_ft(model, *loaded.tokenizer, requests, constrained, EditMethod::ft_l);
   const double max_change = (model.mlp_out_weight(1) - before).abs().max().item<double>();
   auto w = model.mlp_out_weight(1);
   REQUIRE(((w <= before + 2e-4) & (w >= before - 2e-4)).all().item<bool>());  // the L-inf ball, as clamped
   REQUIRE(max_change > 1e-4);                                                 // it did move, up to the clamp
   undo(ftl);
   REQUIRE(torch::equal(model.mlp_out_weight(1), before));
-  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, constrained, "ft"), Contains("FT-L"));
-  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, FtHparams{}, "ft-l"), Contains("norm_constraint"));
+  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, constrained, EditMethod::ft), Contains("FT-L"));
+  REQUIRE_THROWS_WITH(apply_ft(model, *loaded.tokenizer, requests, FtHparams{}, EditMethod::ft_l), Contains("norm_constraint"));
 }
 
 TEST_CASE("edit inputs: requests, hyperparameters and resources give clear errors", "[edit_inputs]") {
@@ -264,5 +332,5 @@ TEST_CASE("edit inputs: requests, hyperparameters and resources give clear error
                       Contains("layer 5"));
   RomeHparams hp = reference_hparams();
   REQUIRE_THROWS_WITH(prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, RomeSetupOptions{}),
-                      Contains("statistics") && Contains("--stats-corpus"));
+                      Contains("statistics") && Contains("stats_corpus") && Contains("mom2_dataset \""));
 }

@@ -619,7 +619,7 @@ TEST_CASE("editlab import: exit codes, summary line, .jsonl, --json, --few-shot"
     r = test::run_cli("import mquake " + mquake_in + " --out " + test::shell_quote(out.string()) +
                       " --question-template 'Q: A:'");
     REQUIRE(r.exit_code == 2);
-    REQUIRE_THAT(r.err, Contains("--question-template must contain \"{}\" exactly once"));
+    REQUIRE_THAT(r.err, Contains("--question-template: the question template must contain \"{}\" exactly once"));
     REQUIRE_FALSE(fs::exists(out));
   }
   SECTION("`editlab import` without a benchmark lists both; --help explains failures") {

@@ -14,6 +14,7 @@
 #include "editlab/probe/suites.h"
 #include "editlab/report/report.h"
 #include "editlab/run/experiment.h"
+#include "editlab/run/journal.h"
 #include "support.h"
 
 using namespace editlab;
@@ -169,7 +170,7 @@ TEST_CASE("suite metrics equal a direct computation of the published definitions
   const auto& tok = *m.tokenizer;
   const auto rec = parse_probe_record(record(0, "{} is located in", "The Louvre", "Berlin", "Paris"), "test");
   SuiteOptions options;
-  options.suites = kSuites;
+  for (const auto& s : kSuiteRegistry) options.suites.push_back(s.suite);
   options.fluency_max_length = 24;
   RecordProbes probes(rec, options);
   const auto before = probes.observe(model, tok, 1);
@@ -239,8 +240,93 @@ TEST_CASE("experiment config: errors name the field", "[run]") {
   bad = ok;
   bad["generation"] = {{"beams", "five"}};
   CHECK_THROWS_WITH(parse(bad), Contains("generation: field \"beams\" must be an integer"));
+  bad = ok;
+  bad["method"] = "memit";
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, ft, ft-l or none, found \"memit\""));
+  // dtype and device go through the CLI's parser: the CUDA check included.
+  bad = ok;
+  bad["dtype"] = "float16";
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"dtype\" float16: expected float32 or float64"));
+  bad = ok;
+  bad["device"] = "gpu";
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"device\" gpu: expected cpu, cuda or cuda:N"));
+  bad["device"] = "cuda:x";
+  CHECK_THROWS_WITH(parse(bad), Contains("expected cpu, cuda or cuda:N"));
+  if (!torch::cuda::is_available()) {
+    bad["device"] = "cuda";
+    CHECK_THROWS_WITH(parse(bad), Contains("field \"device\" cuda: this libtorch has no usable CUDA"));
+  }
+  auto good = ok;
+  good["dtype"] = "float64";
+  good["suites"] = {"loud", "fluency"};
+  const auto c = parse(good);
+  CHECK(c.dtype == torch::kFloat64);
+  CHECK(c.device == torch::Device(torch::kCPU));
+  CHECK(c.suites.suites == std::vector<Suite>{Suite::loud, Suite::fluency});
+  CHECK_FALSE(c.method.has_value());
+  CHECK(c.method_label() == "none");
   // Paths are relative to the config file's directory.
   CHECK(ExperimentConfig::from_json(ok, "x", "/base").model == fs::path("/base/m"));
+}
+
+TEST_CASE("suite registry: names, defaults and the report's metric order", "[run]") {
+  for (const auto& s : kSuiteRegistry) CHECK(parse_suite(s.name) == s.suite);
+  CHECK_FALSE(parse_suite("loudness").has_value());
+  const auto defaults = default_suites();
+  CHECK(std::find(defaults.begin(), defaults.end(), Suite::fluency) == defaults.end());
+  CHECK(defaults.size() == kSuiteRegistry.size() - 1);
+  // Tables: registry order, then a suite this build does not know, then fluency.
+  CHECK(report::metric_less("efficacy/success", "paraphrase/success"));
+  CHECK(report::metric_less("benchmark/mquake/multi_hop/pass", "newsuite/x"));
+  CHECK(report::metric_less("newsuite/x", "fluency/entropy_after"));
+  for (const auto m : kEditMethods) CHECK(parse_edit_method(method_name(m)) == m);
+  CHECK(edit_method_names() == std::vector<std::string>{"rome", "ft", "ft-l"});
+  CHECK_FALSE(parse_edit_method("none").has_value());
+}
+
+TEST_CASE("journal: complete lines only, damage named, header written whole", "[run]") {
+  const std::string header = R"({"journal":"editlab.journal/1","run_id":"abc","shard":null})";
+  const std::string r0 = R"({"index":0,"status":"ok"})", r1 = R"({"index":3,"status":"failed"})";
+  auto parsed = parse_journal(header + "\n" + r0 + "\n" + r1 + "\n" + R"({"index":4,"sta)", "j.jsonl");
+  CHECK(parsed.header["run_id"] == "abc");
+  REQUIRE(parsed.records.size() == 2);
+  CHECK(parsed.records[1]["index"] == 3);
+  CHECK(parsed.complete_bytes == header.size() + r0.size() + r1.size() + 3);
+  CHECK(parse_journal("", "j").header.is_null());
+  CHECK(parse_journal(header, "j").header.is_null());  // no newline yet: nothing complete
+  CHECK_THROWS_WITH(parse_journal("{\"a\": 1}\n", "j.jsonl"), Contains("j.jsonl: not an editlab journal"));
+  CHECK_THROWS_WITH(parse_journal("garbage\n", "j.jsonl"), Contains("j.jsonl: not an editlab journal"));
+  CHECK_THROWS_WITH(parse_journal(header + "\n" + r0 + "\n{oops\n", "j.jsonl"),
+                    Contains("j.jsonl: line 3 is not valid JSON") && Contains("damaged"));
+  CHECK_THROWS_WITH(parse_journal(header + "\n[1, 2]\n", "j.jsonl"), Contains("line 2 is not a record's result"));
+  CHECK_THROWS_WITH(parse_journal("{\"journal\": 1}\n", "j.jsonl"), Contains("j.jsonl: not an editlab journal"));
+  CHECK_THROWS_WITH(parse_journal(header + "\n" + std::string(100000, '[') + "\n", "j.jsonl"),
+                    Contains("j.jsonl: line 2") && Contains("nest"));
+
+  test::TempDir tmp;
+  const auto path = tmp / "journal.jsonl";
+  const auto h = nlohmann::ordered_json::parse(header);
+  {
+    Journal j(path, h, false);
+    j.append(nlohmann::json::parse(r0));
+  }
+  {
+    std::ofstream(path, std::ios::app) << R"({"index":5,"st)";  // cut short by a crash
+  }
+  CHECK_THROWS_WITH(Journal(path, h, false), Contains("already holds 1 finished records"));
+  auto other = h;
+  other["run_id"] = "def";
+  CHECK_THROWS_WITH(Journal(path, other, true), Contains("belongs to a different run"));
+  {
+    Journal j(path, h, true);
+    REQUIRE(j.records().size() == 1);
+    j.append(nlohmann::json::parse(r1));
+  }
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == header + "\n" + r0 + "\n" + r1 + "\n");  // the partial line is gone
+  // No temporary files left beside it.
+  CHECK(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()) == 1);
 }
 
 TEST_CASE("editlab run: report, failed records, determinism", "[run_cli]") {
@@ -325,7 +411,7 @@ TEST_CASE("editlab run: bad input", "[run_cli]") {
   CHECK_THAT(r.err, Contains("unknown field \"methd\""));
   r = run_cli(f.run("--shard 3/2"));
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("--shard 3/2"));
+  CHECK_THAT(r.err, Contains("--shard") && Contains("3/2") && Contains("1 <= K <= N"));
 }
 
 TEST_CASE("datasets: CounterFact's own records load as they are, as a JSON array or JSON Lines", "[run]") {

@@ -239,6 +239,10 @@ TEST_CASE_METHOD(MalformedFile, "truncated files and malformed JSON headers are 
     write_raw(path, R"({"__metadata__": {"epoch": 3}})", 0);
     REQUIRE_ERROR(open(), names_file && Contains("__metadata__") && Contains("'epoch'"));
   }
+  SECTION("JSON nested deeper than the limit (util/json_file.h)") {
+    write_raw(path, R"({"w": )" + std::string(600, '[') + std::string(600, ']') + "}", 0);
+    REQUIRE_ERROR(open(), names_file && Contains("deeper than 512"));
+  }
 }
 
 TEST_CASE_METHOD(MalformedFile, "malformed tensor entries are errors naming the file and the tensor", "[safetensors]") {
@@ -277,6 +281,14 @@ TEST_CASE_METHOD(MalformedFile, "malformed tensor entries are errors naming the 
   SECTION("shape product that overflows") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})", 0);
     REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("2^64"));
+  }
+  SECTION("a zero-size tensor whose other dimensions multiply past 2^63") {
+    write_raw(path, R"({"w": {"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}})", 0);
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("2^63"));
+  }
+  SECTION("a zero-size tensor whose numel() would overflow int64 on the way (2^32 x 2^31 x 0)") {
+    write_raw(path, R"({"w": {"dtype":"U8","shape":[4294967296,2147483648,0],"data_offsets":[0,0]}})", 0);
+    REQUIRE_ERROR(open(), names_file && Contains("tensor 'w'") && Contains("2^63"));
   }
   SECTION("offsets that begin after they end") {
     write_raw(path, R"({"w": {"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 16);
@@ -319,6 +331,13 @@ TEST_CASE("files without tensors, and zero-size tensors, are valid", "[safetenso
   const auto file = SafetensorsFile::open(dir / "zero.safetensors");
   REQUIRE(file->tensors().size() == 2);
   CHECK(file->tensors()[0].name == "e");
+  // A 0 dimension makes the size 0 bytes even when the dimensions before it overflow 2^64 bytes
+  // (8 x 2^31 x 2^31), as long as they multiply within int64.
+  write_raw(dir / "wide.safetensors",
+            R"({"e": {"dtype":"F64","shape":[2147483648,2147483648,0],"data_offsets":[0,0]}})", 0);
+  const auto wide = SafetensorsFile::open(dir / "wide.safetensors");
+  CHECK(wide->tensors()[0].numel() == 0);
+  CHECK(wide->tensors()[0].nbytes == 0);
 }
 
 namespace {

@@ -94,14 +94,14 @@ TEST_CASE("sequential run: steps, and every record scored against the unedited m
   // The same by hand: baseline on the unedited model, all three edits, probes again.
   auto m = load_model(test::fixture_model_dir(), {});
   SuiteOptions options;
-  options.suites = {"efficacy", "paraphrase", "specificity"};
+  options.suites = {Suite::efficacy, Suite::paraphrase, Suite::specificity};
   std::vector<ProbeRecord> records;
   std::vector<Observation> baseline;
   for (const auto& j : sequential_dataset()) {
     records.push_back(parse_probe_record(j, "test"));
     baseline.push_back(RecordProbes(records.back(), options).observe(*m.model, *m.tokenizer, 0));
   }
-  auto editor = make_editor("ft", kFt, "ft.json", *m.model, *m.tokenizer, m.fingerprint(), {});
+  auto editor = make_editor(EditMethod::ft, kFt, "ft.json", *m.model, *m.tokenizer, m.fingerprint(), {});
   Observation before_last;  // record 2's probes on the model edited by records 0 and 1
   std::vector<EditResult> applied;
   for (size_t i = 0; i < records.size(); ++i) {
@@ -138,7 +138,7 @@ TEST_CASE("sequential run: what it refuses", "[sequential]") {
   SequentialFixture f(true);
   CHECK(run_cli("run " + shell_quote(f.experiment.string()) + " --shard 1/2").err.find("cannot be sharded") !=
         std::string::npos);
-  CHECK(run_cli("run " + shell_quote(f.experiment.string()) + " --resume").err.find("cannot --resume") !=
+  CHECK(run_cli("run " + shell_quote(f.experiment.string()) + " --resume").err.find("cannot resume (--resume)") !=
         std::string::npos);
   const auto first = run_cli("run " + shell_quote(f.experiment.string()));
   REQUIRE(first.exit_code == 0);

@@ -138,7 +138,7 @@ TEST_CASE("trace: the six token groups and the peak, by hand", "[trace]") {
   const auto all = summarize_traces({t, unknown}, true);
   CHECK(all.averaged == 2);
   CHECK(all.kinds[0].mean_ie[2][1] == Approx((0.6 + 0.9) / 2));  // the unknown prompt's IE is 1 - 0.1
-  CHECK_THROWS_WITH(summarize_traces({unknown}, false), Catch::Contains("--include-unknown"));
+  CHECK_THROWS_WITH(summarize_traces({unknown}, false), Catch::Contains("include the unknown ones"));
 }
 
 TEST_CASE("trace: the command's file is deterministic; bad input gets one clear error", "[trace_cli]") {

@@ -182,7 +182,7 @@ TEST_CASE("a resumed run reaches bit-identical weights", "[train]") {
   require_error(other, "n_layer 2 (this run: 3)");
   other = options;
   other.resume = false;
-  require_error(other, "pass --resume to continue");
+  require_error(other, "holds a checkpoint of an earlier run; resume it (resume)");
 }
 
 TEST_CASE("bad input: clear errors", "[train]") {
@@ -201,11 +201,11 @@ TEST_CASE("bad input: clear errors", "[train]") {
   SECTION("corpus shorter than one window") {
     write_file(tmp / "short.txt", "Paris is in France.");
     options.corpus = tmp / "short.txt";
-    require_error(options, "--block-size + 1 = 33");
+    require_error(options, "block_size + 1 = 33");
   }
   SECTION("validation part shorter than one window") {
     options.val_fraction = 0.01;
-    require_error(options, "--val-fraction");
+    require_error(options, "(val_fraction 0.01)");
   }
   SECTION("unwritable output directory") {
     options.out_dir = tmp / "corpus.txt" / "out";
@@ -213,11 +213,13 @@ TEST_CASE("bad input: clear errors", "[train]") {
   }
   SECTION("block size larger than n_positions") {
     options.block_size = 65;
-    require_error(options, "--block-size 65 is larger than --n-positions 64");
+    require_error(options, "block_size 65 is larger than n_positions 64");
   }
   SECTION("d_model not divisible by heads") {
     options.n_head = 5;
-    require_error(options, "--d-model 32 is not divisible by --heads 5");
+    // Errors name settings as the caller spells them (the CLI: its flags).
+    options.setting_names = [](std::string_view field) { return "<" + std::string(field) + ">"; };
+    require_error(options, "<n_embd> 32 is not divisible by <n_head> 5");
   }
   SECTION("resume without a checkpoint") {
     options.resume = true;

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
 
     const nlohmann::json ft = {{"layers", {1}},     {"num_steps", 5}, {"lr", 1e-2},
                                {"weight_decay", 0}, {"kl_factor", 0}, {"norm_constraint", false}};
-    auto editor = editlab::make_editor("ft", ft, "example FT hparams", *m.model, *m.tokenizer, m.fingerprint(), {});
+    auto editor = editlab::make_editor(editlab::EditMethod::ft, ft, "example FT hparams", *m.model, *m.tokenizer, m.fingerprint(), {});
 
     const double before = target_nll(m, request);
     auto edits = editor->apply({request});

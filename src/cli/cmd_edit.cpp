@@ -1,5 +1,5 @@
-// editlab edit: one edit (or a file of them, applied in order), with the probes' beam-search
-// generations and the targets' probabilities before and after, the edit's diagnostics and times.
+// editlab edit: one edit (or a file of them, applied in order), its diagnostics and times; when asked,
+// the probes' beam-search generations and the targets' probabilities before and after.
 #include <chrono>
 
 #include "common.h"
@@ -16,6 +16,7 @@ namespace {
 struct EditCliOptions {
   std::string model_dir, method = "rome", hparams, edit_file, prompt, subject, target_new, target_true;
   std::vector<std::string> probes;
+  bool probe_edits = false;
   int64_t beams = 5, max_length = 20, max_new_tokens = 0;
   std::string save_dir;
   bool json = false;
@@ -38,6 +39,7 @@ std::vector<EditRequest> requests_of(const EditCliOptions& o) {
 }
 
 // Generations of every probe and the probabilities of every request's targets.
+// `requests` empty: the probes' generations only.
 nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests, const std::vector<std::string>& probes,
                        const EditCliOptions& o) {
   GenerateOptions g;
@@ -53,6 +55,7 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
                                   {"continuation", m.tokenizer->decode(std::vector<int64_t>(
                                                        result.ids.begin() + ids.size(), result.ids.end()))}});
   }
+  if (requests.empty()) return out;
   std::vector<ScoreRequest> scores;
   for (const auto& r : requests) {
     scores.push_back({r.sentence(), r.target_new});
@@ -74,7 +77,7 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
   return out;
 }
 
-std::vector<EditResult> apply_edits(LoadedModel& m, const std::vector<EditRequest>& requests, const EditCliOptions& o) {
+std::unique_ptr<Editor> make_cli_editor(LoadedModel& m, const EditCliOptions& o) {
   RomeSetupOptions setup;
   if (!o.cache_dir.empty()) setup.cache_dir = o.cache_dir;
   setup.use_cache = !o.no_cache;
@@ -82,18 +85,20 @@ std::vector<EditResult> apply_edits(LoadedModel& m, const std::vector<EditReques
   setup.template_seed = o.template_seed;
   setup.stats_file = o.stats_file;
   setup.stats_corpus = o.stats_corpus;
+  setup.hparams_dir = std::filesystem::path(o.hparams).parent_path();
+  setup.setting_names = flag_names({{"stats_file", "--stats"}});
   if (o.samples > 0) setup.samples = o.samples;
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   setup.stats_progress = stderr_stats_progress();
-  auto editor = make_editor(o.method, read_json_file(o.hparams, "hyperparameter file"), o.hparams, *m.model,
+  auto editor = make_editor(*parse_edit_method(o.method), read_json_file(o.hparams, "hyperparameter file"), o.hparams, *m.model,
                             *m.tokenizer, m.fingerprint(), setup);
   if (!o.save_context_templates.empty() && editor->context_templates()) {
     save_context_templates(o.save_context_templates, *editor->context_templates());
   }
-  return editor->apply(requests);
+  return editor;
 }
 
-void print_text(const nlohmann::json& j) {
+void print_probes(const nlohmann::json& j) {
   const auto& before = j["before"];
   const auto& after = j["after"];
   for (size_t i = 0; i < before["targets"].size(); ++i) {
@@ -114,8 +119,27 @@ void print_text(const nlohmann::json& j) {
                before["generations"][i]["continuation"].get<std::string>(), prompt,
                after["generations"][i]["continuation"].get<std::string>());
   }
-  fmt::print("\n{} in {:.2f} s (probes {:.2f} s)\n", j["method"].get<std::string>(), j["seconds"]["edit"].get<double>(),
-             j["seconds"]["probes"].get<double>());
+  fmt::print("\n");
+}
+
+void print_text(const nlohmann::json& j) {
+  if (j.contains("before")) {
+    print_probes(j);
+  } else {
+    for (const auto& r : j["requests"]) {
+      fmt::print("edit {}: \"{}\" -> \"{}\"\n", r["case_id"].get<std::string>(), r["prompt"].get<std::string>(),
+                 r["target_new"].get<std::string>());
+    }
+  }
+  std::string setup;
+  for (const auto& [part, seconds] : j["seconds"]["setup"].items()) {
+    if (part != "total") setup += fmt::format("{}{} {:.2f} s", setup.empty() ? "" : ", ", part, seconds.get<double>());
+  }
+  fmt::print("setup {:.2f} s{}\n", j["seconds"]["setup"]["total"].get<double>(),
+             setup.empty() ? std::string() : " (" + setup + ")");
+  fmt::print("{} in {:.2f} s{}\n", j["method"].get<std::string>(), j["seconds"]["edit"].get<double>(),
+             j.contains("before") ? fmt::format(" (probes {:.2f} s)", j["seconds"]["probes"].get<double>())
+                                  : std::string(" (no probes: --probe-edits or --probe TEXT to see generations)"));
   for (const auto& e : j["edits"]) {
     if (!e["diagnostics"].contains("layers")) {  // FT: mean loss per pass over the requests
       const auto& losses = e["diagnostics"]["losses"];
@@ -127,10 +151,14 @@ void print_text(const nlohmann::json& j) {
     }
     for (const auto& l : e["diagnostics"]["layers"]) {
       const auto& losses = l["losses"];
-      fmt::print("  layer {}: v loss {:.4f} -> {:.4f} in {} evaluations{}, |delta| {:.3g}, |v| {:.3g}\n",
-                 l["layer"].get<int64_t>(), losses.front()["loss"].get<double>(), losses.back()["loss"].get<double>(),
-                 losses.size(), l["early_stop"].get<bool>() ? " (early stop)" : "", l["delta_norm"].get<double>(),
-                 l["v_norm"].get<double>());
+      const auto& s = l["seconds"];
+      fmt::print(
+          "  layer {}: v loss {:.4f} -> {:.4f} in {} evaluations{}, |delta| {:.3g}, |v| {:.3g}; compute_u {:.2f} s, "
+          "compute_v {:.2f} s (prepare {:.2f}, forward {:.2f}, backward {:.2f})\n",
+          l["layer"].get<int64_t>(), losses.front()["loss"].get<double>(), losses.back()["loss"].get<double>(),
+          losses.size(), l["early_stop"].get<bool>() ? " (early stop)" : "", l["delta_norm"].get<double>(),
+          l["v_norm"].get<double>(), s["compute_u"].get<double>(), s["total"].get<double>(), s["prepare"].get<double>(),
+          s["forward"].get<double>(), s["backward"].get<double>());
     }
   }
 }
@@ -138,26 +166,46 @@ void print_text(const nlohmann::json& j) {
 void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
   auto m = load(global, o.model_dir);
   auto requests = requests_of(o);
+  // Probes run only when asked, so that the command's time is the edit's.
+  const bool probing = o.probe_edits || !o.probes.empty();
   std::vector<std::string> probes;
-  for (const auto& r : requests) probes.push_back(r.sentence());
+  if (o.probe_edits) {
+    for (const auto& r : requests) probes.push_back(r.sentence());
+  }
   probes.insert(probes.end(), o.probes.begin(), o.probes.end());
+  const std::vector<EditRequest> scored = o.probe_edits ? requests : std::vector<EditRequest>{};
+  nlohmann::json before, after;
+  double probe_seconds = 0;
   auto t = Clock::now();
-  auto before = observe(m, requests, probes, o);
-  double probe_seconds = seconds_since(t);
+  if (probing) before = observe(m, scored, probes, o);
+  probe_seconds += seconds_since(t);
   t = Clock::now();
-  auto edits = apply_edits(m, requests, o);
+  auto editor = make_cli_editor(m, o);
+  nlohmann::json setup_seconds = editor->setup_seconds();
+  setup_seconds["total"] = seconds_since(t);
+  t = Clock::now();
+  auto edits = editor->apply(requests);
   const double edit_seconds = seconds_since(t);
   t = Clock::now();
-  auto after = observe(m, requests, probes, o);
+  if (probing) after = observe(m, scored, probes, o);
   probe_seconds += seconds_since(t);
   nlohmann::json j = {{"method", o.method},
-                      {"beams", o.beams},
-                      {"before", before},
-                      {"after", after},
+                      {"requests", nlohmann::json::array()},
                       {"edits", nlohmann::json::array()},
-                      {"seconds", {{"edit", edit_seconds}, {"probes", probe_seconds}}}};
+                      {"seconds", {{"setup", setup_seconds}, {"edit", edit_seconds}, {"probes", probe_seconds}}}};
+  for (const auto& r : requests) {
+    j["requests"].push_back({{"case_id", r.case_id},
+                             {"prompt", r.sentence()},
+                             {"target_new", r.target_new},
+                             {"target_true", r.target_true}});
+  }
+  if (probing) {
+    j["beams"] = o.beams;
+    j["before"] = std::move(before);
+    j["after"] = std::move(after);
+  }
   for (const auto& e : edits) {
-    nlohmann::json ej = {{"method", e.method},
+    nlohmann::json ej = {{"method", std::string(method_name(e.method))},
                          {"seconds", e.seconds},
                          {"diagnostics", e.diagnostics},
                          {"weights", nlohmann::json::array()}};
@@ -180,10 +228,13 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
 
 void setup_edit(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EditCliOptions>();
-  auto* sub = app.add_subcommand("edit", "apply ROME, FT or FT-L edits and show generations before and after");
+  auto* sub = app.add_subcommand(
+      "edit",
+      "apply ROME, FT or FT-L edits: diagnostics and times; with --probe-edits / --probe, generations and target "
+      "probabilities before and after");
   sub->add_option("--model", o->model_dir, "Hugging Face GPT-2 directory")->required();
-  sub->add_option("--method", o->method, "rome, ft or ft-l")
-      ->check(CLI::IsMember({"rome", "ft", "ft-l"}))
+  sub->add_option("--method", o->method, fmt::format("{}", fmt::join(edit_method_names(), ", ")))
+      ->check(CLI::IsMember(edit_method_names()))
       ->capture_default_str();
   sub->add_option("--hparams", o->hparams, "hyperparameters in ROME's JSON format (see configs/)")
       ->required()
@@ -194,7 +245,10 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--subject", o->subject, "the subject, e.g. \"The Louvre\"")->excludes(edit);
   sub->add_option("--target-new", o->target_new, "the new object, e.g. Rome")->excludes(edit);
   sub->add_option("--target-true", o->target_true, "the true object, e.g. Paris (optional)")->excludes(edit);
-  sub->add_option("--probe", o->probes, "more prompts to generate from before and after (repeatable)");
+  sub->add_flag("--probe-edits", o->probe_edits,
+                "probe each edit's prompt before and after: its beam-search generation and the probabilities of "
+                "target_new and target_true");
+  sub->add_option("--probe", o->probes, "a prompt to generate from before and after the edit (repeatable)");
   sub->add_option("--beams", o->beams, "beam-search beams for the probes (1 = greedy)")
       ->check(CLI::Range(int64_t{1}, int64_t{64}))
       ->capture_default_str();
@@ -209,7 +263,7 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--stats", o->stats_file,
                   "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached)")
+  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached; default: the hyperparameters' mom2_dataset when it is a file, relative to the hparams file or the working directory)")
       ->check(CLI::ExistingFile);
   sub->add_option("--samples", o->samples, "ROME: texts of the corpus to use (default: mom2_n_samples)")
       ->check(CLI::PositiveNumber);

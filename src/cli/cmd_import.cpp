@@ -56,7 +56,11 @@ void run_ripple_edits(const ImportOptions& opt) {
 void run_mquake(const ImportOptions& opt) {
   check_no_extra(opt);
   import::MquakeOptions options;
-  import::validate_question_template(opt.question_template);
+  try {
+    import::validate_question_template(opt.question_template);
+  } catch (const Error& e) {
+    fail("--question-template: {}", e.what());
+  }
   options.question_template = opt.question_template;
   if (!opt.few_shot.empty()) options.few_shot = import::load_few_shot(opt.few_shot);
   const auto records = load_json_records(opt.input, "MQuAKE file");

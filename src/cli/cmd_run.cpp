@@ -4,6 +4,7 @@
 #include "common.h"
 #include "editlab/report/report.h"
 #include "editlab/run/runner.h"
+#include "editlab/util/error.h"
 
 namespace editlab::cli {
 namespace {
@@ -24,13 +25,14 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   if (global.threads == 0 && config.threads > 0) torch::set_num_threads(config.threads);
   RunOptions options;
   options.resume = o.resume;
+  options.setting_names = flag_names();
   if (!o.shard.empty()) options.shard = Shard::parse(o.shard);
   const auto outcome = run_experiment(config, options);
   const auto& report = outcome.report;
   if (o.format == "json") {
     std::cout << report["aggregates"].dump(2) << std::endl;
   } else if (o.format == "md") {
-    std::cout << report::markdown_table({report}, {config.method});
+    std::cout << report::markdown_table({report}, {config.method_label()});
   }
   const auto& t = report["timings"];
   fmt::print(stderr, "{} records ({} failed) in {:.1f} s: {:.2f} records/s, {:.0f}% of the loop in the model\n",
@@ -57,13 +59,29 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--hparams", o->hparams, "hyperparameter file (overrides the config's \"hparams\")")
       ->check(CLI::ExistingFile);
   sub->add_option("--shard", o->shard,
-                  "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`");
+                  "run shard K of N (K/N, 1-based) of the selected records; merge with `editlab merge`")
+      ->check(
+          [](const std::string& text) {
+            try {
+              Shard::parse(text);
+              return std::string();
+            } catch (const Error& e) {
+              return std::string(e.what());
+            }
+          },
+          "K/N");
   sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
   sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")
       ->check(CLI::IsMember({"md", "json", "none"}))
       ->capture_default_str();
+  std::string suites = "Suites (the config's \"suites\"; * = run by default) and their metrics:\n";
+  for (const auto& s : kSuiteRegistry) {
+    suites += fmt::format("  {:<18} {}/{{{}}}\n", fmt::format("{}{}", s.name, s.by_default ? " *" : ""), s.name,
+                          s.metrics);
+  }
+  sub->footer(suites + "Reports, journals and the config's fields: README \"Experiment config\", \"Metrics\", \"Report\".");
   sub->callback([o, &global] { run_run(*o, global); });
 }
 

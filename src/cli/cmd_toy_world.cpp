@@ -10,6 +10,7 @@
 #include "editlab/toyworld/bpe_trainer.h"
 #include "editlab/toyworld/check.h"
 #include "editlab/toyworld/toy_world.h"
+#include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 #include "editlab/util/steady_clock.h"
 
@@ -25,6 +26,7 @@ struct GenerateOptions {
 
 void run_generate(const GenerateOptions& opt) {
   const auto start = Clock::now();
+  prepare_output_dir(opt.out, "--out");  // errors name the flag
   const auto summary = toyworld::write_toy_world(opt.out, opt.world);
   const auto& c = summary.counts;
   const int subjects = c.at("landmark").get<int>() + c.at("company").get<int>() + c.at("person").get<int>();

@@ -75,6 +75,8 @@ void print_summary(const TraceSummary& s) {
   }
 }
 
+// Long (about 100 lines) on purpose: the command's two forms (one prompt, a dataset) share the
+// model, the noise level and the output writing, in the order the user reads them.
 void run_trace(const TraceCliOptions& opt, const GlobalOptions& global) {
   const auto start = std::chrono::steady_clock::now();
   if (opt.dataset.empty() == opt.prompt.empty()) fail("trace needs either --prompt and --subject, or --dataset");

@@ -30,8 +30,14 @@ void run_train(TrainCliOptions& opt, const GlobalOptions& global) {
   TrainOptions& train = opt.train;
   train.beta1 = opt.betas.at(0);
   train.beta2 = opt.betas.at(1);
-  train.device = parse_device(global.device);
-  train.dtype = parse_dtype(global.dtype);
+  train.device = parse_device(global.device, "--device");
+  train.dtype = parse_compute_dtype(global.dtype, "--dtype");
+  train.setting_names = flag_names({{"out_dir", "--out"},
+                                    {"tokenizer_dir", "--tokenizer"},
+                                    {"n_layer", "--layers"},
+                                    {"n_embd", "--d-model"},
+                                    {"n_head", "--heads"},
+                                    {"warmup_steps", "--warmup"}});
   train.on_progress = [](const TrainProgress& p) { fmt::print(stderr, "{}\n", format_progress(p)); };
   const TrainResult result = train_gpt2(train);
   const std::string val = result.final_val_loss ? fmt::format(", val {:.4f}", *result.final_val_loss) : std::string();

@@ -1,35 +1,25 @@
 #include "common.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "editlab/util/error.h"
 
 namespace editlab::cli {
 
-torch::Device parse_device(const std::string& text) {
-  if (text == "cpu") return torch::kCPU;
-  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      fail(
-          "--device {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; "
-          "build editlab against a CUDA libtorch to use a GPU)",
-          text);
-    }
-    return torch::Device(text);
-  }
-  fail("--device {}: expected cpu, cuda or cuda:N", text);
-}
-
-torch::ScalarType parse_dtype(const std::string& text) {
-  if (text == "float32") return torch::kFloat32;
-  if (text == "float64") return torch::kFloat64;
-  fail("--dtype {}: expected float32 or float64", text);
+SettingName flag_names(std::map<std::string, std::string, std::less<>> renames) {
+  return [renames = std::move(renames)](std::string_view field) {
+    if (const auto it = renames.find(field); it != renames.end()) return it->second;
+    std::string flag = "--" + std::string(field);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+  };
 }
 
 LoadedModel load(const GlobalOptions& global, const std::string& model_dir) {
   LoadOptions options;
-  options.dtype = parse_dtype(global.dtype);
-  options.device = parse_device(global.device);
+  options.dtype = parse_compute_dtype(global.dtype, "--dtype");
+  options.device = parse_device(global.device, "--device");
   return load_model(model_dir, options);
 }
 

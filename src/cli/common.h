@@ -4,9 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
 #include <string>
 
 #include "editlab/model/model_dir.h"
+#include "editlab/util/setting_name.h"
 
 namespace editlab::cli {
 
@@ -16,9 +19,10 @@ struct GlobalOptions {
   std::string dtype = "float32";  // float32 | float64
 };
 
-// Parsed forms of the global options (errors name the option).
-torch::Device parse_device(const std::string& text);
-torch::ScalarType parse_dtype(const std::string& text);
+// Library errors name settings by field; the CLI by flags: "--" + the field with '-' for '_',
+// or the flag `renames` gives for it (util/setting_name.h).
+SettingName flag_names(std::map<std::string, std::string, std::less<>> renames = {});
+
 LoadedModel load(const GlobalOptions& global, const std::string& model_dir);
 
 void print_json(const nlohmann::json& j);

@@ -2,6 +2,9 @@
 // and is the one place that catches errors: one line on stderr, exit code 2.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -54,7 +57,19 @@ MissingSubcommand find_missing_subcommand(const CLI::App& root, int argc, char**
 
 }  // namespace
 
+// Model weights are memory-mapped: if the file is cut short while editlab runs (another process
+// rewrites the model directory), touching a page past its new end raises SIGBUS. Say so in one
+// line and exit 2, as for any other error, instead of dying by the signal.
+extern "C" void on_sigbus(int) {
+  static const char message[] =
+      "editlab: error: a memory-mapped file (the model's weights) was cut short or became unreadable while in use; "
+      "do not rewrite a model directory that a run is reading\n";
+  [[maybe_unused]] const auto written = write(STDERR_FILENO, message, sizeof message - 1);
+  _exit(2);
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGBUS, on_sigbus);
   using namespace editlab::cli;
   CLI::App app{"editlab: model-editing experiments (ROME, FT, FT-L) on GPT-2 models", "editlab"};
   app.set_version_flag("--version", std::string("editlab ") + EDITLAB_VERSION);

@@ -68,7 +68,7 @@ std::vector<std::string> load_context_templates(const std::filesystem::path& pat
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number such as 1e400
     fail("{}: not valid JSON ({})", path.string(), e.what());
   }
   if (!j.is_array() || j.empty()) fail("{}: expected a non-empty JSON array of template strings", path.string());

@@ -68,18 +68,30 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
   auto undo_last = [&] { undo(last); };
   const double rome_seconds = best_of(repeats, run_rome, undo_last);
   const int64_t v_steps = last.diagnostics["layers"][0]["steps"].get<int64_t>();
-  resources.full_depth_v = true;
+  // The v steps' own time (forward + backward) of each pass, and the share of the full
+  // computation each touches.
+  auto step_seconds = [&] {
+    const auto& s = last.diagnostics["layers"][0]["seconds"];
+    return s["forward"].get<double>() + s["backward"].get<double>();
+  };
+  const double from_layer_steps = step_seconds();
+  const double from_layer_fraction = last.diagnostics["layers"][0]["step_work_fraction"].get<double>();
+  resources.v_pass = RomeResources::VPass::full;
   const double rome_full_seconds = best_of(repeats, run_rome, undo_last);
-  resources.full_depth_v = false;
-  progress(
-      fmt::format("edits: ROME {:.2f} s per edit; with full-depth v steps {:.2f} s", rome_seconds, rome_full_seconds));
+  const double full_steps = step_seconds();
+  resources.v_pass = RomeResources::VPass::from_layer;
+  progress(fmt::format(
+      "edits: ROME {:.2f} s per edit (v steps {:.2f} s: {:.2f} of the full-depth steps' time for {:.2f} of their "
+      "work); full depth {:.2f} s (v steps {:.2f} s)",
+      rome_seconds, from_layer_steps, from_layer_steps / full_steps, from_layer_fraction, rome_full_seconds,
+      full_steps));
 
   FtHparams ft;
   ft.layers = {1};
   ft.num_steps = 25;
   ft.lr = 5e-4;
   const double ft_seconds = best_of(
-      repeats, [&] { last = apply_ft(model, tok, {request}, ft, "ft"); }, undo_last);
+      repeats, [&] { last = apply_ft(model, tok, {request}, ft, EditMethod::ft); }, undo_last);
   progress(fmt::format("edits: FT {:.2f} s per edit", ft_seconds));
 
   const double early = key_throughput(model, 5, true, repeats), full = key_throughput(model, 5, false, repeats);
@@ -90,7 +102,11 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
           {"rome_seconds_per_edit", rome_seconds},
           {"rome_v_steps", v_steps},
           {"rome_full_depth_seconds_per_edit", rome_full_seconds},
-          {"v_speedup_layers_L_to_N", rome_full_seconds / rome_seconds},
+          {"v_speedup", rome_full_seconds / rome_seconds},
+          {"v_steps",
+           {{"from_layer", {{"seconds", from_layer_steps}, {"time_fraction", from_layer_steps / full_steps},
+                            {"work_fraction", from_layer_fraction}}},
+            {"full", {{"seconds", full_steps}, {"time_fraction", 1.0}, {"work_fraction", 1.0}}}}},
           {"context_template_seconds", template_seconds},
           {"ft_seconds_per_edit", ft_seconds},
           {"ft_steps", ft.num_steps},

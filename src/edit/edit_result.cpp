@@ -1,7 +1,5 @@
 #include "editlab/edit/edit_result.h"
 
-#include <fmt/format.h>
-
 namespace editlab {
 
 void undo(EditResult& edit) {
@@ -11,7 +9,5 @@ void undo(EditResult& edit) {
   for (auto it = edit.changes.rbegin(); it != edit.changes.rend(); ++it) it->weight.copy_(it->original);
   edit.undone = true;
 }
-
-std::string mlp_out_weight_name(int64_t layer) { return fmt::format("h.{}.mlp.c_proj.weight", layer); }
 
 }  // namespace editlab

@@ -17,12 +17,12 @@ class RomeEditor final : public Editor {
     for (const auto& r : requests) out.push_back(apply_rome(model_, tokenizer_, r, hparams_, resources_));
     return out;
   }
-  const std::string& method() const override { return method_; }
+  EditMethod method() const override { return EditMethod::rome; }
   nlohmann::json hparams() const override { return hparams_.to_json(); }
+  nlohmann::json setup_seconds() const override { return resources_.setup_seconds; }
   const std::vector<std::string>* context_templates() const override { return &resources_.context_templates; }
 
  private:
-  std::string method_ = "rome";
   RomeHparams hparams_;
   LanguageModel& model_;
   const Tokenizer& tokenizer_;
@@ -31,16 +31,16 @@ class RomeEditor final : public Editor {
 
 class FtEditor final : public Editor {
  public:
-  FtEditor(std::string method, FtHparams hparams, LanguageModel& model, const Tokenizer& tokenizer)
-      : method_(std::move(method)), hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer) {}
+  FtEditor(EditMethod method, FtHparams hparams, LanguageModel& model, const Tokenizer& tokenizer)
+      : method_(method), hparams_(std::move(hparams)), model_(model), tokenizer_(tokenizer) {}
   std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
     return {apply_ft(model_, tokenizer_, requests, hparams_, method_)};
   }
-  const std::string& method() const override { return method_; }
+  EditMethod method() const override { return method_; }
   nlohmann::json hparams() const override { return hparams_.to_json(); }
 
  private:
-  std::string method_;
+  EditMethod method_;
   FtHparams hparams_;
   LanguageModel& model_;
   const Tokenizer& tokenizer_;
@@ -56,21 +56,18 @@ void check_layers(const std::vector<int64_t>& layers, const LanguageModel& model
 
 }  // namespace
 
-std::unique_ptr<Editor> make_editor(const std::string& method, const nlohmann::json& hparams_json,
+std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hparams_json,
                                     const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,
                                     const std::string& fingerprint, const RomeSetupOptions& rome_setup) {
-  if (method == "rome") {
+  if (method == EditMethod::rome) {
     auto hp = RomeHparams::from_json(hparams_json, source);
     check_layers(hp.layers, model, source);
     auto resources = prepare_rome(model, tokenizer, fingerprint, hp, rome_setup);
     return std::make_unique<RomeEditor>(std::move(hp), model, tokenizer, std::move(resources));
   }
-  if (method == "ft" || method == "ft-l") {
-    auto hp = FtHparams::from_json(hparams_json, source);
-    check_layers(hp.layers, model, source);
-    return std::make_unique<FtEditor>(method, std::move(hp), model, tokenizer);
-  }
-  fail("unknown edit method \"{}\" (expected rome, ft or ft-l)", method);
+  auto hp = FtHparams::from_json(hparams_json, source);
+  check_layers(hp.layers, model, source);
+  return std::make_unique<FtEditor>(method, std::move(hp), model, tokenizer);
 }
 
 }  // namespace editlab

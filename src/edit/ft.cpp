@@ -52,15 +52,15 @@ torch::Tensor batch_loss(LanguageModel& model, const Tokenizer& tok, const std::
 }  // namespace
 
 EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vector<EditRequest>& requests,
-                    const FtHparams& hp, const std::string& method) {
+                    const FtHparams& hp, EditMethod method) {
   const auto start = std::chrono::steady_clock::now();
-  if (method != "ft" && method != "ft-l") fail("unknown fine-tuning method \"{}\"", method);
-  if (method == "ft-l" && !hp.constrained()) {
+  if (method == EditMethod::rome) fail("apply_ft: ROME is not a fine-tuning method");
+  if (method == EditMethod::ft_l && !hp.constrained()) {
     fail("FT-L needs \"norm_constraint\" (the L-infinity radius) in its hyperparameters");
   }
-  if (method == "ft" && hp.constrained()) {
+  if (method == EditMethod::ft && hp.constrained()) {
     fail(
-        "the hyperparameters set norm_constraint = {}: that is FT-L (use --method ft-l), or set it "
+        "the hyperparameters set norm_constraint = {}: that is FT-L (method ft-l), or set it "
         "to false for unconstrained FT",
         hp.norm_constraint);
   }
@@ -72,7 +72,7 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
   std::vector<torch::Tensor> trainable;
   for (int64_t layer : hp.layers) {
     auto w = model.mlp_out_weight(layer);
-    edit.changes.push_back({mlp_out_weight_name(layer), w, w.detach().clone()});
+    edit.changes.push_back({model.mlp_out_weight_name(layer), w, w.detach().clone()});
     trainable.push_back(w);
   }
   for (auto& w : trainable) w.set_requires_grad(true);

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <span>
 #include <string_view>
@@ -13,22 +14,35 @@
 namespace editlab {
 namespace {
 
-// Reads j[key] into out when present, checking its type; errors name the file and the key.
+// An integer that fits in int64 (nlohmann would convert a float or a huge unsigned with a cast,
+// undefined for 1e300).
+bool is_int64(const nlohmann::json& v) {
+  return v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+}
+
+// Reads j[key] into out when present, checking its type (down to the elements of a list);
+// errors name the file and the key.
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end()) return;
   bool ok = false;
-  if constexpr (std::is_same_v<T, bool>)
+  if constexpr (std::is_same_v<T, bool>) {
     ok = it->is_boolean();
-  else if constexpr (std::is_same_v<T, int64_t>)
-    ok = it->is_number_integer();
-  else if constexpr (std::is_same_v<T, double>)
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    ok = is_int64(*it);
+  } else if constexpr (std::is_same_v<T, double>) {
     ok = it->is_number();
-  else if constexpr (std::is_same_v<T, std::string>)
+  } else if constexpr (std::is_same_v<T, std::string>) {
     ok = it->is_string();
-  else
-    ok = it->is_array();
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    ok = it->is_array() && std::all_of(it->begin(), it->end(), is_int64);
+  } else {
+    static_assert(std::is_same_v<T, std::vector<std::pair<int64_t, int64_t>>>);
+    ok = it->is_array() && std::all_of(it->begin(), it->end(), [](const nlohmann::json& pair) {
+           return pair.is_array() && pair.size() == 2 && is_int64(pair[0]) && is_int64(pair[1]);
+         });
+  }
   if (!ok) fail("{}: key \"{}\" has the wrong type: {}", source, key, it->dump());
   try {
     out = it->get<T>();
@@ -68,13 +82,16 @@ void check_keys(const nlohmann::json& j, std::span<const std::string_view> requi
            fmt::join(required, ", "));
     }
   }
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang before 16 cannot capture one
     auto known = [&](std::span<const std::string_view> list) { return std::ranges::find(list, key) != list.end(); };
     if (known(required) || known(optional) || known(kAcceptedElsewhere)) continue;
     std::string_view closest;
     size_t best = 3;  // suggest only near misses
     for (const auto list : {required, optional}) {
       for (const auto candidate : list) {
+        // The distance is at least the difference in length: skip the O(n m) table for a long key.
+        if (key.size() >= candidate.size() + best) continue;
         if (const size_t d = edit_distance(key, candidate); d < best) best = d, closest = candidate;
       }
     }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 #include "editlab/util/text.h"
 
 namespace editlab {
@@ -106,7 +107,11 @@ std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path,
   if (!in) fail("{}: cannot open the {}", path.string(), what);
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  return parse_json_records(buffer.str(), path.string(), what);
+}
+
+std::vector<nlohmann::json> parse_json_records(std::string_view text, const std::string& source, const char* what) {
+  check_json_limits(text, source);  // nesting and string size, for the document and its lines alike
   std::vector<nlohmann::json> records;
   try {
     auto j = nlohmann::json::parse(text);
@@ -115,21 +120,20 @@ std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path,
     } else {
       records.push_back(std::move(j));
     }
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range (a number such as 1e400)
     // Not one JSON document: JSON Lines, one record per non-empty line.
-    std::istringstream lines(text);
+    std::istringstream lines{std::string(text)};
     std::string line;
     for (int line_number = 1; std::getline(lines, line); ++line_number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       try {
         records.push_back(nlohmann::json::parse(line));
-      } catch (const nlohmann::json::parse_error& e) {
-        fail("{}: line {}: not valid JSON (nor a JSON document, nor JSON Lines): {}", path.string(), line_number,
-             e.what());
+      } catch (const nlohmann::json::exception& e) {
+        fail("{}: line {}: not valid JSON (nor a JSON document, nor JSON Lines): {}", source, line_number, e.what());
       }
     }
   }
-  if (records.empty()) fail("{}: the {} has no records", path.string(), what);
+  if (records.empty()) fail("{}: the {} has no records", source, what);
   return records;
 }
 

@@ -92,6 +92,9 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
 
 VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
                   int64_t layer, const torch::Tensor& u, const RomeResources& resources) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  double forward_seconds = 0, backward_seconds = 0;
   VBatch b = build_v_batch(tok, request, hp, resources.context_templates);
   const auto device = model.device();
   const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
@@ -136,11 +139,21 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   torch::optim::Adam optimizer({delta}, torch::optim::AdamOptions(hp.v_lr));
   ForwardRequest step = base;
   step.capture_residual_before.reset();
-  if (!resources.full_depth_v) {
+  if (resources.v_pass == RomeResources::VPass::from_layer) {
     step.first_layer = layer;
     step.residual = residual;
   }
   step.interventions[0].capture_value = false;
+  const double prepare_seconds = seconds_since(start);
+  // The share of the full computation (every layer, every real token) that a step runs.
+  const int64_t n_layer = model.shape().n_layer;
+  double tokens = 0, touched = 0;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const auto len = static_cast<double>(b.rows[r].size());
+    tokens += len * static_cast<double>(n_layer);
+    const bool from_layer = resources.v_pass == RomeResources::VPass::from_layer;
+    touched += len * static_cast<double>(from_layer ? n_layer - layer : n_layer);
+  }
   const double max_norm = hp.clamp_norm_factor * target_init.norm().item<double>();
   const double init_norm_sq = std::pow(target_init.norm().item<double>(), 2);
   nlohmann::json losses = nlohmann::json::array();
@@ -148,7 +161,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
     optimizer.zero_grad();
     step.interventions[0].add_value = delta;
+    auto t = Clock::now();
     auto logits = model.forward(step).logits;  // [n_rewrite * n_target + 1, V]
+    forward_seconds += seconds_since(t);
     auto log_probs = torch::log_softmax(logits, -1);
     auto picked = log_probs.slice(0, 0, n_rewrite * n_target).gather(1, wanted_t.unsqueeze(1));
     auto nll_each = -picked.view({n_rewrite, n_target}).sum(1) / static_cast<double>(n_target);
@@ -171,7 +186,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
     if (it == hp.v_num_grad_steps - 1) break;  // the last iteration only evaluates
     {
       ModelClock::Scope clock;
+      t = Clock::now();
       loss.backward();
+      backward_seconds += seconds_since(t);
     }
     optimizer.step();
     torch::NoGradGuard no_grad;
@@ -196,7 +213,16 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
                      {"v_norm", out.v.norm().item<double>()},
                      {"rewriting_prompts", n_rewrite},
                      {"target_tokens", n_target},
-                     {"prompts_retokenized_differently", b.retokenized_differently}};
+                     {"prompts_retokenized_differently", b.retokenized_differently},
+                     {"v_pass", resources.v_pass == RomeResources::VPass::from_layer ? "from_layer" : "full"},
+                     {"step_work_fraction", touched / tokens},
+                     // Where compute_v's time went: the pass without delta, then the steps'
+                     // forward and backward.
+                     {"seconds",
+                      {{"prepare", prepare_seconds},
+                       {"forward", forward_seconds},
+                       {"backward", backward_seconds},
+                       {"total", seconds_since(start)}}}};
   return out;
 }
 
@@ -206,22 +232,25 @@ EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequ
   validate_edit_request(request, "edit " + request.case_id);
   if (resources.context_templates.empty()) fail("ROME needs context templates (at least \"{{}}\")");
   EditResult edit;
-  edit.method = "rome";
+  edit.method = EditMethod::rome;
   std::vector<int64_t> layers = hp.layers;
   std::sort(layers.begin(), layers.end());
   nlohmann::json per_layer = nlohmann::json::array();
   for (int64_t layer : layers) {
     auto weight = model.mlp_out_weight(layer);  // checks the range; [M, C]
+    auto t = std::chrono::steady_clock::now();
     auto u = compute_u(model, tok, request, hp, layer, resources);
+    const double u_seconds = seconds_since(t);
     auto v = compute_v(model, tok, request, hp, layer, u, resources);
     {
       torch::NoGradGuard no_grad;
-      edit.changes.push_back({mlp_out_weight_name(layer), weight, weight.clone()});
+      edit.changes.push_back({model.mlp_out_weight_name(layer), weight, weight.clone()});
       weight.add_(torch::outer(u.to(weight.scalar_type()), v.v.to(weight.scalar_type())));
     }
     edit.rome.push_back({layer, u.detach(), v.v.detach()});
     v.diagnostics["layer"] = layer;
     v.diagnostics["u_norm"] = u.norm().item<double>();
+    v.diagnostics["seconds"]["compute_u"] = u_seconds;
     per_layer.push_back(v.diagnostics);
   }
   edit.diagnostics = {{"layers", per_layer}};

@@ -118,7 +118,7 @@ ojson convert_mquake_record(const json& record, size_t index, const MquakeOption
 void validate_question_template(const std::string& question_template) {
   const size_t braces = count_braces(question_template);
   if (braces != 1) {
-    fail("--question-template must contain \"{{}}\" exactly once (where the question goes), found {} in \"{}\"", braces,
+    fail("the question template must contain \"{{}}\" exactly once (where the question goes), found {} in \"{}\"", braces,
          question_template);
   }
 }

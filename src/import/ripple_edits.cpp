@@ -400,6 +400,10 @@ ojson reduced_queries(const std::vector<Query>& queries, size_t& dropped) {
   return out;
 }
 
+// Long (about 150 lines) on purpose: it reads one record top to bottom in the order of the
+// reference's own fields (edit, original fact, test families, then each test's queries), and each
+// step's failure is named where it happens; the pieces that stand alone (split, answers, queries)
+// are the functions above.
 ojson convert_ripple_record(const json& record, size_t index, ImportResult& result, const RelationTable& relations) {
   if (!record.is_object()) {
     reject("ill-typed field", fmt::format("the record must be an object, found {}", record.type_name()));

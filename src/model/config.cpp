@@ -1,7 +1,10 @@
 #include "editlab/model/config.h"
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
@@ -9,15 +12,33 @@
 namespace editlab {
 namespace {
 
+// The value's type is checked before get<T>: nlohmann converts any number to any number type,
+// and a float out of int64's range (1e300) converted to int64 is undefined behaviour.
 template <typename T>
 void read_key(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: key \"{}\" has the wrong type (found {})", source, key, it->dump());
+  bool ok = false;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = it->is_boolean();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (it->is_number_float()) {  // 768.0: a whole number within int64's range
+      const double x = it->template get<double>();
+      if (std::trunc(x) == x && x >= -0x1p63 && x < 0x1p63) {
+        out = static_cast<int64_t>(x);
+        return;
+      }
+    }
+    ok = it->is_number_integer() &&
+         !(it->is_number_unsigned() && it->template get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+  } else if constexpr (std::is_same_v<T, double>) {
+    ok = it->is_number();
+  } else {
+    static_assert(std::is_same_v<T, std::string>);
+    ok = it->is_string();
   }
+  if (!ok) fail("{}: key \"{}\" has the wrong type (found {})", source, key, it->dump());
+  out = it->get<T>();
 }
 
 void require_positive(int64_t value, const char* key, const std::string& source) {
@@ -68,12 +89,45 @@ GPT2Config GPT2Config::from_json(const nlohmann::json& j, const std::string& sou
         "gelu_pytorch_tanh, gelu, relu, silu)",
         source, c.activation_function);
   }
+  if (!c.parameter_count()) {
+    fail("{}: the model it describes (n_layer {}, n_embd {}, vocab_size {}, n_positions {}, n_inner {}) has more "
+         "than 2^63 parameters",
+         source, c.n_layer, c.n_embd, c.vocab_size, c.n_positions, c.n_inner);
+  }
   // n_ctx is a legacy alias of n_positions in old checkpoints; a disagreement is suspicious.
   if (j.contains("n_ctx") && j["n_ctx"].is_number_integer() && j["n_ctx"].get<int64_t>() != c.n_positions) {
     fail("{}: n_ctx ({}) differs from n_positions ({}); editlab cannot tell which one holds", source,
          j["n_ctx"].get<int64_t>(), c.n_positions);
   }
   return c;
+}
+
+std::optional<int64_t> GPT2Config::parameter_count() const {
+  // Every step overflow-checked: the sizes come from an untrusted config.json.
+  bool overflow = false;
+  auto mul = [&](int64_t a, int64_t b) {
+    int64_t r = 0;
+    overflow = overflow || __builtin_mul_overflow(a, b, &r);
+    return r;
+  };
+  auto add = [&](int64_t a, int64_t b) {
+    int64_t r = 0;
+    overflow = overflow || __builtin_add_overflow(a, b, &r);
+    return r;
+  };
+  if (vocab_size < 0 || n_positions < 0 || n_embd < 0 || n_layer < 0 || n_inner < 0) return std::nullopt;
+  const int64_t C = n_embd;
+  const int64_t M = n_inner > 0 ? n_inner : mul(4, C);
+  const int64_t C3 = mul(3, C);
+  // ln_1, ln_2: 2C each; c_attn: C x 3C + 3C; attn c_proj: C x C + C; c_fc: C x M + M; mlp c_proj: M x C + C.
+  int64_t block = add(mul(4, C), add(mul(C, C3), C3));
+  block = add(block, add(mul(C, C), C));
+  block = add(block, add(mul(C, M), M));
+  block = add(block, add(mul(M, C), C));
+  int64_t total = add(mul(vocab_size, C), mul(n_positions, C));
+  total = add(total, add(mul(n_layer, block), mul(2, C)));
+  if (overflow) return std::nullopt;
+  return total;
 }
 
 GPT2Config GPT2Config::from_file(const std::filesystem::path& path) {

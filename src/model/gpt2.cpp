@@ -162,6 +162,8 @@ torch::Tensor GPT2::mlp_out_weight(int64_t layer) {
   return blocks_[layer]->mlp->c_proj->weight;  // [M, C]
 }
 
+std::string GPT2::mlp_out_weight_name(int64_t layer) const { return fmt::format("h.{}.mlp.c_proj.weight", layer); }
+
 torch::Tensor GPT2::embed_tokens(const torch::Tensor& ids) { return wte(ids); }
 
 std::vector<std::pair<std::string, torch::Tensor>> GPT2::parameters_by_name() {

@@ -12,6 +12,35 @@
 namespace editlab {
 namespace fs = std::filesystem;
 
+torch::Device parse_device(const std::string& text, const std::string& what) {
+  if (text == "cpu") return torch::kCPU;
+  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    const std::string index = text.size() > 5 ? text.substr(5) : "";
+    if (text.size() > 4 && (index.empty() || index.size() > 3 ||
+                            index.find_first_not_of("0123456789") != std::string::npos)) {
+      fail("{} {}: expected cpu, cuda or cuda:N", what, text);
+    }
+    if (!torch::cuda::is_available()) {
+      fail(
+          "{} {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; build editlab against a CUDA "
+          "libtorch to use a GPU)",
+          what, text);
+    }
+    const torch::Device device(text);
+    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      fail("{} {}: this machine has {} CUDA device(s)", what, text, torch::cuda::device_count());
+    }
+    return device;
+  }
+  fail("{} {}: expected cpu, cuda or cuda:N", what, text);
+}
+
+torch::ScalarType parse_compute_dtype(const std::string& text, const std::string& what) {
+  if (text == "float32") return torch::kFloat32;
+  if (text == "float64") return torch::kFloat64;
+  fail("{} {}: expected float32 or float64", what, text);
+}
+
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {
@@ -60,6 +89,18 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   // The tokenizer (parsing ~1.5 MB of vocab and merges) builds on another core meanwhile.
   auto tokenizer = std::async(std::launch::async, [dir] { return Tokenizer::from_dir(dir); });
   LoadedModel loaded(dir, GPT2Config::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
+
+  // The module is built (its tensors allocated, its n_layer blocks made) from config.json's
+  // sizes before the weights are matched to it: a config declaring a far larger model than the
+  // checkpoint holds must fail here, not allocate by what it declares. Every parameter must be
+  // in the checkpoint, so a model of more values than the checkpoint holds fails below anyway;
+  // up to twice as many, it fails there, naming the first missing or misshapen tensor.
+  int64_t checkpoint_values = 0;
+  for (const TensorView* view : loaded.checkpoint.tensors()) checkpoint_values += view->numel();
+  if (*loaded.config.parameter_count() / 2 > checkpoint_values) {
+    fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values", dir.string(),
+         *loaded.config.parameter_count(), checkpoint_values);
+  }
 
   torch::NoGradGuard no_grad;
   loaded.model = std::make_shared<GPT2>(loaded.config);

@@ -26,6 +26,7 @@
 
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
 
 namespace editlab {
 namespace {
@@ -97,6 +98,7 @@ json parse_json_strict(const char* begin, const char* end, const std::string& fi
     }
     return true;
   };
+  check_json_limits(std::string_view(begin, static_cast<std::size_t>(end - begin)), file);  // depth, string size
   try {
     return json::parse(begin, end, check_keys);
   } catch (const json::exception& e) {
@@ -145,8 +147,9 @@ std::pair<std::uint64_t, std::uint64_t> parse_offsets(const std::string& where, 
   return {begin, end};
 }
 
-// Elements x dtype size, or nullopt on overflow.
+// Elements x dtype size, or nullopt on overflow (0 whenever a dimension is 0).
 std::optional<std::uint64_t> byte_size(const std::vector<int64_t>& shape, DType dtype) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   std::uint64_t bytes = dtype_size(dtype);
   for (const int64_t dim : shape) {
     if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(dim), &bytes)) return std::nullopt;
@@ -177,6 +180,16 @@ ParsedEntry parse_entry(const std::string& file, const std::string& name, const 
     fail("{}: shape [{}] of {} needs {} bytes but data_offsets [{}, {}) hold {}", where, fmt::join(shape, ", "),
          dtype_name(*dtype), expected ? std::to_string(*expected) : std::string("more than 2^64"), begin, end,
          end - begin);
+  }
+  // A tensor with a 0 dimension holds no bytes, so the check above lets [0, 2^40, 2^40] through.
+  // Its dimensions must still multiply (a 0 counted as 1, as strides count it) within int64:
+  // numel() and a tensor's strides are int64 products of them. (Any other tensor's element
+  // count is at most its byte size, which is within the file.)
+  int64_t extent = 1;
+  for (const int64_t dim : shape) {
+    if (__builtin_mul_overflow(extent, std::max<int64_t>(dim, 1), &extent)) {
+      fail("{}: shape [{}] is too large: its dimensions multiply past 2^63", where, fmt::join(shape, ", "));
+    }
   }
   TensorView view{name, *dtype, std::move(shape), data_section + begin, end - begin};
   return {std::move(view), begin, end};

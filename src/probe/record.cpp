@@ -117,7 +117,10 @@ ProbeRecord parse_probe_record(const nlohmann::json& record, const std::string& 
       if (t.benchmark != "ripple_edits" && t.benchmark != "mquake")
         fail("{}: field \"{}.benchmark\" is \"{}\"; expected ripple_edits or mquake", where, field, t.benchmark);
       if (t.family.find('/') != std::string::npos) fail("{}: field \"{}.family\" must not contain '/'", where, field);
-      const std::string condition = v.value("test_condition", "OR");
+      const auto condition_it = v.find("test_condition");
+      if (condition_it != v.end() && !condition_it->is_string())
+        fail("{}: field \"{}.test_condition\" must be \"OR\" or \"AND\"", where, field);
+      const std::string condition = condition_it == v.end() ? "OR" : condition_it->get<std::string>();
       if (condition != "OR" && condition != "AND")
         fail("{}: field \"{}.test_condition\" is \"{}\"; expected OR or AND", where, field, condition);
       t.all = condition == "AND";

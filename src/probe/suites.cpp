@@ -85,7 +85,7 @@ double ngram_entropy(const std::string& text) {
   return (2.0 / 3.0 * entropy_of_ngrams(words, 2) + 4.0 / 3.0 * entropy_of_ngrams(words, 3)) / 2.0;
 }
 
-bool SuiteOptions::has(const std::string& suite) const {
+bool SuiteOptions::has(Suite suite) const {
   return std::find(suites.begin(), suites.end(), suite) != suites.end();
 }
 
@@ -101,8 +101,8 @@ RecordProbes::Group RecordProbes::add(const std::vector<std::string>& prompts,
 RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& options)
     : record_(record), options_(options) {
   const auto& r = record_.request;
-  const bool paired = options_.has("efficacy") || options_.has("paraphrase") || options_.has("specificity") ||
-                      options_.has("specificity_plus");
+  const bool paired = options_.has(Suite::efficacy) || options_.has(Suite::paraphrase) || options_.has(Suite::specificity) ||
+                      options_.has(Suite::specificity_plus);
   for (const auto& q : record_.requests) {
     if (paired && q.target_true.empty()) {
       fail(
@@ -111,26 +111,26 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
     }
   }
   const std::vector<std::string> both = {r.target_new, r.target_true};
-  if (options_.has("efficacy")) {
+  if (options_.has(Suite::efficacy)) {
     rewrite_ = {requests_.size(), record_.requests.size()};
     for (const auto& q : record_.requests) {
       requests_.push_back({q.sentence(), q.target_new});
       requests_.push_back({q.sentence(), q.target_true});
     }
   }
-  if (options_.has("paraphrase")) paraphrase_ = add(record_.paraphrase_prompts, both);
-  if (options_.has("specificity")) {
+  if (options_.has(Suite::paraphrase)) paraphrase_ = add(record_.paraphrase_prompts, both);
+  if (options_.has(Suite::specificity)) {
     neighborhood_ = add(record_.neighborhood_prompts, both);
     kl_prompts_ = record_.neighborhood_prompts;
   }
-  if (options_.has("specificity_plus")) {
+  if (options_.has(Suite::specificity_plus)) {
     for (const auto& n : record_.neighborhood_prompts) {
       plus_prompts_.push_back(r.sentence() + " " + r.target_new + ". " + n);
     }
     plus_ = add(plus_prompts_, both);
     kl_prompts_.insert(kl_prompts_.end(), plus_prompts_.begin(), plus_prompts_.end());
   }
-  if (options_.has("loud")) {
+  if (options_.has(Suite::loud)) {
     loud_prompts_ = record_.mention_prompts;
     if (loud_prompts_.empty()) {
       for (const auto& t : options_.loud_templates) {
@@ -139,7 +139,7 @@ RecordProbes::RecordProbes(const ProbeRecord& record, const SuiteOptions& option
     }
     loud_ = add(loud_prompts_, {r.target_new});
   }
-  if (options_.has("implication")) {
+  if (options_.has(Suite::implication)) {
     for (const auto& imp : record_.implications) {
       std::pair<size_t, std::optional<size_t>> rows{requests_.size(), std::nullopt};
       requests_.push_back({imp.prompt, imp.target_new});
@@ -156,7 +156,7 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   Observation o;
   o.scores = score_targets(model, tokenizer, requests_, options_.scoring);
   if (!kl_prompts_.empty()) o.next_logprobs = next_token_logprobs(model, tokenizer, kl_prompts_, options_.scoring);
-  if (options_.has("implication")) {
+  if (options_.has(Suite::implication)) {
     GenerateOptions g;
     g.num_beams = options_.beams;
     g.max_length = options_.max_length;
@@ -167,7 +167,7 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
       o.generations.push_back(tokenizer.decode(std::span(out.ids).subspan(ids.size())));
     }
   }
-  if (options_.has("benchmark")) {
+  if (options_.has(Suite::benchmark)) {
     for (const auto& test : record_.benchmark_tests) {
       auto& texts = o.benchmark_texts.emplace_back();
       for (const auto* queries : {&test.condition_queries, &test.test_queries}) {
@@ -176,7 +176,7 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
       }
     }
   }
-  if (options_.has("fluency")) {
+  if (options_.has(Suite::fluency)) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const int64_t length = std::min(options_.fluency_max_length, model.shape().n_positions);
     for (const auto& p : record_.generation_prompts) {
@@ -193,12 +193,16 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   return o;
 }
 
+// Long (about 110 lines) on purpose: one block per suite, in the order the plan laid out the
+// prompts; every block reads the same two observations at the plan's offsets, and keeping them
+// together keeps those offsets in one place.
 nlohmann::json RecordProbes::metrics(const Observation& before, const Observation& after) const {
   std::map<std::string, Values> m;
   const auto& s = after.scores;
   const auto& s0 = before.scores;
   // Prompt i of a paired (new, true) group: scores at first + 2i (new) and first + 2i + 1 (true).
-  auto paired = [&](const Group& g, const std::string& suite) {
+  auto paired = [&](const Group& g, Suite which) {
+    const std::string suite(suite_name(which));
     for (size_t i = 0; i < g.count; ++i) {
       const auto& n = s[g.first + 2 * i];
       const auto& t = s[g.first + 2 * i + 1];
@@ -207,8 +211,8 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
       m[suite + "/accuracy"].push_back(b2d(n.greedy_correct));
     }
   };
-  paired(rewrite_, "efficacy");
-  paired(paraphrase_, "paraphrase");
+  paired(rewrite_, Suite::efficacy);
+  paired(paraphrase_, Suite::paraphrase);
   const int64_t vocab = after.next_logprobs.defined() ? after.next_logprobs.size(1) : 1;
   auto kl_row = [&](size_t row) {
     const auto lp = after.next_logprobs[row];
@@ -216,7 +220,8 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
     const auto p = lp.exp();  // terms with p = 0 are 0 (not 0 * -inf)
     return torch::where(p > 0, p * (lp - lq), torch::zeros_like(p)).sum().item<double>();
   };
-  auto specificity = [&](const Group& g, const std::string& suite, const std::string& plus, size_t kl_first) {
+  auto specificity = [&](const Group& g, Suite which, const std::string& plus, size_t kl_first) {
+    const std::string suite(suite_name(which));
     for (size_t i = 0; i < g.count; ++i) {
       const auto& n = s[g.first + 2 * i];
       const auto& t = s[g.first + 2 * i + 1];
@@ -228,8 +233,8 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
       m[suite + "/accuracy"].push_back(b2d(t.greedy_correct));
     }
   };
-  specificity(neighborhood_, "specificity", "", 0);
-  specificity(plus_, "specificity_plus", "+", neighborhood_.count);
+  specificity(neighborhood_, Suite::specificity, "", 0);
+  specificity(plus_, Suite::specificity_plus, "+", neighborhood_.count);
   for (size_t i = 0; i < loud_.count; ++i) {
     const auto& a = s[loud_.first + i];
     const auto& b = s0[loud_.first + i];

@@ -258,7 +258,8 @@ Comparison compare_reports(const ojson& baseline, const ojson& candidate, const 
     }
     out.metrics.push_back(std::move(m));
   }
-  for (const auto& [pattern, rule] : tolerance.metrics) {
+  for (const auto& entry : tolerance.metrics) {
+    const auto& pattern = entry.first;  // a named variable: clang 14 cannot capture a structured binding
     const bool used = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
       return is_pattern(pattern) ? glob_match(pattern, n) : pattern == n;
     });

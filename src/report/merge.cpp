@@ -44,22 +44,10 @@ void require_same(const std::vector<ShardReport>& shards, const std::string& wha
   }
 }
 
-struct ShardIndex {
-  int64_t index = 0, count = 0;
-};
-
-ShardIndex shard_of(const ShardReport& s) {
-  const ojson& shard = field(s, "shard");
-  if (shard.is_null()) fail("{}: not a shard report (\"shard\" is null: the run was not sharded)", s.source);
-  if (!shard.is_object() || !shard.contains("index") || !shard.contains("count") ||
-      !shard["index"].is_number_integer() || !shard["count"].is_number_integer()) {
-    fail("{}: \"shard\" must be {{\"index\": K, \"count\": N}}, found {}", s.source, shard.dump());
-  }
-  ShardIndex k{shard["index"].get<int64_t>(), shard["count"].get<int64_t>()};
-  if (k.count < 1 || k.index < 1 || k.index > k.count) {
-    fail("{}: \"shard\" index {} is not within 1..{}", s.source, k.index, k.count);
-  }
-  return k;
+Shard shard_of(const ShardReport& s) {
+  const auto shard = shard_from_json(field(s, "shard"), s.source);
+  if (!shard) fail("{}: not a shard report (\"shard\" is null: the run was not sharded)", s.source);
+  return *shard;
 }
 
 std::vector<int64_t> index_list(const ShardReport& s, const ojson& list, const char* what) {
@@ -97,8 +85,8 @@ void check_complete(const ShardReport& s, const std::vector<int64_t>& selected) 
     std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(missing));
     const size_t shown = std::min<size_t>(missing.size(), 10);
     fail(
-        "{}: incomplete shard: {} of its {} selected records have no result (first: {}){}; finish it with "
-        "`editlab run ... --resume` before merging",
+        "{}: incomplete shard: {} of its {} selected records have no result (first: {}){}; finish it by resuming "
+        "its run before merging",
         s.source, missing.size(), want.size(),
         fmt::join(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
         missing.size() > shown ? ", ..." : "");
@@ -116,7 +104,7 @@ BootstrapOptions bootstrap_of(const ShardReport& s) {
 }
 
 // Durations and counts add up; the wall clock of shards that ran side by side is the longest
-// one's. The rates are recomputed from the sums, as a run computes them.
+// one's. The rates are recomputed from the sums, as a run computes them (add_rates).
 ojson merge_timings(const std::vector<const ShardReport*>& shards, int64_t records) {
   ojson sums = ojson::object();
   double wall_max = 0, wall_sum = 0;
@@ -124,6 +112,14 @@ ojson merge_timings(const std::vector<const ShardReport*>& shards, int64_t recor
     const auto it = s->report.find("timings");
     if (it == s->report.end() || !it->is_object()) continue;
     for (const auto& [key, value] : it->items()) {
+      if (value.is_object()) {  // a split (setup_split, rome_split): summed part by part
+        auto& split = sums[key];
+        if (!split.is_object()) split = ojson::object();
+        for (const auto& [part, seconds] : value.items()) {
+          if (seconds.is_number()) split[part] = split.value(part, 0.0) + seconds.get<double>();
+        }
+        continue;
+      }
       if (!value.is_number() || key == "model_share" || key == "records_per_second" || key == "wall_sum") continue;
       if (key == "wall") {
         wall_max = std::max(wall_max, value.get<double>());
@@ -139,12 +135,7 @@ ojson merge_timings(const std::vector<const ShardReport*>& shards, int64_t recor
   timings["wall"] = wall_max;
   timings["wall_sum"] = wall_sum;
   for (const auto& [key, value] : sums.items()) timings[key] = value;
-  // A run divides by its record loop's time ("loop") when it reports one, else by its wall time.
-  const double busy = timings.contains("loop") ? timings["loop"].get<double>() : wall_sum;
-  const double done =
-      timings.contains("records_processed") ? timings["records_processed"].get<double>() : static_cast<double>(records);
-  if (timings.contains("model")) timings["model_share"] = busy > 0 ? timings["model"].get<double>() / busy : 0.0;
-  timings["records_per_second"] = busy > 0 ? done / busy : 0.0;
+  add_rates(timings, records);
   return timings;
 }
 
@@ -219,9 +210,7 @@ ojson merge_shards(const std::vector<ShardReport>& shards) {
   merged["selection"] = {{"total", total}, {"indices", std::move(indices)}};
   merged["shard"] = nullptr;
 
-  int64_t ok = 0, failed = 0;
-  for (const auto& r : records) (r.value("status", "") == "ok" ? ok : failed) += 1;
-  merged["summary"] = {{"records", static_cast<int64_t>(records.size())}, {"ok", ok}, {"failed", failed}};
+  merged["summary"] = summarize(records);
   const std::vector<nlohmann::json> plain(records.begin(), records.end());
   merged["aggregates"] = aggregate(plain, bootstrap_of(first));
   std::vector<const ShardReport*> ordered;

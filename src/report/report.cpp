@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "editlab/probe/suite.h"
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 #include "editlab/util/rng.h"
@@ -47,16 +48,6 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
-int suite_rank(std::string_view suite) {
-  static const std::array<std::string_view, 7> order = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
-                                                        "loud",     "implication", "benchmark"};
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (suite == order[i]) return static_cast<int>(i);
-  }
-  if (suite == "fluency") return 100;
-  return 50;
-}
-
 }  // namespace
 
 std::optional<double> record_mean(const nlohmann::json& record, const std::string& metric) {
@@ -74,15 +65,15 @@ bool metric_less(const std::string& a, const std::string& b) {
     if (suite == "implication") {  // implication/<kind>/<metric>: group by kind
       const auto s2 = rest.find('/');
       suite = "implication";
-      return std::tuple(suite_rank(suite), rest.substr(0, s2),
+      return std::tuple(editlab::suite_rank(suite), rest.substr(0, s2),
                         rest.substr(s2 == std::string::npos ? rest.size() : s2 + 1));
     }
     if (suite == "benchmark") {  // benchmark/<benchmark>/<family>/<metric>: group by family
       const auto last = rest.rfind('/');
-      return std::tuple(suite_rank(suite), rest.substr(0, last),
+      return std::tuple(editlab::suite_rank(suite), rest.substr(0, last),
                         rest.substr(last == std::string::npos ? rest.size() : last + 1));
     }
-    return std::tuple(suite_rank(suite), suite, rest);
+    return std::tuple(editlab::suite_rank(suite), suite, rest);
   };
   // Within a suite, keep the run's natural order: success, magnitude, accuracy, then the rest.
   static const std::map<std::string, int> within = {{"success", 0},
@@ -176,6 +167,65 @@ nlohmann::ordered_json aggregate(const std::vector<nlohmann::json>& records, con
     out[m] = {{"mean", e.mean}, {"ci", {e.ci_low, e.ci_high}}, {"records", e.records}, {"values", e.values}};
   }
   return out;
+}
+
+Shard Shard::parse(const std::string& text) {
+  Shard s;
+  const auto slash = text.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t used = 0;
+    s.index = std::stoll(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument("index");
+    const auto rest = text.substr(slash + 1);
+    s.count = std::stoll(rest, &used);
+    if (used != rest.size()) throw std::invalid_argument("count");
+  } catch (const std::exception&) {
+    fail("shard \"{}\": expected K/N, e.g. 2/8", text);
+  }
+  if (s.count < 1 || s.index < 1 || s.index > s.count) fail("shard \"{}\": need 1 <= K <= N", text);
+  return s;
+}
+
+nlohmann::ordered_json shard_json(const std::optional<Shard>& shard) {
+  if (!shard) return nullptr;
+  return {{"index", shard->index}, {"count", shard->count}};
+}
+
+std::optional<Shard> shard_from_json(const nlohmann::ordered_json& shard, const std::string& source) {
+  if (shard.is_null()) return std::nullopt;
+  if (!shard.is_object() || !shard.contains("index") || !shard.contains("count") ||
+      !shard["index"].is_number_integer() || !shard["count"].is_number_integer()) {
+    fail("{}: \"shard\" must be {{\"index\": K, \"count\": N}}, found {}", source, shard.dump());
+  }
+  const Shard k{shard["index"].get<int64_t>(), shard["count"].get<int64_t>()};
+  if (k.count < 1 || k.index < 1 || k.index > k.count) {
+    fail("{}: \"shard\" index {} is not within 1..{}", source, k.index, k.count);
+  }
+  return k;
+}
+
+namespace {
+template <typename Json>
+nlohmann::ordered_json summarize_records(const std::vector<Json>& records) {
+  int64_t ok = 0;
+  for (const auto& r : records) ok += r.is_object() && r.value("status", "") == "ok";
+  const auto n = static_cast<int64_t>(records.size());
+  return {{"records", n}, {"ok", ok}, {"failed", n - ok}};
+}
+}  // namespace
+
+nlohmann::ordered_json summarize(const std::vector<nlohmann::ordered_json>& records) {
+  return summarize_records(records);
+}
+nlohmann::ordered_json summarize(const std::vector<nlohmann::json>& records) { return summarize_records(records); }
+
+void add_rates(nlohmann::ordered_json& timings, int64_t records) {
+  auto number = [&](const char* key) { return timings.contains(key) ? timings[key].get<double>() : 0.0; };
+  const double busy = timings.contains("loop") ? number("loop") : number("wall_sum");
+  const double done = timings.contains("records_processed") ? number("records_processed") : static_cast<double>(records);
+  if (timings.contains("model")) timings["model_share"] = busy > 0 ? number("model") / busy : 0.0;
+  timings["records_per_second"] = busy > 0 ? done / busy : 0.0;
 }
 
 std::string utc_now_iso8601() {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "editlab/edit/request.h"
+#include "editlab/model/model_dir.h"
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 
@@ -20,7 +21,8 @@ class Fields {
   // is reported as such and not as the missing field it was meant to be).
   Fields(const Json& j, std::string where, std::initializer_list<const char*> known) : j_(j), where_(std::move(where)) {
     if (!j_.is_object()) fail("{}: expected a JSON object, found {}", where_, j_.type_name());
-    for (const auto& [k, v] : j_.items()) {
+    for (const auto& item : j_.items()) {
+      const auto& k = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(known.begin(), known.end(), [&](const char* name) { return k == name; })) {
         fail("{}: unknown field \"{}\" (known: {})", where_, k, fmt::join(known, ", "));
       }
@@ -99,13 +101,15 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   const auto dataset = f.string("dataset");
   if (!dataset) fail("{}: field \"dataset\" is required (CounterFact records, JSON or JSON Lines)", source);
   c.dataset = resolve(base, *dataset);
-  c.method = f.string("method").value_or("rome");
-  if (c.method != "rome" && c.method != "ft" && c.method != "ft-l" && c.method != "none") {
-    fail("{} must be rome, ft, ft-l or none, found \"{}\"", f.name("method"), c.method);
+  const auto method = f.string("method").value_or("rome");
+  if (method == "none") {
+    c.method = std::nullopt;
+  } else if (!(c.method = parse_edit_method(method))) {
+    fail("{} must be {} or none, found \"{}\"", f.name("method"), fmt::join(edit_method_names(), ", "), method);
   }
   if (auto h = f.string("hparams")) c.hparams = resolve(base, *h);
-  if (c.method != "none" && c.hparams.empty()) {
-    fail("{}: field \"hparams\" is required for method \"{}\" (see configs/{}/)", source, c.method, c.method);
+  if (c.method && c.hparams.empty()) {
+    fail("{}: field \"hparams\" is required for method \"{}\" (see configs/{}/)", source, method, method);
   }
   if (const auto* sel = f.find("select")) {
     Fields s(*sel, source + ": select", {"range", "case_ids", "limit"});
@@ -120,13 +124,13 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
     c.limit = s.integer("limit", 1, INT64_MAX);
   }
   if (auto suites = f.strings("suites")) {
-    for (const auto& s : *suites) {
-      if (std::find(kSuites.begin(), kSuites.end(), s) == kSuites.end()) {
-        fail("{}: unknown suite \"{}\" (known: {})", f.name("suites"), s, fmt::join(kSuites, ", "));
-      }
-    }
     if (suites->empty()) fail("{} is empty: choose at least one suite", f.name("suites"));
-    c.suites.suites = *suites;
+    c.suites.suites.clear();
+    for (const auto& s : *suites) {
+      const auto suite = parse_suite(s);
+      if (!suite) fail("{}: unknown suite \"{}\" (known: {})", f.name("suites"), s, fmt::join(suite_names(), ", "));
+      c.suites.suites.push_back(*suite);
+    }
   }
   if (auto t = f.strings("loud_templates")) {
     for (const auto& s : *t) {
@@ -159,9 +163,8 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   c.seed = f.integer("seed", 0, INT64_MAX).value_or(0);
   c.bootstrap.seed = c.seed;
   c.threads = static_cast<int>(f.integer("threads", 0, 4096).value_or(0));
-  c.dtype = f.string("dtype").value_or("float32");
-  if (c.dtype != "float32" && c.dtype != "float64") fail("{} must be float32 or float64", f.name("dtype"));
-  c.device = f.string("device").value_or("cpu");
+  c.dtype = parse_compute_dtype(f.string("dtype").value_or("float32"), f.name("dtype"));
+  c.device = parse_device(f.string("device").value_or("cpu"), f.name("device"));
   if (const auto* b = f.find("bootstrap")) {
     Fields bf(*b, source + ": bootstrap", {"resamples", "level"});
     c.bootstrap.resamples = bf.integer("resamples", 1, 1000000).value_or(c.bootstrap.resamples);
@@ -177,7 +180,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
       s.first = qf.integer("first", 1, INT64_MAX).value_or(s.first);
       c.sequential = s;
     }
-    if (c.sequential && c.method == "none")
+    if (c.sequential && !c.method)
       fail("{}: a sequential run needs an edit method (method is \"none\")", f.name("sequential"));
   }
   c.out = resolve(base, f.string("out").value_or("out/run"));

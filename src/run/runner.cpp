@@ -14,6 +14,7 @@
 #include "editlab/model/model_dir.h"
 #include "editlab/probe/record.h"
 #include "editlab/probe/suites.h"
+#include "editlab/run/journal.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 #include "editlab/util/hash.h"
@@ -29,7 +30,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
-constexpr const char* kJournalSchema = "editlab.journal/1";
 
 std::atomic<int> g_interrupts{0};
 extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
@@ -55,86 +55,110 @@ class SignalScope {
   void (*old_term_)(int) = SIG_DFL;
 };
 
-Json shard_json(const std::optional<Shard>& shard) {
-  if (!shard) return nullptr;
-  return {{"index", shard->index}, {"count", shard->count}};
+// The ROME edits' time split summed over the records (compute_u; compute_v's pass without delta,
+// its steps' forward and backward); null when no record holds a ROME edit.
+Json rome_time_split(const std::vector<nlohmann::json>& records) {
+  double u = 0, prepare = 0, forward = 0, backward = 0;
+  bool any = false;
+  auto add = [&](const nlohmann::json& edit) {
+    if (!edit.is_object() || !edit.contains("layers")) return;
+    for (const auto& layer : edit["layers"]) {
+      if (!layer.contains("seconds")) continue;
+      const auto& s = layer["seconds"];
+      any = true;
+      u += s.value("compute_u", 0.0);
+      prepare += s.value("prepare", 0.0);
+      forward += s.value("forward", 0.0);
+      backward += s.value("backward", 0.0);
+    }
+  };
+  for (const auto& r : records) {
+    const auto d = r.find("details");
+    if (d == r.end() || !d->is_object()) continue;
+    if (d->contains("edits")) {
+      for (const auto& e : (*d)["edits"]) add(e);
+    } else if (d->contains("edit")) {
+      add((*d)["edit"]);
+    }
+  }
+  if (!any) return nullptr;
+  return {{"compute_u", u}, {"v_prepare", prepare}, {"v_forward", forward}, {"v_backward", backward}};
 }
 
-// The journal: a header line, then one record per line, each flushed as it is written.
-class Journal {
- public:
-  Journal(const fs::path& path, const Json& header, bool resume) : path_(path) {
-    std::vector<std::string> lines;
-    size_t good_bytes = 0;
-    if (fs::exists(path)) {
-      std::ifstream in(path, std::ios::binary);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      // Complete lines only: a line without its newline was cut short by a crash.
-      for (size_t start = 0; start < text.size();) {
-        const auto nl = text.find('\n', start);
-        if (nl == std::string::npos) break;
-        lines.push_back(text.substr(start, nl - start));
-        start = nl + 1;
-        good_bytes = start;
-      }
-    }
-    Json h;
-    if (!lines.empty()) {
-      try {
-        h = Json::parse(lines[0]);
-      } catch (const nlohmann::json::exception&) {
-        fail("{}: not an editlab journal (bad header line)", path.string());
-      }
-      if (h.value("journal", "") != kJournalSchema) fail("{}: not an editlab journal", path.string());
-      if (lines.size() > 1 && !resume) {
-        fail("{} already holds {} finished records: pass --resume to continue that run, or choose another --out",
-             path.string(), lines.size() - 1);
-      }
-      if (lines.size() == 1 && !resume) lines.clear();  // a header alone: nothing to keep
-    }
-    if (!lines.empty()) {
-      if (h["run_id"] != header["run_id"] || h["shard"] != header["shard"]) {
-        fail(
-            "{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or "
-            "shard); choose another --out",
-            path.string());
-      }
-      for (size_t i = 1; i < lines.size(); ++i) {
-        try {
-          records_.push_back(nlohmann::json::parse(lines[i]));
-        } catch (const nlohmann::json::exception& e) {
-          fail("{}: line {} is not valid JSON ({}); the journal is damaged", path.string(), i + 1, e.what());
-        }
-      }
-      fs::resize_file(path, good_bytes);
-    }
-    file_ = std::fopen(path.c_str(), "ab");
-    if (!file_) fail("{}: cannot open the journal for writing", path.string());
-    if (lines.empty()) {
-      if (fs::file_size(path) > 0) fs::resize_file(path, 0);
-      append(header);
-    }
+// The records this process runs: all it is assigned for a sequential run (which keeps no journal
+// and cannot resume); otherwise those the journal (opened here, resumed or fresh) does not hold.
+std::vector<int64_t> records_to_run(const ExperimentConfig& config, const RunOptions& options,
+                                    const std::vector<int64_t>& assigned, const std::string& id,
+                                    std::optional<Journal>& journal) {
+  std::vector<int64_t> todo;
+  if (config.sequential) {
+    const auto steps = config.out / "sequential.jsonl";
+    if (fs::exists(steps) && fs::file_size(steps) > 0)
+      fail("{} already holds a sequential run; choose another output directory ({})", steps.string(),
+           setting_name(options.setting_names, "out"));
+    return assigned;
   }
-  ~Journal() {
-    if (file_) std::fclose(file_);
+  const Json header = {{"journal", kJournalSchema}, {"run_id", id}, {"shard", report::shard_json(options.shard)}};
+  journal.emplace(config.out / "journal.jsonl", header, options.resume, options.setting_names);
+  std::set<int64_t> done;
+  for (const auto& r : journal->records()) done.insert(r["index"].get<int64_t>());
+  const std::set<int64_t> assigned_set(assigned.begin(), assigned.end());
+  for (int64_t index : done) {
+    if (!assigned_set.count(index))
+      fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
   }
-  Journal(const Journal&) = delete;
-  Journal& operator=(const Journal&) = delete;
+  for (int64_t index : assigned) {
+    if (!done.count(index)) todo.push_back(index);
+  }
+  if (!done.empty()) {
+    fmt::print(stderr, "resuming: {} of {} records already in {}\n", done.size(), assigned.size(),
+               journal->path().string());
+  }
+  return todo;
+}
 
-  template <typename J>
-  void append(const J& j) {
-    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
-      fail("{}: cannot write the journal (disk full?)", path_.string());
-    }
-  }
-  std::vector<nlohmann::json>& records() { return records_; }
+// The editor of the config's method, with ROME's resources as the config's "rome" names them.
+std::unique_ptr<Editor> make_run_editor(const ExperimentConfig& config, const nlohmann::json& hparams_json,
+                                        LoadedModel& model) {
+  RomeSetupOptions setup;
+  if (!config.cache_dir.empty()) setup.cache_dir = config.cache_dir;
+  setup.use_cache = config.cache;
+  setup.context_templates_file = config.context_templates;
+  setup.template_seed = config.template_seed;
+  setup.stats_file = config.stats;
+  setup.stats_corpus = config.stats_corpus;
+  setup.hparams_dir = config.hparams.parent_path();
+  setup.setting_names = [](std::string_view field) {
+    return fmt::format("\"rome\": {{\"{}\": FILE}} in the experiment config", field == "stats_file" ? "stats" : field);
+  };
+  setup.samples = config.samples;
+  setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  setup.stats_progress = stderr_stats_progress();
+  return make_editor(*config.method, hparams_json, config.hparams.string(), *model.model, *model.tokenizer,
+                     model.fingerprint(), setup);
+}
 
- private:
-  fs::path path_;
-  std::FILE* file_ = nullptr;
-  std::vector<nlohmann::json> records_;
-};
+// The report's "timings": `clock` (wall, setup, loop), the records' edit / probe / other sums,
+// model time, the splits and the rates.
+Json run_timings(const std::vector<nlohmann::json>& records, Json clock, double model_seconds, int64_t processed,
+                 Json setup_split) {
+  double edit = 0, probe = 0, other = 0;
+  for (const auto& r : records) {
+    edit += r["seconds"]["edit"].get<double>();
+    probe += r["seconds"]["probe"].get<double>();
+    other += r["seconds"]["other"].get<double>();
+  }
+  Json t = std::move(clock);
+  t["edit"] = edit;
+  t["probe"] = probe;
+  t["other"] = other;
+  t["model"] = model_seconds;
+  t["records_processed"] = processed;
+  t["setup_split"] = std::move(setup_split);
+  if (auto split = rome_time_split(records); !split.is_null()) t["rome_split"] = std::move(split);
+  report::add_rates(t, processed);
+  return t;
+}
 
 // Undoes the edits when it goes out of scope, however the record ends.
 struct UndoGuard {
@@ -279,24 +303,6 @@ std::string RunningMeans::text(int64_t failed) const {
 
 }  // namespace run_detail
 
-Shard Shard::parse(const std::string& text) {
-  Shard s;
-  const auto slash = text.find('/');
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("no slash");
-    size_t used = 0;
-    s.index = std::stoll(text.substr(0, slash), &used);
-    if (used != slash) throw std::invalid_argument("index");
-    const auto rest = text.substr(slash + 1);
-    s.count = std::stoll(rest, &used);
-    if (used != rest.size()) throw std::invalid_argument("count");
-  } catch (const std::exception&) {
-    fail("--shard {}: expected K/N, e.g. 2/8", text);
-  }
-  if (s.count < 1 || s.index < 1 || s.index > s.count) fail("--shard {}: need 1 <= K <= N", text);
-  return s;
-}
-
 std::string run_id(const ExperimentConfig& config, const std::string& model_fingerprint,
                    const std::string& dataset_hash, const nlohmann::json& hparams) {
   const Json key = {{"config", config.result_fields()},
@@ -322,59 +328,28 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   if (config.sequential && shard.count > 1)
     fail("a sequential run cannot be sharded: every edit applies to the model the edits before it left");
   if (config.sequential && options.resume)
-    fail("a sequential run cannot --resume: the earlier edits lived only in the interrupted process's model");
+    fail("a sequential run cannot resume ({}): the earlier edits lived only in the interrupted process's model",
+         setting_name(options.setting_names, "resume"));
 
   LoadOptions load_options;
-  load_options.dtype = config.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
-  load_options.device = torch::Device(config.device);
+  load_options.dtype = config.dtype;
+  load_options.device = config.device;
   auto model = load_model(config.model, load_options);
+  Json setup_split = {{"load", seconds_since(wall_start)}};
   const auto fingerprint = model.fingerprint();
   nlohmann::json hparams_json = nullptr;
-  if (config.method != "none") hparams_json = read_json_file(config.hparams, "hyperparameter file");
+  if (config.method) hparams_json = read_json_file(config.hparams, "hyperparameter file");
   const auto id = run_id(config, fingerprint, dataset_hash, hparams_json);
 
   fs::create_directories(config.out);
   std::optional<Journal> journal;
-  std::vector<int64_t> todo;
-  if (config.sequential) {
-    // The run cannot resume: the earlier records' edits live only in the model's memory.
-    const auto steps = config.out / "sequential.jsonl";
-    if (fs::exists(steps) && fs::file_size(steps) > 0)
-      fail("{} already holds a sequential run; choose another --out", steps.string());
-    todo = assigned;
-  } else {
-    const Json header = {{"journal", kJournalSchema}, {"run_id", id}, {"shard", shard_json(options.shard)}};
-    journal.emplace(config.out / "journal.jsonl", header, options.resume);
-    std::set<int64_t> done;
-    for (const auto& r : journal->records()) done.insert(r["index"].get<int64_t>());
-    const std::set<int64_t> assigned_set(assigned.begin(), assigned.end());
-    for (int64_t index : done) {
-      if (!assigned_set.count(index))
-        fail("{}: the journal holds record {}, which this run does not select", config.out.string(), index);
-    }
-    for (int64_t index : assigned) {
-      if (!done.count(index)) todo.push_back(index);
-    }
-    if (!done.empty()) {
-      fmt::print(stderr, "resuming: {} of {} records already in {}\n", done.size(), assigned.size(),
-                 (config.out / "journal.jsonl").string());
-    }
-  }
+  const auto todo = records_to_run(config, options, assigned, id, journal);
 
   std::unique_ptr<Editor> editor;
-  if (config.method != "none" && !todo.empty()) {
-    RomeSetupOptions setup;
-    if (!config.cache_dir.empty()) setup.cache_dir = config.cache_dir;
-    setup.use_cache = config.cache;
-    setup.context_templates_file = config.context_templates;
-    setup.template_seed = config.template_seed;
-    setup.stats_file = config.stats;
-    setup.stats_corpus = config.stats_corpus;
-    setup.samples = config.samples;
-    setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
-    setup.stats_progress = stderr_stats_progress();
-    editor = make_editor(config.method, hparams_json, config.hparams.string(), *model.model, *model.tokenizer,
-                         fingerprint, setup);
+  if (config.method && !todo.empty()) {
+    editor = make_run_editor(config, hparams_json, model);
+    const auto editor_setup = editor->setup_seconds();  // items() of a temporary would dangle
+    for (const auto& [part, seconds] : editor_setup.items()) setup_split[part] = seconds;
   }
   const double setup_seconds = seconds_since(wall_start);
 
@@ -385,7 +360,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
                   ? run_detail::run_sequential(ctx, todo)
                   : run_independent(
                         ctx, todo, *journal,
-                        fmt::format("{} {}", config.method,
+                        fmt::format("{} {}", config.method_label(),
                                     shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"));
   const bool interrupted = loop.interrupted;
   const int64_t processed = loop.processed;
@@ -398,14 +373,6 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
     return a["index"].template get<int64_t>() < b["index"].template get<int64_t>();
   });
-  double edit_total = 0, probe_total = 0, other_total = 0;
-  int64_t ok = 0;
-  for (const auto& r : records) {
-    edit_total += r["seconds"]["edit"].get<double>();
-    probe_total += r["seconds"]["probe"].get<double>();
-    other_total += r["seconds"]["other"].get<double>();
-    ok += r["status"] == "ok";
-  }
   Json report;
   report["schema"] = report::kSchema;
   report["editlab_version"] = EDITLAB_VERSION;
@@ -421,26 +388,18 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   report["hparams"] = editor ? editor->hparams() : hparams_json;
   report["dataset"] = {{"path", config.dataset.string()}, {"hash", dataset_hash}, {"records", dataset.size()}};
   report["selection"] = {{"total", selected.size()}, {"indices", assigned}};
-  report["shard"] = shard_json(options.shard);
+  report["shard"] = report::shard_json(options.shard);
   report["bootstrap"] = {
       {"seed", config.bootstrap.seed}, {"resamples", config.bootstrap.resamples}, {"level", config.bootstrap.level}};
-  report["summary"] = {{"records", records.size()}, {"ok", ok}, {"failed", static_cast<int64_t>(records.size()) - ok}};
+  report["summary"] = report::summarize(records);
   report["aggregates"] = report::aggregate(records, config.bootstrap);
   const double wall = seconds_since(wall_start);
-  report["timings"] = {{"wall", wall},
-                       {"setup", setup_seconds},
-                       {"loop", loop_seconds},
-                       {"edit", edit_total},
-                       {"probe", probe_total},
-                       {"other", other_total},
-                       {"model", model_seconds},
-                       {"model_share", loop_seconds > 0 ? model_seconds / loop_seconds : 0.0},
-                       {"records_processed", processed},
-                       {"records_per_second", loop_seconds > 0 ? processed / loop_seconds : 0.0}};
+  report["timings"] = run_timings(records, {{"wall", wall}, {"setup", setup_seconds}, {"loop", loop_seconds}},
+                                  model_seconds, processed, std::move(setup_split));
   if (!loop.sequential.is_null()) report["sequential"] = std::move(loop.sequential);
   report["records"] = records;
   write_file_atomically(config.out / "report.json", report::report_text(report));
-  write_file_atomically(config.out / "summary.md", report::markdown_table({report}, {config.method}));
+  write_file_atomically(config.out / "summary.md", report::markdown_table({report}, {config.method_label()}));
   return {std::move(report), interrupted};
 }
 

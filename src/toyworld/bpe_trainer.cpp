@@ -165,7 +165,7 @@ std::vector<Word> count_pieces(std::string_view text, const std::array<int32_t, 
 
 BpeVocabulary train_bpe(std::string_view text, const BpeOptions& options) {
   if (options.vocab_size < 257) {
-    fail("bpe: --vocab-size must be at least 257 (256 byte symbols + <|endoftext|>), got {}", options.vocab_size);
+    fail("bpe: vocab_size must be at least 257 (256 byte symbols + <|endoftext|>), got {}", options.vocab_size);
   }
   if (text.empty()) fail("bpe: the corpus is empty; give a text file with some content");
   BpeVocabulary v;

@@ -28,22 +28,6 @@ std::string array_lines(const nlohmann::ordered_json& array, std::string_view in
   return out;
 }
 
-// Fails with a clear message before any work if `dir` cannot hold our files.
-void prepare_out_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    fail("--out {}: cannot create the output directory ({})", dir.string(),
-         ec ? ec.message() : "a file of that name exists");
-  }
-  const auto probe = dir / ".editlab-write-test";
-  try {
-    write_file_atomically(probe, "");
-  } catch (const Error&) {
-    fail("--out {}: the directory is not writable; choose another --out or fix its permissions", dir.string());
-  }
-  std::filesystem::remove(probe, ec);
-}
 
 }  // namespace
 
@@ -61,7 +45,7 @@ std::string dump_one_per_line(const nlohmann::ordered_json& j) {
 }
 
 ToyWorldSummary write_toy_world(const std::filesystem::path& out_dir, const ToyWorldOptions& options) {
-  prepare_out_dir(out_dir);
+  prepare_output_dir(out_dir);
   ToyWorldSummary summary;
   auto write = [&](const std::string& name, const std::string& contents) {
     write_file_atomically(out_dir / name, contents);

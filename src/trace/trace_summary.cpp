@@ -14,8 +14,8 @@ TraceSummary summarize_traces(const std::vector<PromptTrace>& traces, bool inclu
   }
   if (used.empty()) {
     fail(
-        "none of the {} traced prompts is a known fact (the model's top-1 token is not the answer); "
-        "--include-unknown averages them all",
+        "none of the {} traced prompts is a known fact (the model's top-1 token is not the answer); include "
+        "the unknown ones to average them all",
         traces.size());
   }
   summary.averaged = used.size();

@@ -100,19 +100,6 @@ json options_json(const TrainOptions& o) {
   return j;
 }
 
-// Creates out_dir and proves it writable before minutes of tokenizing and training.
-void prepare_out_dir(const fs::path& out) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec || !fs::is_directory(out)) {
-    fail("--out {}: cannot create the output directory ({})", out.string(),
-         ec ? ec.message() : "a file of that name exists");
-  }
-  const fs::path probe = out / ".editlab-write-test";
-  { std::ofstream(probe) << "x"; }
-  if (!fs::exists(probe)) fail("--out {}: the directory is not writable", out.string());
-  fs::remove(probe);
-}
 
 // Training state that is not a tensor: saved in checkpoint/state.json so that a resumed run's
 // log continues where the interrupted one stopped.
@@ -183,13 +170,13 @@ class Trainer {
 };
 
 Trainer::Trainer(const TrainOptions& options) : o_(options), tokenizer_(validated_tokenizer(options)) {
-  prepare_out_dir(o_.out_dir);
+  prepare_output_dir(o_.out_dir, o_.name("out_dir"));  // before minutes of tokenizing and training
   const bool has_checkpoint = fs::exists(o_.out_dir / "checkpoint") || fs::exists(o_.out_dir / "checkpoint.old");
   if (!o_.resume && has_checkpoint) {
     fail(
-        "--out {}: holds a checkpoint of an earlier run; pass --resume to continue it, or "
-        "choose another --out (or delete its checkpoint/)",
-        o_.out_dir.string());
+        "{} {}: holds a checkpoint of an earlier run; resume it ({}), or choose another output directory (or "
+        "delete its checkpoint/)",
+        o_.name("out_dir"), o_.out_dir.string(), o_.name("resume"));
   }
   load_corpus();
   build_model();
@@ -201,22 +188,22 @@ void Trainer::load_corpus() {
   CorpusTokens corpus = tokenize_corpus(o_.corpus, tokenizer_);
   const auto n = static_cast<int64_t>(corpus.tokens.size());
   const std::string file = o_.corpus.string();
-  if (n == 0) fail("--corpus {}: no text (the file is empty or holds only empty lines)", file);
+  const std::string corpus_setting = o_.name("corpus");
+  const std::string val = o_.name("val_fraction"), block = o_.name("block_size");
+  if (n == 0) fail("{} {}: no text (the file is empty or holds only empty lines)", corpus_setting, file);
   const auto n_val = static_cast<int64_t>(std::floor(static_cast<double>(n) * o_.val_fraction));
   const int64_t n_train = n - n_val, window = o_.block_size + 1;
   if (n_train < window) {
     fail(
-        "--corpus {}: {} tokens ({} for training after holding out --val-fraction {}), but one "
-        "training window needs --block-size + 1 = {}; use a longer corpus or a smaller "
-        "--block-size",
-        file, n, n_train, o_.val_fraction, window);
+        "{} {}: {} tokens ({} for training after holding out {} {}), but one training window needs {} + 1 = {}; "
+        "use a longer corpus or a smaller {}",
+        corpus_setting, file, n, n_train, val, o_.val_fraction, block, window, block);
   }
   if (o_.val_fraction > 0 && n_val < window) {
     fail(
-        "--corpus {}: the held-out part (--val-fraction {}) has {} tokens, fewer than "
-        "--block-size + 1 = {}; raise --val-fraction, lower --block-size, or pass "
-        "--val-fraction 0 to train without validation",
-        file, o_.val_fraction, n_val, window);
+        "{} {}: the held-out part ({} {}) has {} tokens, fewer than {} + 1 = {}; raise {}, lower {}, or set {} "
+        "to 0 to train without validation",
+        corpus_setting, file, val, o_.val_fraction, n_val, block, window, val, block, val);
   }
   identity_ = run_identity(o_, tokenizer_.vocab_size(), corpus);
   documents_ = corpus.documents;
@@ -259,7 +246,7 @@ void Trainer::resume_from_checkpoint() {
     dir = o_.out_dir / "checkpoint.old";
   }
   if (!fs::exists(dir / "state.json")) {
-    fail("--resume: no checkpoint in {} (run without --resume to start training)", dir.string());
+    fail("{}: no checkpoint in {} (start training without resuming)", o_.name("resume"), dir.string());
   }
   json state;
   try {
@@ -279,9 +266,9 @@ void Trainer::resume_from_checkpoint() {
   }
   if (!differences.empty()) {
     fail(
-        "--resume: the checkpoint in {} was made with {}; resuming needs the same model shape, "
-        "corpus, tokenizer and training options",
-        dir.string(), fmt::join(differences, ", "));
+        "{}: the checkpoint in {} was made with {}; resuming needs the same model shape, corpus, tokenizer and "
+        "training options",
+        o_.name("resume"), dir.string(), fmt::join(differences, ", "));
   }
   try {
     torch::serialize::InputArchive model_archive, optimizer_archive;
@@ -290,11 +277,11 @@ void Trainer::resume_from_checkpoint() {
     optimizer_archive.load_from((dir / "optimizer.pt").string(), o_.device);
     optimizer_->load(optimizer_archive);
   } catch (const c10::Error& e) {
-    fail("--resume: cannot read the checkpoint in {} ({})", dir.string(), e.what_without_backtrace());
+    fail("{}: cannot read the checkpoint in {} ({})", o_.name("resume"), dir.string(), e.what_without_backtrace());
   }
   history_.resumed_at.push_back(start_step_);
   if (o_.stop_at > 0 && o_.stop_at < start_step_) {
-    fail("--stop-at {}: the checkpoint is already at step {}", o_.stop_at, start_step_);
+    fail("{} {}: the checkpoint is already at step {}", o_.name("stop_at"), o_.stop_at, start_step_);
   }
 }
 
@@ -504,46 +491,46 @@ std::string format_progress(const TrainProgress& p) {
 }
 
 void validate(const TrainOptions& o) {
-  auto positive = [](int64_t value, const char* flag) {
-    if (value < 1) fail("{} {}: must be at least 1", flag, value);
+  auto positive = [&](int64_t value, const char* field) {
+    if (value < 1) fail("{} {}: must be at least 1", o.name(field), value);
   };
-  auto non_negative = [](double value, const char* flag) {
-    if (!(value >= 0)) fail("{} {}: must be >= 0", flag, value);
+  auto non_negative = [&](double value, const char* field) {
+    if (!(value >= 0)) fail("{} {}: must be >= 0", o.name(field), value);
   };
-  positive(o.n_layer, "--layers");
-  positive(o.n_embd, "--d-model");
-  positive(o.n_head, "--heads");
-  positive(o.n_positions, "--n-positions");
-  positive(o.steps, "--steps");
-  positive(o.batch_size, "--batch-size");
-  positive(o.block_size, "--block-size");
-  positive(o.eval_batches, "--eval-batches");
+  positive(o.n_layer, "n_layer");
+  positive(o.n_embd, "n_embd");
+  positive(o.n_head, "n_head");
+  positive(o.n_positions, "n_positions");
+  positive(o.steps, "steps");
+  positive(o.batch_size, "batch_size");
+  positive(o.block_size, "block_size");
+  positive(o.eval_batches, "eval_batches");
   if (o.n_embd % o.n_head != 0) {
-    fail("--d-model {} is not divisible by --heads {} (each head gets d_model / heads dimensions)", o.n_embd, o.n_head);
+    fail("{} {} is not divisible by {} {} (each head gets d_model / heads dimensions)", o.name("n_embd"), o.n_embd,
+         o.name("n_head"), o.n_head);
   }
   if (o.block_size > o.n_positions) {
     fail(
-        "--block-size {} is larger than --n-positions {}: the model has no position embedding "
-        "beyond n_positions",
-        o.block_size, o.n_positions);
+        "{} {} is larger than {} {}: the model has no position embedding beyond n_positions", o.name("block_size"),
+        o.block_size, o.name("n_positions"), o.n_positions);
   }
-  if (!(o.lr > 0)) fail("--lr {}: must be > 0", o.lr);
-  non_negative(o.min_lr, "--min-lr");
-  if (o.min_lr > o.lr) fail("--min-lr {} is larger than --lr {}", o.min_lr, o.lr);
-  non_negative(static_cast<double>(o.warmup_steps), "--warmup");
-  non_negative(o.weight_decay, "--weight-decay");
-  non_negative(o.grad_clip, "--grad-clip");
+  if (!(o.lr > 0)) fail("{} {}: must be > 0", o.name("lr"), o.lr);
+  non_negative(o.min_lr, "min_lr");
+  if (o.min_lr > o.lr) fail("{} {} is larger than {} {}", o.name("min_lr"), o.min_lr, o.name("lr"), o.lr);
+  non_negative(static_cast<double>(o.warmup_steps), "warmup_steps");
+  non_negative(o.weight_decay, "weight_decay");
+  non_negative(o.grad_clip, "grad_clip");
   for (double beta : {o.beta1, o.beta2}) {
-    if (!(beta >= 0 && beta < 1)) fail("--betas {}: each beta must be in [0, 1)", beta);
+    if (!(beta >= 0 && beta < 1)) fail("{} {}: each beta must be in [0, 1)", o.name("betas"), beta);
   }
   if (!(o.val_fraction >= 0 && o.val_fraction < 1)) {
-    fail("--val-fraction {}: must be in [0, 1)", o.val_fraction);
+    fail("{} {}: must be in [0, 1)", o.name("val_fraction"), o.val_fraction);
   }
-  non_negative(static_cast<double>(o.checkpoint_every), "--checkpoint-every");
-  non_negative(static_cast<double>(o.eval_every), "--eval-every");
-  non_negative(static_cast<double>(o.log_every), "--log-every");
+  non_negative(static_cast<double>(o.checkpoint_every), "checkpoint_every");
+  non_negative(static_cast<double>(o.eval_every), "eval_every");
+  non_negative(static_cast<double>(o.log_every), "log_every");
   if (o.stop_at < 0 || o.stop_at > o.steps) {
-    fail("--stop-at {}: must be between 0 (off) and --steps {}", o.stop_at, o.steps);
+    fail("{} {}: must be between 0 (off) and {} {}", o.name("stop_at"), o.stop_at, o.name("steps"), o.steps);
   }
   if (o.dtype != torch::kFloat32 && o.dtype != torch::kFloat64) {
     fail("training dtype must be float32 or float64");
@@ -569,7 +556,7 @@ CorpusTokens tokenize_corpus(const fs::path& corpus, const Tokenizer& tokenizer)
       auto ids = tokenizer.encode(document.text);
       out.tokens.insert(out.tokens.end(), ids.begin(), ids.end());
     } catch (const Error& e) {
-      fail("--corpus {}: the document starting at line {}: {}", corpus.string(), document.first_line, e.what());
+      fail("{}: the document starting at line {}: {}", corpus.string(), document.first_line, e.what());
     }
     out.tokens.push_back(eos);
     ++out.documents;

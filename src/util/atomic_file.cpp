@@ -181,4 +181,20 @@ fs::path default_cache_dir() {
   return fs::temp_directory_path() / "editlab-cache";
 }
 
+void prepare_output_dir(const std::filesystem::path& dir, const std::string& setting) {
+  const std::string what = setting.empty() ? dir.string() : setting + " " + dir.string();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    fail("{}: cannot create the output directory ({})", what, ec ? ec.message() : "a file of that name exists");
+  }
+  const auto probe = dir / ".editlab-write-test";
+  try {
+    write_file_atomically(probe, "", ParentDirs::must_exist);
+  } catch (const Error& e) {
+    fail("{}: the directory is not writable ({})", what, e.what());
+  }
+  std::filesystem::remove(probe, ec);
+}
+
 }  // namespace editlab

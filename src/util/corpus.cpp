@@ -22,7 +22,7 @@ std::string jsonl_text(const fs::path& path, int64_t line_number, std::string_vi
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number such as 1e400
     fail("{}:{}: not valid JSON ({})", path.string(), line_number, e.what());
   }
   if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {

@@ -10,6 +10,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "editlab/edit/method.h"
+
 namespace editlab {
 
 struct WeightChange {
@@ -25,7 +27,7 @@ struct RomeLayerUpdate {
 };
 
 struct EditResult {
-  std::string method;  // "rome", "ft", "ft-l"
+  EditMethod method = EditMethod::rome;
   std::vector<WeightChange> changes;
   std::vector<RomeLayerUpdate> rome;  // ROME only
   nlohmann::json diagnostics = nlohmann::json::object();
@@ -35,8 +37,5 @@ struct EditResult {
 
 // Restores every changed weight to its original contents (bit-exact). Idempotent.
 void undo(EditResult& edit);
-
-// Parameter name of the rank-one edit weight of `layer` (GPT-2: h.L.mlp.c_proj.weight).
-std::string mlp_out_weight_name(int64_t layer);
 
 }  // namespace editlab

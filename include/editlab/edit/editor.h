@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "editlab/edit/edit_result.h"
+#include "editlab/edit/method.h"
 #include "editlab/edit/request.h"
 #include "editlab/edit/rome_setup.h"
 #include "editlab/model/language_model.h"
@@ -17,24 +18,25 @@
 
 namespace editlab {
 
-inline const std::vector<std::string> kEditMethods = {"rome", "ft", "ft-l"};
-
 class Editor {
  public:
   virtual ~Editor() = default;
   // Applies the requests in order (ROME: one rank-one update each; FT: one fine-tuning run over
   // all of them). The model stays edited; the results undo it.
   virtual std::vector<EditResult> apply(const std::vector<EditRequest>& requests) = 0;
-  virtual const std::string& method() const = 0;
+  virtual EditMethod method() const = 0;
   // The hyperparameters as used (defaults filled in).
   virtual nlohmann::json hparams() const = 0;
+  // What making the editor took, seconds by part (ROME: {"context_templates", "statistics",
+  // "inverse"}); others: {}.
+  virtual nlohmann::json setup_seconds() const { return nlohmann::json::object(); }
   // ROME: the context templates in use (to save them for an exact rerun); others: none.
   virtual const std::vector<std::string>* context_templates() const { return nullptr; }
 };
 
-// method: rome | ft | ft-l; hparams_json: the file's contents, `source` names it in errors.
+// hparams_json: the file's contents, `source` names it in errors.
 // The model and tokenizer must outlive the editor.
-std::unique_ptr<Editor> make_editor(const std::string& method, const nlohmann::json& hparams_json,
+std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hparams_json,
                                     const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,
                                     const std::string& fingerprint, const RomeSetupOptions& rome_setup);
 

@@ -11,14 +11,15 @@
 
 #include "editlab/edit/edit_result.h"
 #include "editlab/edit/hparams.h"
+#include "editlab/edit/method.h"
 #include "editlab/edit/request.h"
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
 
 namespace editlab {
 
-// method "ft" (no clamp; norm_constraint must be unset) or "ft-l" (norm_constraint required).
+// method ft (no clamp; norm_constraint must be unset) or ft_l (norm_constraint required).
 EditResult apply_ft(LanguageModel& model, const Tokenizer& tokenizer, const std::vector<EditRequest>& requests,
-                    const FtHparams& hparams, const std::string& method);
+                    const FtHparams& hparams, EditMethod method);
 
 }  // namespace editlab

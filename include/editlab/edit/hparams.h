@@ -32,7 +32,7 @@ struct RomeHparams {
   double kl_factor = 0.0625;
   bool mom2_adjustment = true;
   std::vector<std::pair<int64_t, int64_t>> context_template_length_params = {{5, 10}, {10, 10}};
-  std::string mom2_dataset = "wikipedia";  // informational: editlab takes a corpus file
+  std::string mom2_dataset = "wikipedia";  // a corpus file is the default statistics corpus (rome_setup.h)
   int64_t mom2_n_samples = 100000;
   std::string mom2_dtype = "float32";  // float32 | float64 (float16 is accumulated in float32)
 

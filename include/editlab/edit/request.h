@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,9 @@ std::vector<EditRequest> parse_edit_requests(const nlohmann::json& record, const
 // The records of a file holding one JSON object, a JSON array, or JSON Lines (not parsed further,
 // so that a bad record can fail alone). `what` names the file in errors ("dataset").
 std::vector<nlohmann::json> load_json_records(const std::filesystem::path& path, const char* what);
+// The same for a file's bytes already in memory; `source` names the file in errors. Both check
+// util/json_file.h's limits (nesting, string size) first.
+std::vector<nlohmann::json> parse_json_records(std::string_view text, const std::string& source, const char* what);
 
 // Reads a file of requests (a single object, a JSON array, or JSON Lines); a record with a list of
 // rewrites gives all of them, in order.

@@ -24,9 +24,17 @@ namespace editlab {
 struct RomeResources {
   std::vector<std::string> context_templates;       // ["{}", "<sample>. {}", ...]
   std::map<int64_t, torch::Tensor> inverse_moment;  // layer -> C^-1 [M, M], when mom2_adjustment
-  // Re-run the whole network at every v step instead of layers L..N (same result; for the
-  // speed comparison in `editlab bench`).
-  bool full_depth_v = false;
+  // What preparing these took (prepare_rome): {"context_templates", "statistics" (load or
+  // compute), "inverse"}, seconds.
+  nlohmann::json setup_seconds = nlohmann::json::object();
+  // How each step of the v optimisation runs the network. delta is added in layer L, so every
+  // layer below L is the same in all steps. Both give the same v up to rounding (test "[rome]");
+  // `full` is for `editlab bench` and that test.
+  enum class VPass {
+    from_layer,  // layers L..N, from the residual stream entering L recorded once (default)
+    full,        // the whole network (as the reference code runs it)
+  };
+  VPass v_pass = VPass::from_layer;
 };
 
 struct VResult {

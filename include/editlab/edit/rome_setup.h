@@ -13,6 +13,7 @@
 #include "editlab/edit/layer_stats.h"
 #include "editlab/edit/rome.h"
 #include "editlab/util/atomic_file.h"
+#include "editlab/util/setting_name.h"
 
 namespace editlab {
 
@@ -21,8 +22,16 @@ struct RomeSetupOptions {
   bool use_cache = true;
   std::filesystem::path context_templates_file;  // use these templates (JSON list of strings)
   uint64_t template_seed = 0;
-  std::filesystem::path stats_file;    // .npz (ROME's) or .safetensors (editlab's) for the one edited layer
-  std::filesystem::path stats_corpus;  // or compute the statistics from this corpus
+  // C per edited layer, the first that is given: a file of the one edited layer's statistics
+  // (.npz as ROME publishes them, or editlab's .safetensors); a corpus to compute them from; or
+  // the hyperparameters' mom2_dataset when it names a readable file, looked for relative to
+  // `hparams_dir` and then to the working directory (ROME's own value, "wikipedia", names a
+  // dataset editlab cannot download: an error then says what to give instead).
+  std::filesystem::path stats_file;
+  std::filesystem::path stats_corpus;
+  std::filesystem::path hparams_dir;
+  // How errors name the settings above ("stats_file", "stats_corpus"; util/setting_name.h).
+  SettingName setting_names;
   std::optional<int64_t> samples;      // overrides hparams.mom2_n_samples
   std::function<void(const std::string&)> log = [](const std::string&) {};
   std::function<void(const StatsProgress&)> stats_progress;

@@ -1,7 +1,9 @@
 // GPT-2's config.json (Hugging Face GPT2Config): the keys, their defaults, and what editlab supports.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,9 +30,15 @@ struct GPT2Config {
 
   int64_t head_dim() const { return n_embd / n_head; }
   int64_t d_mlp() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
+  // The number of values of the model's parameters (wte, wpe, the blocks, ln_f; the tied LM
+  // head not counted), or nullopt if it passes 2^63. from_json rejects such a config, so for a
+  // parsed config this is set and every product of its sizes (d_mlp(), 3 * n_embd, ...) fits.
+  std::optional<int64_t> parameter_count() const;
 
   // Parses config.json content; `source` names the file in error messages. Unknown keys are
-  // ignored (HF configs carry many training-only keys); unsupported values are errors.
+  // ignored (HF configs carry many training-only keys); unsupported values are errors, and so
+  // is a size key that is not an integer (768.0 is accepted as 768) or a model of more than
+  // 2^63 parameters. load_model checks the size against the checkpoint before building it.
   static GPT2Config from_json(const nlohmann::json& j, const std::string& source);
   static GPT2Config from_file(const std::filesystem::path& path);
   // The keys Hugging Face's GPT2Config writes, so that a saved directory loads in transformers.

@@ -67,6 +67,7 @@ class GPT2 : public torch::nn::Module, public LanguageModel {
   const ModelShape& shape() const override { return shape_; }
   ForwardResult forward(const ForwardRequest& request) override;
   torch::Tensor mlp_out_weight(int64_t layer) override;
+  std::string mlp_out_weight_name(int64_t layer) const override;
   torch::Tensor embed_tokens(const torch::Tensor& ids) override;
   std::vector<std::pair<std::string, torch::Tensor>> parameters_by_name() override;
   torch::Device device() const override;

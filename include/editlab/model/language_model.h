@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -61,11 +62,19 @@ struct MlpCapture {
   torch::Tensor value;  // [P, C] or [B, T, C]
 };
 
-// Key/value cache for incremental decoding. One entry per layer, [B, H, P, D] each.
+// Key/value cache for incremental decoding. One entry per layer, [B, H, P, D] each; a forward
+// from first_layer > 0 reads and appends the entries of the layers it runs (the others may be
+// undefined).
 struct KVCache {
   std::vector<torch::Tensor> keys;
   std::vector<torch::Tensor> values;
-  int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+  // P: the length of the defined entries (all of them have it).
+  int64_t length() const {
+    for (const auto& k : keys) {
+      if (k.defined()) return k.size(2);
+    }
+    return 0;
+  }
   // Reorder the batch dimension (beam search).
   void select(const torch::Tensor& batch_index);
 };
@@ -116,6 +125,8 @@ class LanguageModel {
   // The weight that a rank-one edit changes at `layer`, as a [M, C] tensor that aliases the
   // model's parameter (so `w += u v^T` edits the model). GPT-2: mlp.c_proj.weight.
   virtual torch::Tensor mlp_out_weight(int64_t layer) = 0;
+  // Its name in the model's checkpoint, for reports (GPT-2: "h.{layer}.mlp.c_proj.weight").
+  virtual std::string mlp_out_weight_name(int64_t layer) const = 0;
   // The token embeddings of `ids` (GPT-2: rows of wte), [..., C], without position embeddings.
   virtual torch::Tensor embed_tokens(const torch::Tensor& ids) = 0;
   // Parameters by Hugging Face name (for fine-tuning and saving).

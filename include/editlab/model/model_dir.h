@@ -21,6 +21,14 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
 };
 
+// The one parser of a device and a dtype, for the CLI's flags and the experiment config alike.
+// `what` names the setting in errors ("--device", "run.json: field \"device\"").
+// Devices: "cpu", "cuda", "cuda:N"; CUDA only when this libtorch can use it (checked here, so a
+// run fails at once rather than at its first forward pass).
+torch::Device parse_device(const std::string& text, const std::string& what);
+// "float32" or "float64".
+torch::ScalarType parse_compute_dtype(const std::string& text, const std::string& what);
+
 struct LoadedModel {
   LoadedModel(std::filesystem::path dir_, GPT2Config config_, Checkpoint checkpoint_)
       : dir(std::move(dir_)), config(std::move(config_)), checkpoint(std::move(checkpoint_)) {}

@@ -17,11 +17,16 @@
 //
 // The header is untrusted input. open() checks it fully before any tensor is used and throws
 // editlab::Error naming the file (and the tensor) on: a file shorter than 8 bytes; a header
-// length beyond the file or over 100 MB; invalid JSON, a non-object header, or a key repeated
-// in one object (nlohmann would keep the last silently); an entry without dtype / shape /
-// data_offsets or with wrong types; an unknown dtype; a negative or non-integer dimension;
-// shape product x dtype size != byte range (checked for overflow); begin > end or end past
-// the data section; overlapping ranges; "__metadata__" that is not string -> string.
+// length beyond the file or over 100 MB; invalid JSON, a non-object header, a key repeated
+// in one object (nlohmann would keep the last silently), or JSON beyond util/json_file.h's
+// limits (nesting, string size); an entry without dtype / shape / data_offsets or with wrong
+// types; an unknown dtype; a negative or non-integer dimension; a shape whose dimensions (a 0
+// counted as 1) multiply past 2^63, so that numel() and strides fit in int64; shape product x
+// dtype size != byte range (checked for overflow); begin > end or end past the data section;
+// overlapping ranges; "__metadata__" that is not string -> string.
+// Memory: nothing is allocated by what the header declares. Reading maps the file and parses
+// the header (at most 100 MB of JSON); a tensor's bytes are checked against the file's size
+// before any view is made, and views point into the mapping.
 //
 // Holes policy: like the reference implementation, the tensors must tile the data section
 // exactly (sorted by offset, each begins where the previous ends, the last ends at the end of

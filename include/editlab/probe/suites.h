@@ -47,15 +47,12 @@
 #include "editlab/model/tokenizer.h"
 #include "editlab/probe/record.h"
 #include "editlab/probe/scoring.h"
+#include "editlab/probe/suite.h"
 
 namespace editlab {
 
-inline const std::vector<std::string> kSuites = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
-                                                 "loud",     "implication", "benchmark",   "fluency"};
-
 struct SuiteOptions {
-  std::vector<std::string> suites = {"efficacy", "paraphrase",  "specificity", "specificity_plus",
-                                     "loud",     "implication", "benchmark"};
+  std::vector<Suite> suites = default_suites();
   // Loud facts for records without mention_prompts: each template ("{} is cool.") with the
   // subject, then " " + each neighborhood prompt.
   std::vector<std::string> loud_templates = {"{} is cool."};
@@ -67,7 +64,7 @@ struct SuiteOptions {
   int64_t fluency_top_k = 5;
   ScoringOptions scoring;
 
-  bool has(const std::string& suite) const;
+  bool has(Suite suite) const;
 };
 
 // What one model state said about one record's prompts.

@@ -79,6 +79,27 @@ nlohmann::ordered_json aggregate(const std::vector<nlohmann::json>& records, con
 // specificity_plus, loud, implication/*, fluency), then the metric within its suite.
 bool metric_less(const std::string& a, const std::string& b);
 
+// A shard of a run: shard K of N (1-based) takes the selected records p with p % N == K - 1.
+struct Shard {
+  int64_t index = 1, count = 1;
+  // "K/N" with 1 <= K <= N, e.g. "2/8"; errors quote `text`.
+  static Shard parse(const std::string& text);
+};
+// A report's and a journal's "shard": {"index": K, "count": N}, or null for an unsharded run.
+nlohmann::ordered_json shard_json(const std::optional<Shard>& shard);
+// Reads a report's "shard" back, checked; nullopt for null. `source` names the file in errors.
+std::optional<Shard> shard_from_json(const nlohmann::ordered_json& shard, const std::string& source);
+
+// "summary": {"records", "ok", "failed"} of a report's records.
+nlohmann::ordered_json summarize(const std::vector<nlohmann::ordered_json>& records);
+nlohmann::ordered_json summarize(const std::vector<nlohmann::json>& records);
+
+// Adds the rates to a report's "timings": "model_share" = model / loop and "records_per_second"
+// = records_processed / loop (a run's record loop; a merged report's timings are sums over its
+// shards, so the rates stay per worker). Without "loop" the time is "wall_sum", without
+// "records_processed" the count is `records`.
+void add_rates(nlohmann::ordered_json& timings, int64_t records);
+
 // The report as written to disk (1-space indent, invalid UTF-8 replaced, trailing newline).
 std::string report_text(const nlohmann::ordered_json& report);
 

@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "editlab/edit/method.h"
 #include "editlab/probe/suites.h"
 #include "editlab/report/report.h"
 
@@ -52,14 +53,17 @@ struct ExperimentConfig {
   std::filesystem::path base;  // directory relative paths are resolved against
 
   std::filesystem::path model, hparams, dataset, out;
-  std::string method = "rome";
+  std::optional<EditMethod> method = EditMethod::rome;  // none: probe the unedited model
+  // "rome", "ft", "ft-l" or "none", as reports and tables name the run's method.
+  std::string method_label() const { return method ? std::string(method_name(*method)) : "none"; }
   std::optional<std::pair<int64_t, int64_t>> range;
   std::vector<std::string> case_ids;
   std::optional<int64_t> limit;
   SuiteOptions suites;
   uint64_t seed = 0;
   int threads = 0;
-  std::string dtype = "float32", device = "cpu";
+  torch::ScalarType dtype = torch::kFloat32;
+  torch::Device device = torch::kCPU;
   report::BootstrapOptions bootstrap;
   std::optional<SequentialOptions> sequential;
   // ROME's resources.

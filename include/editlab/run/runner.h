@@ -25,19 +25,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "editlab/report/report.h"
 #include "editlab/run/experiment.h"
+#include "editlab/util/setting_name.h"
 
 namespace editlab {
 
-struct Shard {
-  int64_t index = 1, count = 1;  // 1-based: shard K of N takes the selected records p with p % N == K - 1
-  static Shard parse(const std::string& text);  // "K/N"
-};
+using report::Shard;
 
 struct RunOptions {
   bool resume = false;
   std::optional<Shard> shard;
   bool handle_signals = true;  // install SIGINT/SIGTERM handlers for the run
+  // How errors name the settings "resume", "shard" and "out" (util/setting_name.h).
+  SettingName setting_names;
 };
 
 struct RunOutcome {

@@ -43,6 +43,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "editlab/util/setting_name.h"
 #include "editlab/model/gpt2.h"
 #include "editlab/model/tokenizer.h"
 
@@ -99,6 +100,9 @@ struct TrainOptions {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;              // training dtype; the saved model is float32
   std::function<void(const TrainProgress&)> on_progress;  // none = silent
+  // How errors name a setting given its field name above (util/setting_name.h).
+  SettingName setting_names;
+  std::string name(std::string_view field) const { return setting_name(setting_names, field); }
 };
 
 struct TrainResult {
@@ -115,7 +119,7 @@ struct TrainResult {
   std::shared_ptr<GPT2> model;
 };
 
-// Checks the options that need no files; throws Error naming the flag.
+// Checks the options that need no files; throws Error naming the setting (name()).
 void validate(const TrainOptions& options);
 
 // The learning rate of step `step` (0-based): warmup, then cosine from lr to min_lr.

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <ostream>
+#include <string>
 #include <string_view>
 
 namespace editlab {
@@ -31,6 +32,10 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 // above. Whatever `write` throws removes the temporary file and propagates.
 void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream& out)>& write,
                            ParentDirs parents = ParentDirs::create);
+
+// Creates `dir` (and its parents) and proves it writable, so that a job fails at once rather than
+// after its work. `setting` names it in errors ("--out"; empty: the path alone).
+void prepare_output_dir(const std::filesystem::path& dir, const std::string& setting = "");
 
 // fsyncs a directory so that renames inside it survive a crash (best effort, as step 4 above);
 // for callers that rename directories themselves (the trainer's checkpoint swap).

@@ -1,0 +1,50 @@
+// The edit methods, one list for the edit layer, the experiment config, the reports and the CLI.
+// A method's name is what configs, reports and `--method` spell ("rome", "ft", "ft-l").
+#pragma once
+
+#include <array>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace editlab {
+
+enum class EditMethod {
+  rome,  // ROME's rank-one update of one MLP output weight (docs/algorithms.md "ROME")
+  ft,    // fine-tuning of the MLP output weights of hparams.layers, unconstrained
+  ft_l,  // the same, each weight clamped into an L-infinity ball around its original value
+};
+
+inline constexpr std::array<EditMethod, 3> kEditMethods = {EditMethod::rome, EditMethod::ft, EditMethod::ft_l};
+
+constexpr std::string_view method_name(EditMethod m) {
+  switch (m) {
+    case EditMethod::rome:
+      return "rome";
+    case EditMethod::ft:
+      return "ft";
+    case EditMethod::ft_l:
+      return "ft-l";
+  }
+  return "?";
+}
+
+constexpr std::optional<EditMethod> parse_edit_method(std::string_view name) {
+  for (const auto m : kEditMethods) {
+    if (method_name(m) == name) return m;
+  }
+  return std::nullopt;
+}
+
+inline std::ostream& operator<<(std::ostream& out, EditMethod m) { return out << method_name(m); }
+
+// {"rome", "ft", "ft-l"}: for CLI choices and error messages.
+inline std::vector<std::string> edit_method_names() {
+  std::vector<std::string> out;
+  for (const auto m : kEditMethods) out.emplace_back(method_name(m));
+  return out;
+}
+
+}  // namespace editlab
