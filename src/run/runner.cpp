@@ -312,6 +312,8 @@ std::string run_id(const ExperimentConfig& config, const std::string& model_fing
   return hash_bytes(key.dump());
 }
 
+// About 90 lines on purpose: the run's steps in the order they happen (select, load, journal,
+// editor, loop, report), each of them a function above or in its own file.
 RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& options) {
   const auto wall_start = Clock::now();
   SignalScope signals(options.handle_signals);
