@@ -43,6 +43,14 @@ export OMP_WAIT_POLICY=PASSIVE
 # Complete journal lines (the header included).
 complete_lines() { tr -cd '\n' <"$1" | wc -c; }
 metrics() { jq -c '[.records[] | {index, status, metrics}]' "$1"; }
+# expect_error LOG MESSAGE COMMAND...: COMMAND must exit 2 with MESSAGE in its stderr (kept in LOG).
+expect_error() {
+  local log=$1 message=$2 code=0
+  shift 2
+  "$@" 2>"$log" || code=$?
+  [ "$code" = 2 ] || fail "exit code $code, expected 2: $(tail -3 "$log")"
+  grep -q -- "$message" "$log" || fail "no clear error: $(tail -3 "$log")"
+}
 
 # An FT run on the toy world: fast and deterministic at one thread.
 tw=$source_dir/data/toy-world
@@ -61,13 +69,7 @@ echo "journal $journal_bytes bytes, report $report_bytes bytes"
 
 echo "== a full disk while the journal is written"
 mount_tmpfs "$tmp/full" "$((journal_bytes / 2 / 4096 * 4096 + 4096))"
-set +e
-run --out "$tmp/full/out" 2>"$tmp/full.log"
-code=$?
-set -e
-[ "$code" = 2 ] || fail "exit code $code, expected 2: $(tail -3 "$tmp/full.log")"
-grep -q 'cannot write the journal: No space left on device' "$tmp/full.log" ||
-  fail "no clear error: $(tail -3 "$tmp/full.log")"
+expect_error "$tmp/full.log" 'cannot write the journal: No space left on device' run --out "$tmp/full/out"
 [ ! -e "$tmp/full/out/report.json" ] || fail "a report was written"
 kept=$(($(complete_lines "$tmp/full/out/journal.jsonl") - 1))
 [ "$kept" -ge 1 ] && [ "$kept" -lt 12 ] || fail "the journal keeps $kept records"
@@ -82,13 +84,7 @@ echo "resumed: the report's 12 records equal the uninterrupted run's"
 echo "== a full disk while the report is written"
 mount_tmpfs "$tmp/full2" "$(((journal_bytes + 8192) / 4096 * 4096 + 4096))"
 [ "$report_bytes" -gt 16384 ] || fail "the report ($report_bytes bytes) is too small for this test"
-set +e
-run --out "$tmp/full2/out" 2>"$tmp/full2.log"
-code=$?
-set -e
-[ "$code" = 2 ] || fail "exit code $code, expected 2: $(tail -3 "$tmp/full2.log")"
-grep -q 'report.json: cannot write: No space left on device' "$tmp/full2.log" ||
-  fail "no clear error: $(tail -3 "$tmp/full2.log")"
+expect_error "$tmp/full2.log" 'report.json: cannot write: No space left on device' run --out "$tmp/full2/out"
 [ ! -e "$tmp/full2/out/report.json" ] || fail "a report was written"
 if ls -A "$tmp/full2/out" | grep -q 'tmp'; then fail "a temporary file was left: $(ls -A "$tmp/full2/out")"; fi
 [ "$(complete_lines "$tmp/full2/out/journal.jsonl")" = 13 ] || fail "the journal lost records"
@@ -101,12 +97,7 @@ echo "resumed: report written, equal to the uninterrupted run's"
 
 echo "== a read-only output directory"
 mount_tmpfs "$tmp/ro" 1m ro
-set +e
-run --out "$tmp/ro/out" 2>"$tmp/ro.log"
-code=$?
-set -e
-[ "$code" = 2 ] || fail "exit code $code, expected 2"
-grep -q 'Read-only file system' "$tmp/ro.log" || fail "no clear error: $(tail -3 "$tmp/ro.log")"
+expect_error "$tmp/ro.log" 'Read-only file system' run --out "$tmp/ro/out"
 echo "$(grep -o 'error: .*' "$tmp/ro.log" | head -1)"
 
 echo "== ROME's caches on a full disk: a warning, and the edit goes on"
