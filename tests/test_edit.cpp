@@ -181,34 +181,47 @@ TEST_CASE("ROME's u and v agree with the Python reference", "[rome]") {
   }
 }
 
-TEST_CASE("ROME's v: layers L..N from the recorded residual stream equal the full computation", "[rome]") {
-  // VPass::from_layer runs each v step over layers L..N; VPass::full runs the whole network, as
-  // the reference does.
+TEST_CASE("ROME's v: the suffix and layers-L..N passes equal the full computation", "[rome]") {
+  // VPass::full runs the whole network in each v step, as the reference does; from_layer runs
+  // layers L..N from the recorded residual stream; suffix (the default) runs layers L..N over each
+  // row's positions from min(lookup, first target position) on, with the earlier positions' keys
+  // and values cached. With fact_token "last" the loss also reads positions before the lookup.
   auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
   auto& model = *loaded.model;
   auto resources = reference_resources(model);
+  REQUIRE(resources.v_pass == RomeResources::VPass::suffix);
   auto hp = reference_hparams();
   hp.mom2_adjustment = false;  // u from k* alone: the layers below need no statistics
-  for (int64_t layer = 0; layer < model.shape().n_layer; ++layer) {
-    for (const auto& c : reference()["cases"]) {
-      const auto request = request_of(c["request"]);
-      const auto u = compute_u(model, *loaded.tokenizer, request, hp, layer, resources);
-      std::vector<VResult> v;
-      for (auto pass : {RomeResources::VPass::full, RomeResources::VPass::from_layer}) {
-        resources.v_pass = pass;
-        v.push_back(compute_v(model, *loaded.tokenizer, request, hp, layer, u, resources));
-      }
-      resources.v_pass = RomeResources::VPass::from_layer;
-      for (size_t i = 1; i < v.size(); ++i) {
-        const double cv = cosine(v[i].v, v[0].v);
-        INFO(fmt::format("layer {} case {} pass {}: cosine(v) = {:.12f}", layer, request.case_id, i, cv));
-        CHECK(cv >= 0.99999);
-        CHECK(torch::allclose(v[i].target, v[0].target, 1e-9, 1e-12));
-        const auto& a = v[i].diagnostics["losses"];
-        const auto& b = v[0].diagnostics["losses"];
-        REQUIRE(a.size() == b.size());
-        for (size_t k = 0; k < a.size(); ++k) {
-          CHECK(a[k]["loss"].get<double>() == Approx(b[k]["loss"].get<double>()).epsilon(1e-9));
+  for (const char* fact_token : {"subject_last", "last"}) {
+    hp.fact_token = fact_token;
+    for (int64_t layer = 0; layer < model.shape().n_layer; ++layer) {
+      for (const auto& c : reference()["cases"]) {
+        const auto request = request_of(c["request"]);
+        const auto u = compute_u(model, *loaded.tokenizer, request, hp, layer, resources);
+        std::vector<VResult> v;
+        for (auto pass : {RomeResources::VPass::full, RomeResources::VPass::from_layer, RomeResources::VPass::suffix}) {
+          resources.v_pass = pass;
+          v.push_back(compute_v(model, *loaded.tokenizer, request, hp, layer, u, resources));
+        }
+        resources.v_pass = RomeResources::VPass::suffix;
+        // The suffix pass touches a smaller share of the work than from_layer, which touches less
+        // than (or, at layer 0, as much as) the full pass.
+        const auto fraction = [&](size_t i) { return v[i].diagnostics["step_work_fraction"].get<double>(); };
+        CHECK(fraction(0) == 1.0);
+        CHECK(fraction(1) == Approx(double(model.shape().n_layer - layer) / double(model.shape().n_layer)));
+        CHECK(fraction(2) < fraction(1));
+        for (size_t i = 1; i < v.size(); ++i) {
+          const double cv = cosine(v[i].v, v[0].v);
+          INFO(fmt::format("{} layer {} case {} pass {}: cosine(v) = {:.12f}", fact_token, layer, request.case_id,
+                           v[i].diagnostics["v_pass"].get<std::string>(), cv));
+          CHECK(cv >= 0.99999);
+          CHECK(torch::allclose(v[i].target, v[0].target, 1e-9, 1e-12));
+          const auto& a = v[i].diagnostics["losses"];
+          const auto& b = v[0].diagnostics["losses"];
+          REQUIRE(a.size() == b.size());
+          for (size_t k = 0; k < a.size(); ++k) {
+            CHECK(a[k]["loss"].get<double>() == Approx(b[k]["loss"].get<double>()).epsilon(1e-9));
+          }
         }
       }
     }

@@ -86,9 +86,11 @@ void run_bench(const BenchOptions& opt) {
     fmt::print("ROME edit (layer 5)      {:.2f} s ({} v steps); full depth and length {:.2f} s: speedup {:.2f}\n",
                e["rome_seconds_per_edit"].get<double>(), e["rome_v_steps"].get<int64_t>(),
                e["rome_full_depth_seconds_per_edit"].get<double>(), e["v_speedup"].get<double>());
-    const auto& v = e["v_steps"]["from_layer"];
-    fmt::print("  v steps, layers L..N   {:.2f} s: {:.2f} of the full-depth steps' time, touching {:.2f} of their work\n",
-               v["seconds"].get<double>(), v["time_fraction"].get<double>(), v["work_fraction"].get<double>());
+    for (const auto& [key, label] : {std::pair{"suffix", "layers L..N, suffix"}, {"from_layer", "layers L..N, all"}}) {
+      const auto& v = e["v_passes"][key];
+      fmt::print("  v steps, {:<21} {:.2f} s: {:.2f} of the full pass's step time, touching {:.2f} of its work\n", label,
+                 v["seconds"].get<double>(), v["time_fraction"].get<double>(), v["work_fraction"].get<double>());
+    }
     fmt::print("FT edit (25 steps)       {:.2f} s\n", e["ft_seconds_per_edit"].get<double>());
     fmt::print(
         "statistics, layer 5      {:.0f} tokens/s stopping after it vs {:.0f} full pass: {:.2f}x (target >= {:.1f})\n",

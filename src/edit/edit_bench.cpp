@@ -66,25 +66,31 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
   EditResult last;
   auto run_rome = [&] { last = apply_rome(model, tok, request, rome, resources); };
   auto undo_last = [&] { undo(last); };
-  const double rome_seconds = best_of(repeats, run_rome, undo_last);
-  const int64_t v_steps = last.diagnostics["layers"][0]["steps"].get<int64_t>();
-  // The v steps' own time (forward + backward) of each pass, and the share of the full
-  // computation each touches.
-  auto step_seconds = [&] {
-    const auto& s = last.diagnostics["layers"][0]["seconds"];
-    return s["forward"].get<double>() + s["backward"].get<double>();
-  };
-  const double from_layer_steps = step_seconds();
-  const double from_layer_fraction = last.diagnostics["layers"][0]["step_work_fraction"].get<double>();
-  resources.v_pass = RomeResources::VPass::full;
-  const double rome_full_seconds = best_of(repeats, run_rome, undo_last);
-  const double full_steps = step_seconds();
-  resources.v_pass = RomeResources::VPass::from_layer;
+  const int64_t v_steps_cap = rome.v_num_grad_steps;
+  // Each v pass: the whole edit's time, the v steps' own time (forward + backward) and the share
+  // of the full computation (every layer, every position) that its steps touch.
+  nlohmann::json passes = nlohmann::json::object();
+  int64_t v_steps = 0;
+  for (auto pass : {RomeResources::VPass::full, RomeResources::VPass::from_layer, RomeResources::VPass::suffix}) {
+    resources.v_pass = pass;
+    const double edit_seconds = best_of(repeats, run_rome, undo_last);
+    const auto& layer = last.diagnostics["layers"][0];
+    v_steps = layer["steps"].get<int64_t>();
+    passes[v_pass_name(pass)] = {
+        {"edit_seconds", edit_seconds},
+        {"seconds", layer["seconds"]["forward"].get<double>() + layer["seconds"]["backward"].get<double>()},
+        {"work_fraction", layer["step_work_fraction"].get<double>()}};
+  }
+  resources.v_pass = RomeResources::VPass::suffix;
+  for (auto& [name, p] : passes.items()) p["time_fraction"] = p["seconds"].get<double>() / passes["full"]["seconds"].get<double>();
+  const double rome_seconds = passes["suffix"]["edit_seconds"].get<double>();
+  const double rome_full_seconds = passes["full"]["edit_seconds"].get<double>();
   progress(fmt::format(
-      "edits: ROME {:.2f} s per edit (v steps {:.2f} s: {:.2f} of the full-depth steps' time for {:.2f} of their "
-      "work); full depth {:.2f} s (v steps {:.2f} s)",
-      rome_seconds, from_layer_steps, from_layer_steps / full_steps, from_layer_fraction, rome_full_seconds,
-      full_steps));
+      "edits: ROME {:.2f} s per edit ({} of at most {} v steps: {:.2f} s, {:.2f} of the full pass's step time for {:.2f} "
+      "of its work); layers L..N over all positions {:.2f} s; full depth and length {:.2f} s",
+      rome_seconds, v_steps, v_steps_cap, passes["suffix"]["seconds"].get<double>(),
+      passes["suffix"]["time_fraction"].get<double>(), passes["suffix"]["work_fraction"].get<double>(),
+      passes["from_layer"]["edit_seconds"].get<double>(), rome_full_seconds));
 
   FtHparams ft;
   ft.layers = {1};
@@ -103,10 +109,7 @@ nlohmann::json run_edit_bench(const std::filesystem::path& tokenizer_dir, int re
           {"rome_v_steps", v_steps},
           {"rome_full_depth_seconds_per_edit", rome_full_seconds},
           {"v_speedup", rome_full_seconds / rome_seconds},
-          {"v_steps",
-           {{"from_layer", {{"seconds", from_layer_steps}, {"time_fraction", from_layer_steps / full_steps},
-                            {"work_fraction", from_layer_fraction}}},
-            {"full", {{"seconds", full_steps}, {"time_fraction", 1.0}, {"work_fraction", 1.0}}}}},
+          {"v_passes", passes},
           {"context_template_seconds", template_seconds},
           {"ft_seconds_per_edit", ft_seconds},
           {"ft_steps", ft.num_steps},

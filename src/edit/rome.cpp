@@ -62,6 +62,15 @@ VBatch build_v_batch(const Tokenizer& tok, const EditRequest& request, const Rom
 
 }  // namespace
 
+const char* v_pass_name(RomeResources::VPass pass) {
+  switch (pass) {
+    case RomeResources::VPass::suffix: return "suffix";
+    case RomeResources::VPass::from_layer: return "from_layer";
+    case RomeResources::VPass::full: return "full";
+  }
+  return "?";
+}
+
 std::string with_leading_space(const std::string& target) {
   return !target.empty() && target[0] == ' ' ? target : " " + target;
 }
@@ -90,6 +99,50 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
   return u / u.norm();
 }
 
+namespace {
+
+// The v optimisation's inputs split at each row's first position that a step must recompute:
+// start[r] = min(lookup, first logit position). delta enters at the lookup, so under causal
+// attention everything before start[r] is the same in every step. The prefixes are left-padded
+// (their keys and values become a cache whose mask hides the padding), the suffixes right-padded;
+// position ids come from the joined mask, so row r's suffix starts at position start[r].
+struct SplitRows {
+  torch::Tensor prefix_ids, prefix_mask;  // [B, P]
+  torch::Tensor suffix_ids, mask;         // [B, S]; mask [B, P + S]
+  std::vector<int64_t> start;
+};
+
+SplitRows split_rows(const VBatch& b, int64_t pad_id, torch::Device device) {
+  SplitRows s;
+  const int64_t n_rows = b.rows.size();
+  int64_t width_prefix = 0;
+  std::vector<std::vector<int64_t>> suffixes;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    int64_t start = b.lookup[r];
+    if (r < static_cast<int64_t>(b.target_positions.size())) start = std::min(start, b.target_positions[r].front());
+    s.start.push_back(start);
+    width_prefix = std::max(width_prefix, start);
+    suffixes.emplace_back(b.rows[r].begin() + start, b.rows[r].end());
+  }
+  s.prefix_ids = torch::full({n_rows, width_prefix}, pad_id, torch::kLong);
+  s.prefix_mask = torch::zeros({n_rows, width_prefix}, torch::kLong);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t n = s.start[r];
+    if (n == 0) continue;
+    s.prefix_ids[r].slice(0, width_prefix - n).copy_(torch::tensor(std::vector<int64_t>(b.rows[r].begin(),
+                                                                                         b.rows[r].begin() + n)));
+    s.prefix_mask[r].slice(0, width_prefix - n).fill_(1);
+  }
+  s.prefix_ids = s.prefix_ids.to(device);
+  s.prefix_mask = s.prefix_mask.to(device);
+  auto [suffix_ids, suffix_mask] = pad_right(suffixes, pad_id, device);
+  s.suffix_ids = suffix_ids;
+  s.mask = torch::cat({s.prefix_mask, suffix_mask}, 1);
+  return s;
+}
+
+}  // namespace
+
 VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
                   int64_t layer, const torch::Tensor& u, const RomeResources& resources) {
   using Clock = std::chrono::steady_clock;
@@ -99,47 +152,74 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   const auto device = model.device();
   const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
   const int64_t n_target = b.target_ids.size();
-  auto [ids, mask] = pad_right(b.rows, tok.eos_id(), device);
-  const auto all_rows = torch::arange(n_rows, torch::kLong).to(device);
-  const auto lookup = long_tensor(b.lookup, device);
+  const bool suffix = resources.v_pass == RomeResources::VPass::suffix;
+  // With the suffix pass every position below is relative to the row's start.
+  std::vector<int64_t> offset(n_rows, 0);
+  ForwardRequest base;
+  KVCache prefix_cache;
+  if (suffix) {
+    auto split = split_rows(b, tok.eos_id(), device);
+    offset = split.start;
+    if (split.prefix_ids.size(1) > 0) {
+      torch::NoGradGuard no_grad;
+      ForwardRequest prefix;
+      prefix.input_ids = split.prefix_ids;
+      prefix.attention_mask = split.prefix_mask;
+      prefix.cache = &prefix_cache;
+      prefix.last_layer = model.shape().n_layer - 1;  // keys and values only: no logits
+      model.forward(prefix);
+    }
+    base.input_ids = split.suffix_ids;
+    base.attention_mask = split.mask;
+  } else {
+    std::tie(base.input_ids, base.attention_mask) = pad_right(b.rows, tok.eos_id(), device);
+  }
+  std::vector<int64_t> lookup;
+  for (int64_t r = 0; r < n_rows; ++r) lookup.push_back(b.lookup[r] - offset[r]);
 
   // Logits wanted: every target position of the rewriting rows, then the KL row at its subject.
   std::vector<int64_t> logit_row, logit_pos, wanted;
   for (int64_t r = 0; r < n_rewrite; ++r) {
     for (int64_t j = 0; j < n_target; ++j) {
       logit_row.push_back(r);
-      logit_pos.push_back(b.target_positions[r][j]);
+      logit_pos.push_back(b.target_positions[r][j] - offset[r]);
       wanted.push_back(b.target_ids[j]);
     }
   }
   logit_row.push_back(n_rows - 1);
-  logit_pos.push_back(b.lookup.back());
+  logit_pos.push_back(lookup.back());
   const auto wanted_t = long_tensor(wanted, device);
 
   // One pass without delta: the residual stream entering `layer` (it does not depend on delta),
   // target_init (the MLP output at the subject token of the first prompt) and the initial KL
   // distribution, which the reference records at step 0 where delta is still zero.
-  ForwardRequest base;
-  base.input_ids = ids;
-  base.attention_mask = mask;
   base.logit_batch = long_tensor(logit_row, device);
   base.logit_position = long_tensor(logit_pos, device);
   base.capture_residual_before = layer;
-  base.interventions.push_back({layer, all_rows, lookup, false, true, {}, {}});
+  base.interventions.push_back(
+      {layer, torch::arange(n_rows, torch::kLong).to(device), long_tensor(lookup, device), false, true, {}, {}});
   torch::Tensor residual, target_init, kl_init;
   {
     torch::NoGradGuard no_grad;
+    KVCache cache = prefix_cache;  // each pass appends its own suffix to a copy
+    if (suffix) base.cache = &cache;
     auto result = model.forward(base);
+    base.cache = nullptr;
     residual = result.residual_in;
     target_init = result.captures[0].value[0].clone();                 // [C]
     kl_init = torch::log_softmax(result.logits[-1], -1).unsqueeze(0);  // [1, V]
+  }
+  // The steps start at `layer`: the cache of the layers below is not read again.
+  for (int64_t l = 0; l < layer && l < static_cast<int64_t>(prefix_cache.keys.size()); ++l) {
+    prefix_cache.keys[l] = torch::Tensor();
+    prefix_cache.values[l] = torch::Tensor();
   }
 
   auto delta = torch::zeros({model.shape().d_model}, target_init.options()).requires_grad_(true);
   torch::optim::Adam optimizer({delta}, torch::optim::AdamOptions(hp.v_lr));
   ForwardRequest step = base;
   step.capture_residual_before.reset();
-  if (resources.v_pass == RomeResources::VPass::from_layer) {
+  if (resources.v_pass != RomeResources::VPass::full) {
     step.first_layer = layer;
     step.residual = residual;
   }
@@ -147,12 +227,12 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   const double prepare_seconds = seconds_since(start);
   // The share of the full computation (every layer, every real token) that a step runs.
   const int64_t n_layer = model.shape().n_layer;
+  const int64_t step_layers = resources.v_pass == RomeResources::VPass::full ? n_layer : n_layer - layer;
   double tokens = 0, touched = 0;
   for (int64_t r = 0; r < n_rows; ++r) {
-    const auto len = static_cast<double>(b.rows[r].size());
-    tokens += len * static_cast<double>(n_layer);
-    const bool from_layer = resources.v_pass == RomeResources::VPass::from_layer;
-    touched += len * static_cast<double>(from_layer ? n_layer - layer : n_layer);
+    const auto len = static_cast<int64_t>(b.rows[r].size());
+    tokens += static_cast<double>(len * n_layer);
+    touched += static_cast<double>((len - offset[r]) * step_layers);
   }
   const double max_norm = hp.clamp_norm_factor * target_init.norm().item<double>();
   const double init_norm_sq = std::pow(target_init.norm().item<double>(), 2);
@@ -161,6 +241,8 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
     optimizer.zero_grad();
     step.interventions[0].add_value = delta;
+    KVCache cache = prefix_cache;
+    if (suffix) step.cache = &cache;
     auto t = Clock::now();
     auto logits = model.forward(step).logits;  // [n_rewrite * n_target + 1, V]
     forward_seconds += seconds_since(t);
@@ -214,7 +296,7 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
                      {"rewriting_prompts", n_rewrite},
                      {"target_tokens", n_target},
                      {"prompts_retokenized_differently", b.retokenized_differently},
-                     {"v_pass", resources.v_pass == RomeResources::VPass::from_layer ? "from_layer" : "full"},
+                     {"v_pass", v_pass_name(resources.v_pass)},
                      {"step_work_fraction", touched / tokens},
                      // Where compute_v's time went: the pass without delta, then the steps'
                      // forward and backward.

@@ -266,7 +266,12 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
   }
   auto query_pos = torch::arange(P, P + T, options.dtype(torch::kLong)).unsqueeze(1);  // [T, 1]
   auto key_pos = torch::arange(P + T, options.dtype(torch::kLong)).unsqueeze(0);       // [1, P+T]
-  auto allowed = (key_pos <= query_pos).view({1, 1, T, P + T}) & mask.view({B, 1, 1, P + T});
+  // A padding query also sees its own key: a left-padded row's first queries would otherwise see
+  // nothing, and their softmax over no key is NaN, which reaches every later layer through the
+  // padding's keys and values (0 x NaN). Real tokens always see themselves, so they do not change
+  // (Hugging Face unmasks such rows for the same reason).
+  auto allowed = ((key_pos <= query_pos).view({1, 1, T, P + T}) & mask.view({B, 1, 1, P + T})) |
+                 (key_pos == query_pos).view({1, 1, T, P + T});
 
   torch::Tensor x;
   if (request.first_layer == 0) {

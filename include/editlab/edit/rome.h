@@ -3,7 +3,8 @@
 // when mom2_adjustment, normalised), compute_v (delta added to the MLP output at the subject
 // token of every prompt, optimised with Adam against the target's NLL + KL + weight decay, kept
 // in an L2 ball; v = (target - o0) / (k0 . u)), and the update W += u v^T on mlp.c_proj.weight.
-// The v optimisation re-runs only layers L..N from the residual stream cached at layer L.
+// Each step of the v optimisation re-runs only layers L..N and only the positions from the
+// subject's last token on (RomeResources::VPass).
 #pragma once
 
 #include <map>
@@ -27,14 +28,17 @@ struct RomeResources {
   // What preparing these took (prepare_rome): {"context_templates", "statistics" (load or
   // compute), "inverse"}, seconds.
   nlohmann::json setup_seconds = nlohmann::json::object();
-  // How each step of the v optimisation runs the network. delta is added in layer L, so every
-  // layer below L is the same in all steps. Both give the same v up to rounding (test "[rome]");
-  // `full` is for `editlab bench` and that test.
+  // How each step of the v optimisation runs the network. delta is added in layer L at the
+  // subject's last token, so under causal attention every layer below L, and every position before
+  // that token, is the same in all steps. All three give the same v up to rounding (test
+  // "[rome]"); `from_layer` and `full` are for `editlab bench` and that test.
   enum class VPass {
-    from_layer,  // layers L..N, from the residual stream entering L recorded once (default)
-    full,        // the whole network (as the reference code runs it)
+    suffix,      // layers L..N over each row's positions from the lookup on, the earlier positions'
+                 // keys and values cached once (default)
+    from_layer,  // layers L..N over every position, from the residual stream entering L
+    full,        // the whole network over every position (as the reference code runs it)
   };
-  VPass v_pass = VPass::from_layer;
+  VPass v_pass = VPass::suffix;
 };
 
 struct VResult {
@@ -53,6 +57,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tokenizer, const EditRe
 // Applies one request (every layer of hparams.layers, in order); the model stays edited.
 EditResult apply_rome(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
                       const RomeHparams& hparams, const RomeResources& resources);
+
+// "suffix", "from_layer" or "full" (reports and diagnostics).
+const char* v_pass_name(RomeResources::VPass pass);
 
 // " " + target unless it already starts with a space (ROME's rule for target_new).
 std::string with_leading_space(const std::string& target);
