@@ -36,7 +36,7 @@ Options:
   --runs N          stop after N executions (fuzzing; default: no limit)
   --merge           merge new coverage into the committed corpus after fuzzing
   --minimize        (instead of fuzzing) rewrite tests/fuzz/corpus/TARGET/ as its seed-*, regress-*
-                    and known-bug-* files plus the fewest other files that cover the same edges
+                    files plus the fewest other files that cover the same edges
                     (-set_cover_merge=1 -use_counters=0), to keep the committed corpus small
   --build-dir DIR   build directory (default: build-fuzz)
   --no-build        use the targets already built
@@ -123,7 +123,7 @@ mkdir -p "$artifacts"
 if [ "$minimize" = 1 ]; then
   kept=$(mktemp -d "${TMPDIR:-/tmp}/editlab-fuzz-min-$target.XXXXXX")
   trap 'rm -rf "$kept"' EXIT
-  find "$corpus" -maxdepth 1 -type f \( -name 'seed-*' -o -name 'regress-*' -o -name 'known-bug-*' \) \
+  find "$corpus" -maxdepth 1 -type f \( -name 'seed-*' -o -name 'regress-*' \) \
     -exec cp {} "$kept/" \;
   before="$(find "$corpus" -type f | wc -l) files, $(du -sb "$corpus" | cut -f1) bytes"
   "$binary" -set_cover_merge=1 -use_counters=0 "${limits[@]}" "$kept" "$corpus" 2>&1 |

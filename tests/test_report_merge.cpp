@@ -204,3 +204,52 @@ TEST_CASE("merge_shard_files writes the merged report atomically and reads back"
                       Contains("nope.json"));
   REQUIRE_FALSE(std::filesystem::exists(tmp / "x.json"));
 }
+
+TEST_CASE("load_report: every field report, compare and merge read is checked, named in the error", "[merge]") {
+  // Found by the report fuzz target: without these checks a report lacking "summary" overflowed
+  // a buffer in markdown_table, bootstrap.level outside (0, 1) read outside the bootstrap draws,
+  // and values of the wrong type escaped as JSON library exceptions.
+  test::TempDir tmp;
+  auto load = [&](const ojson& r) {
+    std::ofstream(tmp / "r.json") << r.dump();
+    return report::load_report(tmp / "r.json");
+  };
+  const ojson good = shard1();
+  REQUIRE(load(good) == good);
+  struct Case {
+    std::vector<std::string> path;  // the field to replace (object keys; "records"/"0" indexes)
+    ojson value;
+    const char* needle;
+  };
+  const std::vector<Case> cases = {
+      {{"summary"}, nullptr, "\"summary\" must be an object"},
+      {{"summary", "ok"}, 1.8e20, "summary.ok must be a non-negative integer"},
+      {{"summary", "failed"}, -1, "summary.failed"},
+      {{"bootstrap", "level"}, 1.5, "bootstrap.level must be a number in (0, 1)"},
+      {{"bootstrap", "level"}, -0.5, "bootstrap.level"},
+      {{"bootstrap", "resamples"}, 0, "bootstrap.resamples must be an integer in 1..1000000"},
+      {{"bootstrap", "resamples"}, 1000000000000, "bootstrap.resamples"},
+      {{"bootstrap", "seed"}, "x", "bootstrap.seed"},
+      {{"aggregates", "efficacy/success", "ci"}, ojson::array({0.5}), "aggregates[\"efficacy/success\"].ci"},
+      {{"aggregates", "efficacy/success", "mean"}, "x", "aggregates[\"efficacy/success\"].mean"},
+      {{"aggregates"}, ojson::array(), "\"aggregates\" must be an object"},
+      {{"complete"}, 1, "\"complete\" must be true or false"},
+      {{"timings", "edit"}, 1.8e20, "timings.edit must be a number in [0, 1e15]"},
+      {{"timings", "probe"}, "2", "timings.probe"},
+      {{"records", "0", "status"}, 1, "record 0.status must be \"ok\" or \"failed\""},
+      {{"records", "0", "metrics", "efficacy/success"}, ojson::array({"x"}), "record 0.metrics[\"efficacy/success\"]"},
+      {{"records", "0", "index"}, -3, "a record must be an object with a non-negative integer \"index\""},
+      {{"shard"}, ojson{{"index", 3}, {"count", 2}}, "\"shard\" index 3 is not within 1..2"},
+  };
+  for (const auto& c : cases) {
+    ojson bad = good;
+    ojson* at = &bad;
+    for (const auto& key : c.path) at = at->is_array() ? &(*at)[std::stoul(key)] : &(*at)[key];
+    *at = c.value;
+    INFO(fmt::format("{} = {}", fmt::join(c.path, "."), c.value.dump()));
+    REQUIRE_THROWS_WITH(load(bad), Contains("r.json") && Contains(c.needle));
+  }
+  ojson no_summary = good;
+  no_summary.erase("summary");
+  REQUIRE_THROWS_WITH(load(no_summary), Contains("report has no \"summary\" field"));
+}

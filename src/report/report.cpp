@@ -241,14 +241,109 @@ std::string report_text(const nlohmann::ordered_json& report) {
   return report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+bool is_count(const ojson& v) { return v.is_number_integer() && (v.is_number_unsigned() || v.get<int64_t>() >= 0); }
+
+// The largest count or duration a report may hold: sums over shards stay far from int64's range.
+constexpr double kMaxReportNumber = 1e15;
+
+bool is_bounded_number(const ojson& v) {
+  if (v.is_number_integer()) return is_count(v) && v.get<uint64_t>() <= static_cast<uint64_t>(kMaxReportNumber);
+  return v.is_number_float() && v.get<double>() >= 0 && v.get<double>() <= kMaxReportNumber;
+}
+
+// Everything that `report`, `compare` and `merge` read, with the type they read it as: a hostile
+// or damaged report is one error naming the file and the field, never a crash or a JSON library
+// exception (issue 14).
+void check_report_fields(const ojson& j, const std::string& source) {
+  auto bad = [&](const std::string& where, const char* want, const ojson& found) {
+    std::string text = found.dump();
+    if (text.size() > 80) text = text.substr(0, 77) + "...";
+    fail("{}: {} must be {}, found {}", source, where, want, text);
+  };
+  for (const char* object : {"config", "model", "dataset", "aggregates"}) {
+    if (!j[object].is_object()) bad(fmt::format("\"{}\"", object), "an object", j[object]);
+  }
+  if (j.contains("complete") && !j["complete"].is_boolean()) bad("\"complete\"", "true or false", j["complete"]);
+  const auto& summary = j["summary"];
+  if (!summary.is_object()) bad("\"summary\"", "an object", summary);
+  for (const char* count : {"records", "ok", "failed"}) {
+    if (!summary.contains(count) || !is_count(summary[count])) {
+      bad(fmt::format("summary.{}", count), "a non-negative integer", summary.value(count, ojson()));
+    }
+  }
+  if (j.contains("bootstrap")) {
+    const auto& b = j["bootstrap"];
+    if (!b.is_object()) bad("\"bootstrap\"", "an object", b);
+    if (!b.contains("seed") || !is_count(b["seed"])) bad("bootstrap.seed", "a non-negative integer", b.value("seed", ojson()));
+    const ojson resamples = b.value("resamples", ojson());
+    if (!is_count(resamples) || resamples.get<uint64_t>() < 1 || resamples.get<uint64_t>() > kMaxBootstrapResamples) {
+      bad("bootstrap.resamples", "an integer in 1..1000000", resamples);
+    }
+    const ojson level = b.value("level", ojson());
+    if (!level.is_number() || !(level.get<double>() > 0 && level.get<double>() < 1)) {
+      bad("bootstrap.level", "a number in (0, 1)", level);
+    }
+  }
+  for (const auto& [metric, e] : j["aggregates"].items()) {
+    const std::string where = "aggregates[\"" + metric + "\"]";
+    if (!e.is_object()) bad(where, "an object", e);
+    const ojson mean = e.value("mean", ojson(0));
+    if (!mean.is_number() && !mean.is_null()) bad(where + ".mean", "a number or null", mean);
+    const ojson ci = e.value("ci", ojson());
+    if (!ci.is_array() || ci.size() != 2 || !(ci[0].is_number() || ci[0].is_null()) ||
+        !(ci[1].is_number() || ci[1].is_null())) {
+      bad(where + ".ci", "[low, high] (numbers or null)", ci);
+    }
+    if (!e.contains("mean")) bad(where + ".mean", "present", ojson());
+  }
+  if (j.contains("timings")) {
+    const auto& timings = j["timings"];
+    if (!timings.is_object()) bad("\"timings\"", "an object", timings);
+    for (const auto& [key, value] : timings.items()) {
+      if (!value.is_object()) {
+        if (!is_bounded_number(value)) bad("timings." + key, "a number in [0, 1e15]", value);
+        continue;
+      }
+      for (const auto& [part, seconds] : value.items()) {  // a split: setup_split, rome_split
+        if (!is_bounded_number(seconds)) bad("timings." + key + "." + part, "a number in [0, 1e15]", seconds);
+      }
+    }
+  }
+  if (!j["records"].is_array()) bad("\"records\"", "an array", j["records"]);
+  for (const auto& r : j["records"]) {
+    if (!r.is_object() || !r.contains("index") || !is_count(r["index"])) {
+      bad("a record", "an object with a non-negative integer \"index\"", r);
+    }
+    const std::string where = fmt::format("record {}", r["index"].get<uint64_t>());
+    const ojson status = r.value("status", ojson());
+    if (status != "ok" && status != "failed") bad(where + ".status", "\"ok\" or \"failed\"", status);
+    if (!r.contains("metrics")) continue;
+    if (!r["metrics"].is_object()) bad(where + ".metrics", "an object", r["metrics"]);
+    for (const auto& [metric, values] : r["metrics"].items()) {
+      if (!values.is_array()) bad(fmt::format("{}.metrics[\"{}\"]", where, metric), "an array", values);
+      for (const auto& v : values) {
+        if (!v.is_number() && !v.is_null()) bad(fmt::format("{}.metrics[\"{}\"]", where, metric), "numbers or null", v);
+      }
+    }
+  }
+  if (j.contains("shard")) shard_from_json(j["shard"], source);
+}
+
+}  // namespace
+
 nlohmann::ordered_json load_report(const std::filesystem::path& path) {
   const auto j = read_ordered_json_file(path, "report");
   if (!j.is_object() || !j.contains("schema")) fail("{}: not an editlab report (no \"schema\" field)", path.string());
   const auto schema = j["schema"].is_string() ? j["schema"].get<std::string>() : "";
   if (schema != kSchema) fail("{}: report schema \"{}\" is not the supported \"{}\"", path.string(), schema, kSchema);
-  for (const char* field : {"config", "records", "aggregates", "dataset", "model"}) {
+  for (const char* field : {"config", "records", "aggregates", "dataset", "model", "summary"}) {
     if (!j.contains(field)) fail("{}: report has no \"{}\" field", path.string(), field);
   }
+  check_report_fields(j, path.string());
   return j;
 }
 

@@ -167,7 +167,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   c.device = parse_device(f.string("device").value_or("cpu"), f.name("device"));
   if (const auto* b = f.find("bootstrap")) {
     Fields bf(*b, source + ": bootstrap", {"resamples", "level"});
-    c.bootstrap.resamples = bf.integer("resamples", 1, 1000000).value_or(c.bootstrap.resamples);
+    c.bootstrap.resamples = bf.integer("resamples", 1, static_cast<int64_t>(report::kMaxBootstrapResamples)).value_or(c.bootstrap.resamples);
     c.bootstrap.level = bf.number("level", 0, 1).value_or(c.bootstrap.level);
   }
   if (const auto* q = f.find("sequential")) {

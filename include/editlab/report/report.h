@@ -48,6 +48,9 @@ namespace editlab::report {
 
 inline constexpr const char* kSchema = "editlab.report/1";
 
+// The most resamples a report or an experiment config may ask for.
+inline constexpr uint64_t kMaxBootstrapResamples = 1000000;
+
 struct BootstrapOptions {
   uint64_t seed = 0;
   int64_t resamples = 1000;
@@ -106,7 +109,10 @@ std::string report_text(const nlohmann::ordered_json& report);
 // The current time as UTC ISO 8601 ("2024-05-01T12:00:00Z"), as in a report's "created".
 std::string utc_now_iso8601();
 
-// Reads and checks a report (schema, required fields); errors name the file.
+// Reads and checks a report: its schema, and every field that `report`, `compare` and `merge`
+// read, with its type (counts non-negative integers, bootstrap resamples in 1..1000000 and level
+// in (0, 1), timings in [0, 1e15], each record's index, status and metric values). Errors name
+// the file and the field.
 nlohmann::ordered_json load_report(const std::filesystem::path& path);
 
 // The summary table of one or more reports (one column per report), in Markdown:
