@@ -133,7 +133,7 @@ def compute_v(w, enc, request, u):
     rows = [enc.encode(p.format(request["subject"])) for p in prompts]
     lookup = [subject_index(enc, p, request["subject"]) for p in prompts]
     ids, mask = pad(rows)
-    delta = torch.zeros(mf.CONFIG["n_embd"], dtype=torch.float64, requires_grad=True)
+    delta = torch.zeros(mf.CONFIG["n_embd"], dtype=w["wte.weight"].dtype, requires_grad=True)
     state = {"target_init": None}
 
     def hook(i, key, value):

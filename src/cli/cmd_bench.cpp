@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "editlab/util/compute_threads.h"
 #include "editlab/edit/edit_bench.h"
 #include "editlab/model/bench.h"
 #include "editlab/trace/trace_bench.h"
@@ -35,7 +36,7 @@ struct BenchOptions {
 // (this one already held other models, so its own peak RSS says nothing) and returns its JSON.
 nlohmann::json measure_load_in_child(const std::filesystem::path& dir) {
   const auto out_file = dir / "measure-load.json";
-  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(torch::get_num_threads()),
+  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(compute_threads()),
                                    "bench",          "--measure-load", dir.string(),
                                    "--json"};
   std::vector<char*> argv;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "common.h"
+#include "editlab/util/compute_threads.h"
 #include "editlab/util/blas_check.h"
 
 namespace editlab::cli {
@@ -29,7 +30,8 @@ void run_info(const InfoOptions& opt, const GlobalOptions& global) {
       {"device", global.device},
       {"fingerprint", loaded.fingerprint()},
       {"tokenizer", {{"vocab_size", loaded.tokenizer->vocab_size()}, {"eos_id", loaded.tokenizer->eos_id()}}},
-      {"threads", torch::get_num_threads()},
+      {"threads", compute_threads()},
+      {"threads_layout", compute_threads_layout()},
   };
   BlasCheck blas;
   if (!opt.no_blas_check) {
@@ -45,7 +47,8 @@ void run_info(const InfoOptions& opt, const GlobalOptions& global) {
     fmt::print("activation   {}, layer_norm_epsilon {}\n", c.activation_function, c.layer_norm_epsilon);
     fmt::print("parameters   {} ({:.1f} MB of weights in {} file(s))\n", n_params,
                loaded.checkpoint.total_bytes() / 1e6, loaded.checkpoint.files().size());
-    fmt::print("compute      {} on {}, {} thread(s)\n", global.dtype, global.device, torch::get_num_threads());
+    fmt::print("compute      {} on {}, {} thread(s) ({})\n", global.dtype, global.device, compute_threads(),
+               compute_threads_layout());
     fmt::print("fingerprint  {}\n", loaded.fingerprint());
     fmt::print("tokenizer    {} tokens, <|endoftext|> = {}\n", loaded.tokenizer->vocab_size(),
                loaded.tokenizer->eos_id());

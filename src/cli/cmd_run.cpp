@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "common.h"
+#include "editlab/util/compute_threads.h"
 #include "editlab/report/report.h"
 #include "editlab/run/runner.h"
 #include "editlab/util/error.h"
@@ -22,7 +23,7 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   if (o.limit > 0) config = config.with("limit", o.limit);
   if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
-  if (global.threads == 0 && config.threads > 0) torch::set_num_threads(config.threads);
+  if (global.threads == 0 && config.threads > 0) set_compute_threads(config.threads);
   RunOptions options;
   options.resume = o.resume;
   options.setting_names = flag_names();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "editlab/util/compute_threads.h"
 #include "editlab/model/tokenizer.h"
 #include "editlab/toyworld/bpe_trainer.h"
 #include "editlab/toyworld/check.h"
@@ -174,7 +175,7 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
     nlohmann::ordered_json out = {{"model", opt.model},
                                   {"world", world_file.string()},
                                   {"seed", world.value("seed", nlohmann::json())},
-                                  {"threads", torch::get_num_threads()}};
+                                  {"threads", compute_threads()}};
     for (auto& [key, value] : j.items()) out[key] = value;
     // Ordered as computed (print_json's nlohmann::json would sort the keys).
     std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common.h"
+#include "editlab/util/compute_threads.h"
 #include "editlab/util/error.h"
 
 namespace {
@@ -77,7 +78,9 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand
 
   GlobalOptions global;
-  app.add_option("--threads", global.threads, "intra-op threads for libtorch (default: all cores)")
+  app.add_option("--threads", global.threads,
+                 "cores to compute on (default: all): with OpenBLAS, its threads run the matrix products and "
+                 "libtorch's element-wise kernels run on one")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")->capture_default_str();
   app.add_option("--dtype", global.dtype, "compute dtype: float32 or float64")
@@ -85,9 +88,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.parse_complete_callback([&] {
     // Debian's libtorch may start with one intra-op thread: always set it deliberately.
-    int threads =
-        global.threads > 0 ? global.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
+    editlab::set_compute_threads(global.threads > 0 ? global.threads
+                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   });
 
   setup_info(app, global);

@@ -1,3 +1,4 @@
+#include "editlab/util/compute_threads.h"
 #include "editlab/model/bench.h"
 
 #include <sys/resource.h>
@@ -131,7 +132,7 @@ double gpt2_forward_flops(int64_t n_layer, int64_t d_model, int64_t d_mlp, int64
 
 nlohmann::json run_foundation_bench(const BenchSettings& s, const std::function<void(const std::string&)>& progress) {
   nlohmann::json report;
-  report["threads"] = torch::get_num_threads();
+  report["threads"] = compute_threads();
   report["shape"] = {{"model", "gpt2-small (random weights)"}, {"batch", s.batch}, {"tokens", s.tokens}};
   const int64_t rows = s.batch * s.tokens;
   const double sgemm = matmul_gflops(rows, 768, 3072, 5);

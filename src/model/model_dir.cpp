@@ -12,35 +12,6 @@
 namespace editlab {
 namespace fs = std::filesystem;
 
-torch::Device parse_device(const std::string& text, const std::string& what) {
-  if (text == "cpu") return torch::kCPU;
-  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    const std::string index = text.size() > 5 ? text.substr(5) : "";
-    if (text.size() > 4 && (index.empty() || index.size() > 3 ||
-                            index.find_first_not_of("0123456789") != std::string::npos)) {
-      fail("{} {}: expected cpu, cuda or cuda:N", what, text);
-    }
-    if (!torch::cuda::is_available()) {
-      fail(
-          "{} {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; build editlab against a CUDA "
-          "libtorch to use a GPU)",
-          what, text);
-    }
-    const torch::Device device(text);
-    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
-      fail("{} {}: this machine has {} CUDA device(s)", what, text, torch::cuda::device_count());
-    }
-    return device;
-  }
-  fail("{} {}: expected cpu, cuda or cuda:N", what, text);
-}
-
-torch::ScalarType parse_compute_dtype(const std::string& text, const std::string& what) {
-  if (text == "float32") return torch::kFloat32;
-  if (text == "float64") return torch::kFloat64;
-  fail("{} {}: expected float32 or float64", what, text);
-}
-
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {

@@ -85,10 +85,6 @@ double ngram_entropy(const std::string& text) {
   return (2.0 / 3.0 * entropy_of_ngrams(words, 2) + 4.0 / 3.0 * entropy_of_ngrams(words, 3)) / 2.0;
 }
 
-bool SuiteOptions::has(Suite suite) const {
-  return std::find(suites.begin(), suites.end(), suite) != suites.end();
-}
-
 RecordProbes::Group RecordProbes::add(const std::vector<std::string>& prompts,
                                       const std::vector<std::string>& targets) {
   Group g{requests_.size(), prompts.size()};

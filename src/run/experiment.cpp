@@ -5,7 +5,7 @@
 #include <set>
 
 #include "editlab/edit/request.h"
-#include "editlab/model/model_dir.h"
+#include "editlab/model/device.h"
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 

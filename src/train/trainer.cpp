@@ -1,5 +1,6 @@
 // The GPT-2 trainer (see trainer.h for the corpus, batch and checkpoint rules).
 // Legend: B batch_size, T block_size, V vocab_size.
+#include "editlab/util/compute_threads.h"
 #include "editlab/train/trainer.h"
 
 #include <xxhash.h>
@@ -430,7 +431,7 @@ json Trainer::train_log(int64_t done) const {
             {"tokens", identity_["corpus_tokens"]},
             {"train_tokens", train_tokens_.size(0)},
             {"val_tokens", val_tokens_.defined() ? val_tokens_.size(0) : 0}}},
-          {"threads", torch::get_num_threads()},
+          {"threads", compute_threads()},
           {"initial_loss", history_.initial_loss},
           {"curve", history_.curve},
           {"final",

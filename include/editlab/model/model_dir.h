@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "editlab/model/config.h"
+#include "editlab/model/device.h"  // parse_device, parse_compute_dtype
 #include "editlab/model/gpt2.h"
 #include "editlab/model/safetensors.h"
 #include "editlab/model/tokenizer.h"
@@ -21,13 +22,6 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
 };
 
-// The one parser of a device and a dtype, for the CLI's flags and the experiment config alike.
-// `what` names the setting in errors ("--device", "run.json: field \"device\"").
-// Devices: "cpu", "cuda", "cuda:N"; CUDA only when this libtorch can use it (checked here, so a
-// run fails at once rather than at its first forward pass).
-torch::Device parse_device(const std::string& text, const std::string& what);
-// "float32" or "float64".
-torch::ScalarType parse_compute_dtype(const std::string& text, const std::string& what);
 
 struct LoadedModel {
   LoadedModel(std::filesystem::path dir_, GPT2Config config_, Checkpoint checkpoint_)

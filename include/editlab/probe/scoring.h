@@ -10,6 +10,7 @@
 
 #include "editlab/model/language_model.h"
 #include "editlab/model/tokenizer.h"
+#include "editlab/probe/suite_options.h"  // ScoringOptions
 
 namespace editlab {
 
@@ -26,9 +27,6 @@ struct TargetScore {
   bool greedy_correct = false;         // every target token is the argmax at its position
 };
 
-struct ScoringOptions {
-  int64_t max_batch_tokens = 4096;  // padded tokens per forward call
-};
 
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
                                        std::span<const ScoreRequest> requests, const ScoringOptions& options = {});

@@ -48,24 +48,9 @@
 #include "editlab/probe/record.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/probe/suite.h"
+#include "editlab/probe/suite_options.h"
 
 namespace editlab {
-
-struct SuiteOptions {
-  std::vector<Suite> suites = default_suites();
-  // Loud facts for records without mention_prompts: each template ("{} is cool.") with the
-  // subject, then " " + each neighborhood prompt.
-  std::vector<std::string> loud_templates = {"{} is cool."};
-  // The implication generation check (seed notebooks: 5 beams, max length 20 with the prompt).
-  int64_t beams = 5;
-  int64_t max_length = 20;
-  // Fluency: ROME's generate_fast (top-k 5, 100 tokens with the prompt; capped at n_positions).
-  int64_t fluency_max_length = 100;
-  int64_t fluency_top_k = 5;
-  ScoringOptions scoring;
-
-  bool has(Suite suite) const;
-};
 
 // What one model state said about one record's prompts.
 struct Observation {

@@ -38,7 +38,8 @@
 #include <nlohmann/json.hpp>
 
 #include "editlab/edit/method.h"
-#include "editlab/probe/suites.h"
+#include "editlab/model/device.h"
+#include "editlab/probe/suite_options.h"
 #include "editlab/report/report.h"
 
 namespace editlab {
@@ -62,8 +63,8 @@ struct ExperimentConfig {
   SuiteOptions suites;
   uint64_t seed = 0;
   int threads = 0;
-  torch::ScalarType dtype = torch::kFloat32;
-  torch::Device device = torch::kCPU;
+  c10::ScalarType dtype = c10::kFloat;
+  c10::Device device = c10::kCPU;
   report::BootstrapOptions bootstrap;
   std::optional<SequentialOptions> sequential;
   // ROME's resources.

@@ -1,0 +1,20 @@
+// The one parser of a device and a compute dtype, for the CLI's flags and the experiment config
+// alike. Only c10's small Device and ScalarType headers, not torch's: the experiment config
+// includes this.
+#pragma once
+
+#include <string>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+namespace editlab {
+
+// `what` names the setting in errors ("--device", "run.json: field \"device\"").
+// Devices: "cpu", "cuda", "cuda:N"; CUDA only when this libtorch can use it (checked here, so a
+// run fails at once rather than at its first forward pass).
+c10::Device parse_device(const std::string& text, const std::string& what);
+// "float32" or "float64".
+c10::ScalarType parse_compute_dtype(const std::string& text, const std::string& what);
+
+}  // namespace editlab
