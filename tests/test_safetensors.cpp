@@ -84,7 +84,8 @@ void write_two_tensor_file(const fs::path& path, const std::vector<float>& a, co
 }
 
 bool same_bytes(const editlab::TensorView& view, const void* expected, std::size_t nbytes) {
-  return view.nbytes == nbytes && std::memcmp(view.data, expected, nbytes) == 0;
+  // memcmp's pointers must not be null even for 0 bytes (UBSan), and an empty tensor has none.
+  return view.nbytes == nbytes && (nbytes == 0 || std::memcmp(view.data, expected, nbytes) == 0);
 }
 
 }  // namespace
