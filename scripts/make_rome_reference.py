@@ -182,9 +182,10 @@ def compute_v(w, enc, request, u):
     return v, target_vec, losses
 
 
-def load_weights():
+def load_weights(directory=mf.OUT_MODEL, dtype=torch.float64):
+    """The float32 tensors of DIRECTORY/model.safetensors, as `dtype` (float64 for the fixture)."""
     import struct
-    path = os.path.join(mf.OUT_MODEL, "model.safetensors")
+    path = os.path.join(directory, "model.safetensors")
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
@@ -194,7 +195,7 @@ def load_weights():
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
-        w[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).view(info["shape"]).double()
+        w[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).view(info["shape"]).to(dtype)
     return w
 
 

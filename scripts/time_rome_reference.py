@@ -21,7 +21,6 @@ Needs Debian's python3-torch and python3-numpy (/usr/bin/python3).
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -103,16 +102,6 @@ def setup(directory):
     print(f"wrote {directory}/model, stats.npz, templates.json, hparams.json", file=sys.stderr)
 
 
-def load_weights(directory):
-    with open(os.path.join(directory, "model.safetensors"), "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    return {name: torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).view(info["shape"])
-            for name, info in header.items() if name != "__metadata__"
-            for a, b in [info["data_offsets"]]}
-
-
 def time_runs(directory, threads, runs):
     torch.set_num_threads(1)  # and OpenBLAS `threads` (set at the top)
     with open(os.path.join(directory, "hparams.json")) as f:
@@ -122,7 +111,7 @@ def time_runs(directory, threads, runs):
     # make_rome_reference's functions read these module settings.
     mf.CONFIG.update(CONFIG)
     mr.LAYER, mr.HPARAMS, mr.TEMPLATES = LAYER, hparams, templates
-    w = load_weights(os.path.join(directory, "model"))
+    w = mr.load_weights(os.path.join(directory, "model"), torch.float32)
     enc = mf.Encoder(mf.TOKENIZER_DIR)
     weight = w[f"h.{LAYER}.mlp.c_proj.weight"]
     original = weight.clone()

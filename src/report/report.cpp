@@ -291,14 +291,13 @@ void check_report_fields(const ojson& j, const std::string& source) {
   for (const auto& [metric, e] : j["aggregates"].items()) {
     const std::string where = "aggregates[\"" + metric + "\"]";
     if (!e.is_object()) bad(where, "an object", e);
-    const ojson mean = e.value("mean", ojson(0));
-    if (!mean.is_number() && !mean.is_null()) bad(where + ".mean", "a number or null", mean);
+    if (!e.contains("mean")) bad(where + ".mean", "present", ojson());
+    if (!e["mean"].is_number() && !e["mean"].is_null()) bad(where + ".mean", "a number or null", e["mean"]);
     const ojson ci = e.value("ci", ojson());
     if (!ci.is_array() || ci.size() != 2 || !(ci[0].is_number() || ci[0].is_null()) ||
         !(ci[1].is_number() || ci[1].is_null())) {
       bad(where + ".ci", "[low, high] (numbers or null)", ci);
     }
-    if (!e.contains("mean")) bad(where + ".mean", "present", ojson());
   }
   if (j.contains("timings")) {
     const auto& timings = j["timings"];
