@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-targets=(safetensors model_dir npz edit_inputs experiment report tokenizer)
+targets=(safetensors model_dir npz edit_inputs experiment report tokenizer tokenizer_json)
 
 usage() {
   cat <<EOF

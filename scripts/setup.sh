@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread       # libtorch, and a fast BLAS for it (see README)
   libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libzip-dev libxxhash-dev
+  libicu-dev                              # Unicode normalization and properties (tokenizer.json)
   python3-torch python3-numpy python3-regex  # fixture generators in scripts/ only
   python3-matplotlib                         # scripts/plot_report.py
   slurm-wlm munge                            # scripts/slurm/ and its test (a single-node Slurm)

@@ -165,7 +165,11 @@ TEST_CASE("aggregates: means over records of per-record means, hierarchical boot
 }
 
 TEST_CASE("suite metrics equal a direct computation of the published definitions", "[run]") {
-  auto m = load_model(test::fixture_model_dir(), {});
+  // float64: the suites and the direct computation below reach the same quantities through
+  // different batch shapes, and in float32 their rounding differs by ~2.5e-6 relative depending
+  // on the CPU's BLAS kernels and threads (issue 29). In float64 they agree to ~1e-12, so a
+  // tolerance of 1e-9 passes on any CPU and still catches any real difference.
+  auto m = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
   auto& model = *m.model;
   const auto& tok = *m.tokenizer;
   const auto rec = parse_probe_record(record(0, "{} is located in", "The Louvre", "Berlin", "Paris"), "test");
@@ -191,9 +195,9 @@ TEST_CASE("suite metrics equal a direct computation of the published definitions
   direct.push_back({plus, "Paris"});
   const auto s = score_targets(model, tok, direct);
   CHECK(j["efficacy/success"][0].get<double>() == (s[0].nll < s[1].nll ? 1.0 : 0.0));
-  CHECK(j["efficacy/magnitude"][0].get<double>() == Approx(std::exp(-s[0].nll) - std::exp(-s[1].nll)).margin(1e-6));
+  CHECK(j["efficacy/magnitude"][0].get<double>() == Approx(std::exp(-s[0].nll) - std::exp(-s[1].nll)).margin(1e-9));
   CHECK(j["specificity_plus/NS+"][0].get<double>() == (s[3].nll < s[2].nll ? 1.0 : 0.0));
-  CHECK(j["specificity_plus/NM+"][0].get<double>() == Approx(std::exp(-s[3].nll) - std::exp(-s[2].nll)).margin(1e-6));
+  CHECK(j["specificity_plus/NM+"][0].get<double>() == Approx(std::exp(-s[3].nll) - std::exp(-s[2].nll)).margin(1e-9));
   // NKL: KL(P_edited || P_unedited) of the next token, with torch's kl_div as the reference.
   const std::vector<std::string> prompt = {"The Colosseum is located in"};
   const auto p_after = next_token_logprobs(model, tok, prompt);
@@ -203,8 +207,8 @@ TEST_CASE("suite metrics equal a direct computation of the published definitions
   }
   const auto p_before = next_token_logprobs(model, tok, prompt);
   const double kl = torch::kl_div(p_before[0], p_after[0], at::Reduction::Sum, /*log_target=*/true).item<double>();
-  CHECK(j["specificity/NKL"][0].get<double>() == Approx(kl).epsilon(1e-6));
-  CHECK(j["specificity/NKL_scaled"][0].get<double>() == Approx(kl / 50257).epsilon(1e-6));
+  CHECK(j["specificity/NKL"][0].get<double>() == Approx(kl).epsilon(1e-9));
+  CHECK(j["specificity/NKL_scaled"][0].get<double>() == Approx(kl / 50257).epsilon(1e-9));
   CHECK(kl > 0);
   // Unchanged model: no divergence, loud-fact gain 0, "after" equals "before".
   const auto same = probes.metrics(before, before)["metrics"];

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads,
                  "cores to compute on (default: all): with OpenBLAS, its threads run the matrix products and "
                  "libtorch's element-wise kernels run on one")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->envname("EDITLAB_THREADS");
   app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")->capture_default_str();
   app.add_option("--dtype", global.dtype, "compute dtype: float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}))

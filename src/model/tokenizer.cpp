@@ -20,6 +20,8 @@
 
 #include "editlab/model/pretokenizer.h"
 #include "editlab/util/error.h"
+#include "editlab/util/json_file.h"
+#include "hf_tokenizer.h"
 
 namespace editlab {
 namespace {
@@ -356,6 +358,7 @@ void Tokenizer::Impl::check_id(int64_t id, std::string_view caller) const {
 // ---- Tokenizer ----
 
 Tokenizer::Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(std::shared_ptr<const detail::HfTokenizer> hf) : hf_(std::move(hf)) {}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(const Tokenizer&) = default;
 Tokenizer& Tokenizer::operator=(const Tokenizer&) = default;
@@ -369,18 +372,69 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json, const s
   return Tokenizer(std::move(impl));
 }
 
+Tokenizer Tokenizer::from_tokenizer_json(const std::filesystem::path& tokenizer_json,
+                                         const std::optional<std::filesystem::path>& config_json,
+                                         const std::string& tokenizer_class) {
+  nlohmann::json config = nlohmann::json::object();
+  std::string config_source = "tokenizer_config.json";
+  if (config_json) {
+    config = read_json_file(*config_json, "tokenizer_config.json");
+    if (!config.is_object()) fail("{}: expected a JSON object", config_json->string());
+    config_source = config_json->string();
+  }
+  if (!tokenizer_class.empty() && !config.contains("tokenizer_class")) config["tokenizer_class"] = tokenizer_class;
+  return Tokenizer(detail::HfTokenizer::load(tokenizer_json, config, config_source));
+}
+
+namespace {
+// transformers' AutoTokenizer picks the class from config.json's model_type when
+// tokenizer_config.json names none (TOKENIZER_MAPPING_NAMES, fast classes).
+std::string class_from_model_type(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dir / "config.json", ec)) return "";
+  const auto config = read_json_file(dir / "config.json", "model config");
+  if (!config.is_object() || !config.contains("model_type") || !config["model_type"].is_string()) return "";
+  const auto type = config["model_type"].get<std::string>();
+  if (type == "llama" || type == "mistral") return "LlamaTokenizerFast";
+  if (type == "gpt_neox") return "GPTNeoXTokenizerFast";
+  if (type == "gemma" || type == "gemma2") return "GemmaTokenizerFast";
+  return "";
+}
+}  // namespace
+
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(dir / "tokenizer.json", ec)) {
+    std::optional<std::filesystem::path> config;
+    if (std::filesystem::is_regular_file(dir / "tokenizer_config.json", ec)) config = dir / "tokenizer_config.json";
+    return from_tokenizer_json(dir / "tokenizer.json", config, class_from_model_type(dir));
+  }
+  if (!std::filesystem::exists(dir / "vocab.json", ec) && !std::filesystem::exists(dir / "merges.txt", ec)) {
+    fail("{}: no tokenizer: expected tokenizer.json (a Hugging Face tokenizer, with tokenizer_config.json) or "
+         "vocab.json + merges.txt (GPT-2's files)",
+         dir.string());
+  }
   return from_files(dir / "vocab.json", dir / "merges.txt");
 }
 
-std::vector<int64_t> Tokenizer::encode(std::string_view utf8) const {
+std::vector<int64_t> Tokenizer::encode(std::string_view utf8, bool add_special_tokens) const {
   std::vector<int64_t> ids;
   ids.reserve(utf8.size() / 4);  // English averages about 4 bytes per token
+  if (hf_) {
+    hf_->encode(utf8, add_special_tokens, ids);
+    return ids;
+  }
   impl_->pretokenizer.for_each_piece(utf8, [&](std::string_view piece) { impl_->encode_piece(piece, ids); });
   return ids;
 }
 
 std::string Tokenizer::decode(std::span<const int64_t> ids) const {
+  if (hf_) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0) fail("decode: token id {} at position {} is negative", ids[i], i);
+    }
+    return hf_->decode(ids, false, false);
+  }
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= vocab_size()) {
@@ -392,29 +446,87 @@ std::string Tokenizer::decode(std::span<const int64_t> ids) const {
   return out;
 }
 
+std::string Tokenizer::decode_text(std::span<const int64_t> ids, bool skip_special_tokens) const {
+  if (hf_) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0) fail("decode: token id {} at position {} is negative", ids[i], i);
+    }
+    return hf_->decode(ids, skip_special_tokens, true);
+  }
+  if (!skip_special_tokens) return replace_invalid_utf8(decode(ids));
+  std::vector<int64_t> kept;
+  for (const auto id : ids) {
+    if (!is_special(id)) kept.push_back(id);
+  }
+  return replace_invalid_utf8(decode(kept));
+}
+
 std::string Tokenizer::token_string(int64_t id) const {
+  if (hf_) {
+    const std::string* t = hf_->token(id);
+    if (t == nullptr) fail("token_string: token id {} has no token (the tokenizer's ids are 0..{})", id, vocab_size() - 1);
+    return *t;
+  }
   impl_->check_id(id, "token_string");
   return impl_->id_to_token[id];
 }
 
 std::string Tokenizer::token_bytes(int64_t id) const {
+  if (hf_) {
+    if (hf_->token(id) == nullptr) fail("token_bytes: token id {} has no token (the tokenizer's ids are 0..{})", id, vocab_size() - 1);
+    return hf_->token_bytes(id);
+  }
   impl_->check_id(id, "token_bytes");
   return impl_->id_to_bytes[id];
 }
 
 std::optional<int64_t> Tokenizer::token_id(std::string_view vocab_string) const {
+  if (hf_) return hf_->token_id(vocab_string);
   const auto it = impl_->token_to_id.find(vocab_string);
   if (it == impl_->token_to_id.end()) return std::nullopt;
   return it->second;
 }
 
 int64_t Tokenizer::eos_id() const {
+  if (hf_) {
+    if (const auto id = hf_->eos_id()) return *id;
+  }
   const auto id = token_id("<|endoftext|>");
-  if (!id) fail("the vocabulary has no \"<|endoftext|>\" token, so it has no end-of-text id");
+  if (!id) {
+    fail("the tokenizer has no end-of-text token: tokenizer_config.json names no eos_token and there is no "
+         "\"<|endoftext|>\"");
+  }
   return *id;
 }
 
-int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(impl_->id_to_token.size()); }
+std::optional<int64_t> Tokenizer::bos_id() const {
+  if (hf_) return hf_->bos_id();
+  return std::nullopt;
+}
+
+bool Tokenizer::is_special(int64_t id) const {
+  if (hf_) return hf_->is_special(id);
+  const auto eos = token_id("<|endoftext|>");
+  return eos && *eos == id;
+}
+
+int64_t Tokenizer::vocab_size() const {
+  if (hf_) return hf_->vocab_size();
+  return static_cast<int64_t>(impl_->id_to_token.size());
+}
+
+nlohmann::json Tokenizer::describe() const {
+  if (hf_) {
+    auto j = hf_->describe();
+    j["kind"] = "tokenizer.json";
+    j["vocab_size"] = vocab_size();
+    return j;
+  }
+  return {{"kind", "vocab.json + merges.txt"},
+          {"pipeline", "GPT-2 byte-level BPE (encoder.py's regex with JavaScript's \\s, merges by rank)"},
+          {"vocab_size", vocab_size()},
+          {"merges", impl_->merges.size()}};
+}
 
 // ---- clean_up_tokenization_spaces ----
 

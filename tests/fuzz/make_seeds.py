@@ -366,6 +366,40 @@ def tokenizer_seeds():
     write("tokenizer", "nul", b"a\x00b\x00\x00")
 
 
+# ---- tokenizer_json: a tokenizer.json [+ "--8<--" + text] ----
+
+def shrunk_tokenizer(name, keep=300):
+    """A fixture's tokenizer.json with only ids < keep (and the merges among them), same pipeline."""
+    j = json.loads(read("tests", "fixtures", "tokenizers", name, "tokenizer.json"))
+    vocab = {t: i for t, i in j["model"]["vocab"].items() if i < keep}
+    merges = []
+    for m in j["model"]["merges"]:
+        a, b = m.split(" ") if isinstance(m, str) else m
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(m)
+    j["model"]["vocab"], j["model"]["merges"] = vocab, merges
+    j["added_tokens"] = [t for t in j["added_tokens"] if t["id"] < keep + 8]
+    return j
+
+
+def tokenizer_json_seeds():
+    text = "Hello  world<s> it's IT'S\tnaïve 東京 🙂 12345\r\n<|endoftext|>[INST]".encode()
+    for name in ("gpt2", "gptj", "neox", "llama2-legacy", "llama2", "llama3", "qwen2", "mistral"):
+        write("tokenizer_json", name, compact(shrunk_tokenizer(name)).encode() + SEP + text)
+    j = shrunk_tokenizer("llama3")
+    bad = dict(j, normalizer={"type": "BertNormalizer"})
+    write("tokenizer_json", "unknown-normalizer", compact(bad))
+    bad = dict(j, model=dict(j["model"], merges=["Ġ zzz"]))
+    write("tokenizer_json", "bad-merge", compact(bad))
+    bad = dict(j, model=dict(j["model"], vocab={"a": 2000000000}, merges=[]))
+    write("tokenizer_json", "sparse-ids", compact(bad))
+    bad = dict(j, model={"type": "Unigram", "vocab": [["a", -1.0]]})
+    write("tokenizer_json", "unigram", compact(bad))
+    bad = dict(j, pre_tokenizer={"type": "Split", "pattern": {"Regex": "(?<=a"}, "behavior": "Isolated", "invert": False})
+    write("tokenizer_json", "bad-regex", compact(bad))
+    write("tokenizer_json", "not-json", b'{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [')
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     model_dir_seeds()
@@ -374,3 +408,4 @@ if __name__ == "__main__":
     experiment_seeds()
     report_seeds()
     tokenizer_seeds()
+    tokenizer_json_seeds()

@@ -1,8 +1,14 @@
-// GPT-2's byte-level BPE tokenizer, id for id the same as OpenAI's gpt-2 src/encoder.py and
-// the npm package gpt-3-encoder@1.1.4 (tests/golden/tokenizer_golden.json holds that package's
-// ids; scripts/make_tokenizer_golden.sh regenerates it).
+// editlab's tokenizer: a Hugging Face tokenizer.json, or GPT-2's vocab.json + merges.txt.
 //
-// Encoding, as in encoder.py:
+// tokenizer.json (every family after GPT-2) runs as the `tokenizers` library runs it, with
+// tokenizer_config.json's BOS / EOS: see src/model/hf_tokenizer.h for the pipeline and the
+// components supported (anything else is refused with an error naming it). Its ids equal
+// transformers' AutoTokenizer on the committed golden vectors (tests/golden/tokenizers/).
+//
+// vocab.json + merges.txt (GPT-2's original files, and editlab's toy-world tokenizer) is GPT-2's
+// byte-level BPE, id for id the same as OpenAI's gpt-2 src/encoder.py and the npm package
+// gpt-3-encoder@1.1.4 (tests/golden/tokenizer_golden.json holds that package's ids;
+// scripts/make_tokenizer_golden.sh regenerates it):
 //   1. Pre-tokenize the text with the regex
 //        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //      The contractions are case-sensitive ASCII ("IT'S" splits as "IT", "'", "S"), and a
@@ -12,10 +18,10 @@
 //      "Ġ", 0x0A is "Ċ"), so every vocab entry is a printable string.
 //   3. Apply the merges of merges.txt to each piece, lowest rank (earliest line) first, until
 //      no adjacent pair has a rank; each resulting symbol is one vocab entry.
-//
-// Special tokens: none. "<|endoftext|>" in the input is encoded as the plain text it is
-// (<, |, endoftext, |, >), exactly as encoder.py and gpt-3-encoder do; eos_id() gives the id to
-// append yourself.
+//   Special tokens: none. "<|endoftext|>" in the input is encoded as the plain text it is
+//   (<, |, endoftext, |, >), exactly as encoder.py and gpt-3-encoder do; eos_id() gives the id
+//   to append yourself. (A directory with a tokenizer.json as well is read through that file,
+//   as transformers' AutoTokenizer does, and there "<|endoftext|>" is one special token.)
 //
 // Thread safety: every method is const and may be called from several threads at once. Copies
 // are cheap and share the (immutable) tables and the merge cache, which is guarded by a lock.
@@ -31,7 +37,13 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace editlab {
+
+namespace detail {
+class HfTokenizer;
+}
 
 class Tokenizer {
  public:
@@ -40,21 +52,42 @@ class Tokenizer {
   // rank order; both halves and their concatenation must be vocab entries.
   // Throws Error naming the file (and line) on a missing file or malformed content.
   static Tokenizer from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt);
-  // dir/vocab.json + dir/merges.txt, e.g. data/gpt2-tokenizer.
+  // A Hugging Face tokenizer.json, with tokenizer_config.json's settings when config_json is
+  // given (BOS / EOS tokens; the template that LlamaTokenizerFast and its kin rebuild from
+  // add_bos_token / add_eos_token). tokenizer_class names the HF class when tokenizer_config.json
+  // does not (transformers then takes it from config.json's model_type).
+  static Tokenizer from_tokenizer_json(const std::filesystem::path& tokenizer_json,
+                                       const std::optional<std::filesystem::path>& config_json = std::nullopt,
+                                       const std::string& tokenizer_class = "");
+  // dir/tokenizer.json (+ tokenizer_config.json) when present, as transformers' AutoTokenizer
+  // reads a directory; else dir/vocab.json + dir/merges.txt, e.g. data/gpt2-tokenizer.
   static Tokenizer from_dir(const std::filesystem::path& dir);
 
-  // Throws Error naming the byte offset if utf8 is not valid UTF-8 (overlong forms, surrogates
-  // and code points past U+10FFFF included).
-  std::vector<int64_t> encode(std::string_view utf8) const;
+  // The ids of a text; add_special_tokens adds the template's BOS / EOS (tokenizer.json only, as
+  // HF's add_special_tokens=True; GPT-2's files have none). Throws Error naming the byte offset
+  // if utf8 is not valid UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
+  std::vector<int64_t> encode(std::string_view utf8, bool add_special_tokens = false) const;
   // The exact bytes the ids stand for. A cut through a multi-byte character gives a partial
-  // UTF-8 sequence, not a replacement character. Throws Error on an id outside the vocab.
+  // UTF-8 sequence, not a replacement character. Throws Error on an id outside the vocab
+  // (tokenizer.json: ids past its last token are dropped, as tokenizers' decode does, since a
+  // model's vocabulary may be larger than its tokenizer's).
   std::string decode(std::span<const int64_t> ids) const;
+  // The text as Hugging Face's decode gives it (tokenizers' Tokenizer::decode, without
+  // transformers' clean_up_tokenization_spaces): invalid UTF-8 replaced by U+FFFD where its
+  // decoders replace it; skip_special_tokens drops special tokens as HF does.
+  std::string decode_text(std::span<const int64_t> ids, bool skip_special_tokens = false) const;
 
   std::string token_string(int64_t id) const;                            // the vocab entry, e.g. "Ġthe"
   std::string token_bytes(int64_t id) const;                             // the bytes it stands for, e.g. " the"
   std::optional<int64_t> token_id(std::string_view vocab_string) const;  // "Ġthe" -> 262
-  int64_t eos_id() const;  // id of "<|endoftext|>" (50256); throws if the vocab lacks it
-  int64_t vocab_size() const;
+  // tokenizer_config.json's eos_token, else "<|endoftext|>" (GPT-2: 50256); throws if neither.
+  int64_t eos_id() const;
+  std::optional<int64_t> bos_id() const;  // tokenizer_config.json's bos_token
+  bool is_special(int64_t id) const;      // a special added token (tokenizer.json), or GPT-2's <|endoftext|>
+  int64_t vocab_size() const;             // largest id + 1
+  // What was read: {"kind": "tokenizer.json" | "vocab.json + merges.txt", files, and for
+  // tokenizer.json each component of the pipeline} (editlab tokenize --json shows it).
+  nlohmann::json describe() const;
 
   ~Tokenizer();
   Tokenizer(const Tokenizer&);
@@ -65,7 +98,9 @@ class Tokenizer {
  private:
   struct Impl;
   explicit Tokenizer(std::shared_ptr<const Impl> impl);
-  std::shared_ptr<const Impl> impl_;
+  explicit Tokenizer(std::shared_ptr<const detail::HfTokenizer> hf);
+  std::shared_ptr<const Impl> impl_;             // vocab.json + merges.txt
+  std::shared_ptr<const detail::HfTokenizer> hf_;  // tokenizer.json
 };
 
 // Hugging Face's clean_up_tokenization (PreTrainedTokenizerBase), the optional tidy-up of
