@@ -3,7 +3,7 @@
 merges, Llama 3's pipeline) to DIR, for timing how long editlab takes to load one.
 
 The vocabulary is synthetic (all strings of 1-3 characters over a 40-letter byte-level alphabet,
-then 4-letter ones), so every merge is valid; the pipeline is Llama 3's. Standard library only.
+then 4-letter ones), so every merge is valid; the pipeline is Llama 3's. Standard library, and scripts/make_fixture.py for the byte alphabet.
 usage: /usr/bin/python3 scripts/make_big_tokenizer.py DIR
 """
 import itertools
@@ -11,26 +11,18 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixture import bytes_to_unicode  # noqa: E402 (GPT-2's byte alphabet)
+
 VOCAB, MERGES, SPECIAL = 128_000, 280_000, 256
 LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                   r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for _, c in sorted(zip(bs, cs))]
-
-
 def main():
     out = sys.argv[1]
-    alphabet = bytes_to_unicode()
+    table = bytes_to_unicode()
+    alphabet = [table[b] for b in range(256)]
     # 40 characters of two UTF-8 bytes each (Ā, ā, ...), so that the file is about as large as Llama 3's
     letters = [c for c in alphabet if ord(c) >= 0x100][:40]
     vocab = {c: i for i, c in enumerate(alphabet)}

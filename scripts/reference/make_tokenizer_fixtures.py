@@ -49,6 +49,9 @@ import transformers  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from make_fixture import bytes_to_unicode  # noqa: E402 (GPT-2's byte -> character table)
+
 TRAINING_TEXT = REPO / "scripts/reference/tokenizer_training_text.txt"
 FIXTURES = REPO / "tests/fixtures/tokenizers"
 GOLDEN = REPO / "tests/golden/tokenizers"
@@ -1003,17 +1006,6 @@ def random_char(rng):
 # Goldens
 # ---------------------------------------------------------------------------------------------
 
-def bytes_to_unicode():
-    """GPT-2's byte -> character table (the ByteLevel alphabet)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 def decode_sequences(name, tok, strings, encodings, rng):

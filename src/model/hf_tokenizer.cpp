@@ -580,7 +580,7 @@ struct Bpe {
   // BPE::merge_word then Word::merge_all.
   std::vector<int32_t> merge_word(std::string_view w) const {
     std::vector<int32_t> symbols;
-    std::optional<int32_t> pending_unk;
+    int32_t pending_unk = -1;  // an unk symbol not added yet (fuse_unk extends it), or -1
     std::string s;
     const int32_t unk_id = unk_token ? vocab.at(*unk_token) : -1;
     for (size_t i = 0; i < w.size();) {
@@ -590,7 +590,7 @@ struct Bpe {
       if (start > 0 && !prefix.empty()) s.insert(0, prefix);
       if (i == w.size() && !suffix.empty()) s += suffix;
       if (const auto it = vocab.find(s); it != vocab.end()) {
-        if (pending_unk) symbols.push_back(*pending_unk), pending_unk.reset();
+        if (pending_unk >= 0) symbols.push_back(pending_unk), pending_unk = -1;
         symbols.push_back(it->second);
         continue;
       }
@@ -603,11 +603,11 @@ struct Bpe {
         }
       }
       if (unk_token) {
-        if (pending_unk && !fuse_unk) symbols.push_back(*pending_unk);
+        if (pending_unk >= 0 && !fuse_unk) symbols.push_back(pending_unk);
         pending_unk = unk_id;
       }
     }
-    if (pending_unk) symbols.push_back(*pending_unk);
+    if (pending_unk >= 0) symbols.push_back(pending_unk);
     merge_all(symbols);
     return symbols;
   }

@@ -5,6 +5,7 @@
 #include <pcre2.h>
 
 #include "editlab/util/error.h"
+#include "unicode_text.h"
 
 namespace editlab {
 namespace {
@@ -40,23 +41,6 @@ std::string pcre2_message(int code) {
   return reinterpret_cast<const char*>(buffer.data());
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool is_printable_byte(int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE; }
 
@@ -171,7 +155,7 @@ std::string bytes_to_vocab_string(std::string_view bytes) {
   static const std::array<char32_t, 256> table = bytes_to_unicode();  // immutable once built
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (const char c : bytes) append_utf8(out, table[static_cast<unsigned char>(c)]);
+  for (const char c : bytes) detail::append_code_point(out, table[static_cast<unsigned char>(c)]);
   return out;
 }
 

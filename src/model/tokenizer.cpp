@@ -22,6 +22,7 @@
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 #include "hf_tokenizer.h"
+#include "unicode_text.h"
 
 namespace editlab {
 namespace {
@@ -38,16 +39,7 @@ constexpr size_t kCacheShards = 16;
 // Code points of a string that nlohmann::json already checked to be valid UTF-8.
 std::vector<char32_t> utf8_code_points(std::string_view s) {
   std::vector<char32_t> out;
-  for (size_t i = 0; i < s.size();) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    char32_t cp = length == 1 ? lead : lead & (0x7F >> length);
-    for (int k = 1; k < length && i + k < s.size(); ++k) {
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    }
-    out.push_back(cp);
-    i += length;
-  }
+  for (size_t i = 0; i < s.size();) out.push_back(detail::next_code_point(s, i));
   return out;
 }
 
@@ -559,46 +551,16 @@ std::string clean_up_tokenization_spaces(std::string_view text) {
 namespace editlab {
 
 std::string replace_invalid_utf8(std::string_view in) {
-  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
   std::string out;
   out.reserve(in.size());
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(in[i]); };
-  size_t i = 0;
-  while (i < in.size()) {
-    const unsigned char lead = byte(i);
-    size_t need = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // valid range of the first continuation byte
-    if (lead < 0x80) {
-      out += static_cast<char>(lead);
-      ++i;
-      continue;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      need = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      need = 2;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      need = 3;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
+  for (size_t i = 0; i < in.size();) {
+    const auto step = detail::utf8_step(in, i);
+    if (step.valid) {
+      out.append(in.substr(i, step.length));
     } else {
-      out += kReplacement;  // not a lead byte
-      ++i;
-      continue;
+      out += "\xEF\xBF\xBD";  // one U+FFFD for the maximal invalid subpart
     }
-    size_t k = 1;
-    for (; k <= need && i + k < in.size(); ++k) {
-      const unsigned char c = byte(i + k);
-      const bool ok = k == 1 ? (c >= lo && c <= hi) : (c >= 0x80 && c <= 0xBF);
-      if (!ok) break;
-    }
-    if (k == need + 1) {
-      out.append(in.substr(i, k));
-    } else {
-      out += kReplacement;  // the maximal subpart i .. i + k - 1 is one replacement
-    }
-    i += k;
+    i += step.length;
   }
   return out;
 }

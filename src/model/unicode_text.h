@@ -13,6 +13,15 @@
 
 namespace editlab::detail {
 
+// The UTF-8 sequence at s[i]: its length if valid (Rust's str rules: no overlong forms,
+// surrogates or code points past U+10FFFF), else the length of its maximal invalid subpart (what
+// one U+FFFD replaces in Python's errors="replace" and Rust's from_utf8_lossy).
+struct Utf8Step {
+  size_t length;
+  bool valid;
+};
+Utf8Step utf8_step(std::string_view s, size_t i);
+
 // The byte offset of the first byte that is not part of valid UTF-8 (Rust's str rules: no
 // overlong forms, surrogates or code points past U+10FFFF), or nullopt if all of it is valid.
 std::optional<size_t> invalid_utf8_offset(std::string_view s);
