@@ -30,7 +30,7 @@ torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
   return torch::tensor(ids, torch::kLong).unsqueeze(0);  // [1, T]
 }
 
-torch::Tensor logits_of(GPT2& model, const torch::Tensor& ids, const torch::Tensor& mask = {}) {
+torch::Tensor logits_of(LanguageModel& model, const torch::Tensor& ids, const torch::Tensor& mask = {}) {
   torch::NoGradGuard no_grad;
   ForwardRequest request;
   request.input_ids = ids;
@@ -154,7 +154,7 @@ TEST_CASE("sharded, F16 and BF16 copies of the checkpoint load and agree", "[par
       save_tensors(dir / "model.safetensors", halves);
       auto loaded = load_model(dir);
       // The same model with its weights rounded in memory computes the same logits bit for bit.
-      GPT2 rounded(reference.config);
+      GPT2 rounded(*reference.config.gpt2);
       for (auto& [name, p] : halves) rounded.set_parameter(name, p.to(torch::kFloat32));
       REQUIRE(max_abs_diff(logits_of(*loaded.model, ids), logits_of(rounded, ids)) == 0.0);
       WARN(fmt::format("{} copy: max |logit - float32 logit| = {:.3g}", label,

@@ -43,7 +43,7 @@ void run_generate(const GenerateCliOptions& opt, const GlobalOptions& global) {
 void setup_generate(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<GenerateCliOptions>();
   auto* sub = app.add_subcommand("generate", "greedy or beam-search continuation (Hugging Face generate semantics)");
-  sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--prompt", opt->prompt, "text to continue")->required();
   sub->add_option("--beams", opt->beams, "number of beams (1 = greedy)")
       ->check(CLI::Range(int64_t{1}, int64_t{64}))

@@ -44,7 +44,7 @@ void setup_score(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<ScoreOptions>();
   auto* sub = app.add_subcommand(
       "score", "nll(prefix, target) as CounterFact defines it: mean -log p over \" \" + target's tokens");
-  sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--prefix", opt->prefix, "the prompt, e.g. \"The Eiffel Tower is located in\"")->required();
   sub->add_option("--target", opt->target, "the answer, e.g. \"Paris\" (a leading space is added)")->required();
   sub->add_flag("--json", opt->json, "machine-readable output");

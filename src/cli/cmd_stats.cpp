@@ -50,7 +50,7 @@ void setup_stats(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<StatsOptions>();
   auto* sub = app.add_subcommand(
       "stats", "second-moment statistics C = E[k k^T] of the ROME key (input of mlp.c_proj) at a layer");
-  sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--layer", opt->layer, "layer index")->required()->check(CLI::NonNegativeNumber);
   sub->add_option("--corpus", opt->corpus,
                   "texts: documents separated by blank lines, or JSON Lines with a \"text\" field (.jsonl)")

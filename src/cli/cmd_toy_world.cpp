@@ -221,7 +221,7 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
       "country is stated and never stated (composition), marriages in both directions, and people's facts under their "
       "aliases; prints "
       "the figures against the toy world's targets (exit code 0 whatever they are)");
-  sub->add_option("--model", opt->model, "Hugging Face GPT-2 directory trained on the world")->required();
+  sub->add_option("--model", opt->model, "Hugging Face model directory trained on the world")->required();
   sub->add_option("--world", opt->world, "the world's directory (or its world.json)")->required();
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_check(*opt, global); });

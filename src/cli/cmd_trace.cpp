@@ -54,7 +54,8 @@ void print_grid(const PromptTrace& t, const Tokenizer& tokenizer) {
     fmt::print("  IE, {} (rows: tokens, columns: layers; * subject)\n", trace_kind_name(t.kinds[k]));
     for (int64_t i = 0; i < grid.size(0); ++i) {
       const bool subject = i >= t.subject_begin && i < t.subject_end;
-      fmt::print("    {:>14}{} ", nlohmann::json(tokenizer.token_bytes(t.ids[i])).dump(), subject ? "*" : " ");
+      const auto token = nlohmann::json(replace_invalid_utf8(tokenizer.token_bytes(t.ids[i]))).dump();
+      fmt::print("    {:>14}{} ", token, subject ? "*" : " ");
       for (int64_t l = 0; l < grid.size(1); ++l) fmt::print(" {:+.3f}", grid[i][l].item<double>() - t.p_corrupt);
       fmt::print("\n");
     }
@@ -192,7 +193,7 @@ void setup_trace(CLI::App& app, const GlobalOptions& global) {
       "Indirect effect IE(token, layer) = p_restored - p_corrupt. Over a dataset, the known facts (the model's "
       "top-1 is the answer) are averaged per layer for ROME's six token groups, and the layer where the last "
       "subject token's IE peaks is reported per kind. scripts/plot_trace.py draws the heatmaps.");
-  sub->add_option("--model", opt->model_dir, "Hugging Face GPT-2 directory")->required();
+  sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--prompt", opt->prompt, "a prompt with the subject in it, e.g. \"The Louvre is located in\"");
   sub->add_option("--subject", opt->subject, "the subject in --prompt (its first occurrence is corrupted)");
   sub->add_option("--answer", opt->answer, "the answer whose first token is traced (default: the model's top-1)");

@@ -4,6 +4,7 @@
 #include "editlab/edit/hparams.h"
 #include "editlab/edit/rome.h"
 #include "editlab/util/error.h"
+#include "editlab/util/text.h"
 
 namespace editlab {
 namespace {
@@ -54,6 +55,44 @@ void check_layers(const std::vector<int64_t>& layers, const LanguageModel& model
   }
 }
 
+// The module names that ROME's and EasyEdit's hparams files carry must exist in the model:
+// rewrite_module_tmp must name the MLP output projection that the edit changes (its weight is
+// mlp_out_weight_name), and layer/mlp/attn_module_tmp, ln_f_module, lm_head_module must be
+// modules of the model. A GPT-2 name with or without "transformer." is accepted.
+void check_module_names(const nlohmann::json& j, const std::vector<int64_t>& layers, LanguageModel& model,
+                        const std::string& source) {
+  auto string_key = [&](const char* key) -> std::optional<std::string> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string()) fail("{}: key \"{}\" must be a string, found {}", source, key, it->dump());
+    return it->get<std::string>();
+  };
+  if (auto tmpl = string_key("rewrite_module_tmp")) {
+    for (auto layer : layers) {
+      const std::string name = fill_braces(*tmpl, std::to_string(layer)) + ".weight";
+      const std::string expected = model.mlp_out_weight_name(layer);
+      if (name != expected && name != "transformer." + expected) {
+        fail("{}: rewrite_module_tmp \"{}\" names \"{}\", which is not this model's MLP output projection "
+             "(layer {}: \"{}\")",
+             source, *tmpl, name, layer, expected.substr(0, expected.size() - std::string(".weight").size()));
+      }
+    }
+  }
+  for (const char* key : {"layer_module_tmp", "mlp_module_tmp", "attn_module_tmp"}) {
+    if (auto tmpl = string_key(key)) {
+      for (auto layer : layers) {
+        const std::string name = fill_braces(*tmpl, std::to_string(layer));
+        if (!model.has_module(name)) fail("{}: {} \"{}\": the model has no module \"{}\"", source, key, *tmpl, name);
+      }
+    }
+  }
+  for (const char* key : {"ln_f_module", "lm_head_module"}) {
+    if (auto name = string_key(key)) {
+      if (!model.has_module(*name)) fail("{}: {}: the model has no module \"{}\"", source, key, *name);
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hparams_json,
@@ -62,11 +101,13 @@ std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hpa
   if (method == EditMethod::rome) {
     auto hp = RomeHparams::from_json(hparams_json, source);
     check_layers(hp.layers, model, source);
+    check_module_names(hparams_json, hp.layers, model, source);
     auto resources = prepare_rome(model, tokenizer, fingerprint, hp, rome_setup);
     return std::make_unique<RomeEditor>(std::move(hp), model, tokenizer, std::move(resources));
   }
   auto hp = FtHparams::from_json(hparams_json, source);
   check_layers(hp.layers, model, source);
+  check_module_names(hparams_json, hp.layers, model, source);
   return std::make_unique<FtEditor>(method, std::move(hp), model, tokenizer);
 }
 

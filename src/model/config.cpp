@@ -8,37 +8,14 @@
 
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
+#include "config_keys.h"
 
 namespace editlab {
 namespace {
 
-// The value's type is checked before get<T>: nlohmann converts any number to any number type,
-// and a float out of int64's range (1e300) converted to int64 is undefined behaviour.
 template <typename T>
 void read_key(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  bool ok = false;
-  if constexpr (std::is_same_v<T, bool>) {
-    ok = it->is_boolean();
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    if (it->is_number_float()) {  // 768.0: a whole number within int64's range
-      const double x = it->template get<double>();
-      if (std::trunc(x) == x && x >= -0x1p63 && x < 0x1p63) {
-        out = static_cast<int64_t>(x);
-        return;
-      }
-    }
-    ok = it->is_number_integer() &&
-         !(it->is_number_unsigned() && it->template get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
-  } else if constexpr (std::is_same_v<T, double>) {
-    ok = it->is_number();
-  } else {
-    static_assert(std::is_same_v<T, std::string>);
-    ok = it->is_string();
-  }
-  if (!ok) fail("{}: key \"{}\" has the wrong type (found {})", source, key, it->dump());
-  out = it->get<T>();
+  detail::read_key(j, key, out, source);
 }
 
 void require_positive(int64_t value, const char* key, const std::string& source) {

@@ -186,11 +186,32 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
     past_k = &request.cache->keys[layer];
     past_v = &request.cache->values[layer];
   }
-  auto attn = patch_site(Site::kAttention, layer, block->attn->forward(block->ln_1(x), allowed, past_k, past_v),
+  auto attn = apply_site_patches(Site::kAttention, layer, block->attn->forward(block->ln_1(x), allowed, past_k, past_v),
                          request);  // [B, T, C]
   auto hidden = x + attn;
   auto key = block->mlp->activation(block->mlp->c_fc(block->ln_2(hidden)));  // [B, T, M]
   auto value = block->mlp->c_proj(key);                                      // [B, T, C]
+  value = apply_mlp_interventions(layer, key, value, request, result);
+  value = apply_site_patches(Site::kMlp, layer, value, request);
+  auto out = apply_site_patches(Site::kBlock, layer, hidden + value, request);
+  if (request.capture_sites) {
+    result.sites.block_in[layer] = x;
+    result.sites.attention[layer] = attn;
+    result.sites.mlp[layer] = value;
+    result.sites.block[layer] = out;
+  }
+  return out;
+}
+
+torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request) {
+  for (const auto& p : request.patches) {
+    if (p.site == site && p.layer == layer) x = x.index_put({p.batch, p.position}, p.value);
+  }
+  return x;
+}
+
+torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, torch::Tensor value,
+                                      const ForwardRequest& request, ForwardResult& result) {
   for (size_t i = 0; i < request.interventions.size(); ++i) {
     const auto& iv = request.interventions[i];
     if (iv.layer != layer) continue;
@@ -213,22 +234,7 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
                          : value.index_put({iv.batch, iv.position}, iv.replace_value);
     }
   }
-  value = patch_site(Site::kMlp, layer, value, request);
-  auto out = patch_site(Site::kBlock, layer, hidden + value, request);
-  if (request.capture_sites) {
-    result.sites.block_in[layer] = x;
-    result.sites.attention[layer] = attn;
-    result.sites.mlp[layer] = value;
-    result.sites.block[layer] = out;
-  }
-  return out;
-}
-
-torch::Tensor GPT2::patch_site(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request) {
-  for (const auto& p : request.patches) {
-    if (p.site == site && p.layer == layer) x = x.index_put({p.batch, p.position}, p.value);
-  }
-  return x;
+  return value;
 }
 
 ForwardResult GPT2::forward(const ForwardRequest& request) {

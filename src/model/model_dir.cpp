@@ -6,6 +6,7 @@
 #include <set>
 
 #include "editlab/model/safetensors_torch.h"
+#include "decoder.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
@@ -19,7 +20,61 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 
 void require_file(const fs::path& path, const char* what) {
-  if (!fs::exists(path)) fail("{}: missing {} (expected a Hugging Face GPT-2 directory)", path.string(), what);
+  if (!fs::exists(path)) fail("{}: missing {} (expected a Hugging Face model directory)", path.string(), what);
+}
+
+void require_tokenizer(const fs::path& dir) {
+  if (fs::exists(dir / "tokenizer.json")) return;
+  if (!fs::exists(dir / "vocab.json") || !fs::exists(dir / "merges.txt")) {
+    fail("{}: missing a tokenizer: tokenizer.json, or vocab.json and merges.txt (expected a Hugging Face model "
+         "directory)",
+         dir.string());
+  }
+}
+
+// Checkpoint names a rotary family's loader accepts and ignores: buffers of old checkpoints.
+bool ignored_buffer(const std::string& name) {
+  return ends_with(name, ".rotary_emb.inv_freq") || ends_with(name, ".attn.bias") ||
+         ends_with(name, ".attn.masked_bias") || ends_with(name, ".attention.bias") ||
+         ends_with(name, ".attention.masked_bias");
+}
+
+void load_decoder(LoadedModel& loaded, const LoadOptions& options) {
+  const auto& dir = loaded.dir;
+  const auto& config = loaded.config;
+  int64_t checkpoint_values = 0;
+  for (const TensorView* view : loaded.checkpoint.tensors()) checkpoint_values += view->numel();
+  if (*config.parameter_count() / 2 > checkpoint_values) {
+    fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values", dir.string(),
+         *config.parameter_count(), checkpoint_values);
+  }
+  auto model = detail::make_decoder(config);
+  std::set<std::string> expected;
+  for (const auto& [name, _] : model->parameters_by_name()) expected.insert(name);
+  // A tied head is absent from HF's files; one that is there anyway is ignored, as HF ties it.
+  const std::string tied_head = config.family == ModelFamily::kGPTNeoX ? "embed_out.weight" : "lm_head.weight";
+  for (const TensorView* view : loaded.checkpoint.tensors()) {
+    const std::string& name = view->name;
+    if (ignored_buffer(name)) continue;
+    if (config.tie_word_embeddings && name == tied_head) continue;
+    if (!expected.count(name)) {
+      fail("{}: unexpected tensor \"{}\" for a {} with {} layers", dir.string(), name, config.family_name(),
+           config.n_layer);
+    }
+    auto tensor = to_tensor(loaded.checkpoint.file_of(name), *view, options.dtype);
+    try {
+      model->set_parameter(name, tensor);
+    } catch (const Error& e) {
+      fail("{}: {}", dir.string(), e.what());
+    }
+    expected.erase(name);
+  }
+  if (!expected.empty()) {
+    fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(), *expected.begin());
+  }
+  if (options.device != torch::kCPU) model->to(options.device);
+  loaded.rewrite_module_template = model->rewrite_module_template();
+  loaded.model = model;
 }
 
 // lm_head.weight, when a checkpoint carries it, must be the tied wte.weight.
@@ -49,17 +104,27 @@ const std::string& LoadedModel::fingerprint() {
 }
 
 LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
-  if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face GPT-2 directory)", dir.string());
+  if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face model directory)", dir.string());
   if (options.dtype != torch::kFloat32 && options.dtype != torch::kFloat64) {
     fail("unsupported compute dtype (use float32 or float64)");
   }
   require_file(dir / "config.json", "config.json");
-  require_file(dir / "vocab.json", "vocab.json");
-  require_file(dir / "merges.txt", "merges.txt");
+  require_tokenizer(dir);
 
   // The tokenizer (parsing ~1.5 MB of vocab and merges) builds on another core meanwhile.
   auto tokenizer = std::async(std::launch::async, [dir] { return Tokenizer::from_dir(dir); });
-  LoadedModel loaded(dir, GPT2Config::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
+  LoadedModel loaded(dir, ModelConfig::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
+  torch::NoGradGuard no_grad;
+  if (!loaded.config.gpt2) {
+    load_decoder(loaded, options);
+    loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
+    if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
+      fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
+           loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
+    }
+    return loaded;
+  }
+  const GPT2Config& gpt2_config = *loaded.config.gpt2;
 
   // The module is built (its tensors allocated, its n_layer blocks made) from config.json's
   // sizes before the weights are matched to it: a config declaring a far larger model than the
@@ -68,15 +133,16 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   // up to twice as many, it fails there, naming the first missing or misshapen tensor.
   int64_t checkpoint_values = 0;
   for (const TensorView* view : loaded.checkpoint.tensors()) checkpoint_values += view->numel();
-  if (*loaded.config.parameter_count() / 2 > checkpoint_values) {
+  if (*gpt2_config.parameter_count() / 2 > checkpoint_values) {
     fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values", dir.string(),
-         *loaded.config.parameter_count(), checkpoint_values);
+         *gpt2_config.parameter_count(), checkpoint_values);
   }
 
-  torch::NoGradGuard no_grad;
-  loaded.model = std::make_shared<GPT2>(loaded.config);
+  loaded.gpt2 = std::make_shared<GPT2>(gpt2_config);
+  loaded.model = loaded.gpt2;
+  loaded.rewrite_module_template = "transformer.h.{}.mlp.c_proj";
   std::set<std::string> expected;
-  for (const auto& [name, _] : loaded.model->parameters_by_name()) expected.insert(name);
+  for (const auto& [name, _] : loaded.gpt2->parameters_by_name()) expected.insert(name);
   for (const TensorView* view : loaded.checkpoint.tensors()) {
     const std::string name = module_parameter_name(view->name);
     if (name.empty()) {
@@ -88,7 +154,7 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
     }
     auto tensor = to_tensor(loaded.checkpoint.file_of(view->name), *view, options.dtype);
     try {
-      loaded.model->set_parameter(name, tensor);
+      loaded.gpt2->set_parameter(name, tensor);
     } catch (const Error& e) {
       fail("{}: {}", dir.string(), e.what());
     }
@@ -97,13 +163,21 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   if (!expected.empty()) {
     fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(), *expected.begin());
   }
-  if (options.device != torch::kCPU) loaded.model->to(options.device);
+  if (options.device != torch::kCPU) loaded.gpt2->to(options.device);
   loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
   if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
     fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
          loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
   }
   return loaded;
+}
+
+GPT2& require_gpt2(LoadedModel& loaded, const std::string& what) {
+  if (!loaded.gpt2) {
+    fail("{}: {} supports GPT-2 models only; this is a {} (model_type \"{}\")", loaded.dir.string(), what,
+         loaded.config.family_name(), loaded.config.model_type);
+  }
+  return *loaded.gpt2;
 }
 
 void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer_dir, const fs::path& out_dir) {

@@ -62,14 +62,14 @@ TraceSummary summarize_traces(const std::vector<PromptTrace>& traces, bool inclu
 
 nlohmann::json prompt_trace_json(const PromptTrace& t, const Tokenizer& tokenizer) {
   nlohmann::json tokens = nlohmann::json::array();
-  for (auto id : t.ids) tokens.push_back(tokenizer.token_bytes(id));
+  for (auto id : t.ids) tokens.push_back(replace_invalid_utf8(tokenizer.token_bytes(id)));  // JSON needs UTF-8
   nlohmann::json j = {{"case_id", t.input.case_id},
                       {"prompt", t.input.prompt},
                       {"subject", t.input.subject},
                       {"answer", t.input.answer},
                       {"answer_id", t.answer_id},
-                      {"answer_token", tokenizer.token_bytes(t.answer_id)},
-                      {"predicted_token", tokenizer.token_bytes(t.predicted_id)},
+                      {"answer_token", replace_invalid_utf8(tokenizer.token_bytes(t.answer_id))},
+                      {"predicted_token", replace_invalid_utf8(tokenizer.token_bytes(t.predicted_id))},
                       {"known", known(t)},
                       {"ids", t.ids},
                       {"tokens", tokens},

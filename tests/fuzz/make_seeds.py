@@ -157,6 +157,17 @@ def model_dir_seeds():
     write("model_dir", "config-wrong-types", compact({"model_type": 5, "n_embd": "768", "scale_attn_weights": 1,
                                                       "activation_function": "tanh"}))
     write("model_dir", "config-n-ctx-mismatch", compact({"n_ctx": 12, "n_positions": 13}))
+    # the other families' config.json (ModelConfig), from the parity fixtures
+    families = os.path.join(ROOT, "tests", "fixtures", "families")
+    for fixture in ("gptj", "neox-sequential", "llama3-rope", "llama-dynamic", "mistral", "qwen2"):
+        with open(os.path.join(families, fixture, "config.json")) as f:
+            write("model_dir", "config-" + fixture, compact(json.load(f)))
+    write("model_dir", "config-yarn", compact({"model_type": "llama", "rope_scaling": {"rope_type": "yarn",
+                                                                                       "factor": 4.0}}))
+    write("model_dir", "config-neox-rope-parameters", compact(
+        {"model_type": "gpt_neox", "hidden_size": 64, "num_attention_heads": 4,
+         "rope_parameters": {"rope_theta": 500, "partial_rotary_factor": 0.5, "rope_type": "default"}}))
+    write("model_dir", "config-unknown-type", compact({"model_type": "falcon"}))
     write("model_dir", "index-escapes-dir", dir_input(config, compact(
         {"weight_map": {"wte.weight": "../model-00001-of-00002.safetensors"}}).encode(), vocab, merges, shard1, shard2))
     write("model_dir", "index-missing-shard", dir_input(config, compact(

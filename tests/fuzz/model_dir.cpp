@@ -1,5 +1,5 @@
 // Fuzz target: what editlab reads of a downloaded model directory before any tensor is built:
-// config.json (GPT2Config), model.safetensors.index.json with its shards (Checkpoint), and
+// config.json (GPT2Config, and ModelConfig for every family), model.safetensors.index.json with its shards (Checkpoint), and
 // vocab.json + merges.txt (Tokenizer).
 //
 // The input is up to six files separated by lines "--8<--": config.json, the index JSON, vocab.json,
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "editlab/model/config.h"
+#include "editlab/model/model_config.h"
 #include "editlab/model/safetensors.h"
 #include "editlab/model/tokenizer.h"
 #include "editlab/util/error.h"
@@ -36,6 +37,27 @@ void check_config(std::string_view text) {
   FUZZ_CHECK(config.head_dim() > 0 && config.d_mlp() > 0);
   const GPT2Config again = GPT2Config::from_json(config.to_json(), "to_json");  // what save_model writes
   FUZZ_CHECK(again.parameter_count() == config.parameter_count());
+}
+
+// Every family's reader: a config either is an Error or describes a model whose sizes are
+// positive, whose heads divide evenly, whose rotary part fits a head, and whose parameter count fits.
+void check_model_config(std::string_view text) {
+  ModelConfig config;
+  try {
+    config = ModelConfig::from_json(parse_json_text(text, "config.json", "model's config.json"), "config.json");
+  } catch (const Error&) {
+    return;
+  }
+  FUZZ_CHECK(config.vocab_size > 0 && config.n_positions > 0 && config.n_embd > 0 && config.n_layer > 0);
+  FUZZ_CHECK(config.n_head > 0 && config.n_kv_head > 0 && config.n_head % config.n_kv_head == 0);
+  FUZZ_CHECK(config.head_dim > 0 && config.d_mlp() > 0);
+  FUZZ_CHECK(config.parameter_count().has_value());
+  if (!config.gpt2) {
+    FUZZ_CHECK(config.rope.rotary_dim > 0 && config.rope.rotary_dim <= config.head_dim &&
+               config.rope.rotary_dim % 2 == 0);
+    FUZZ_CHECK(config.rope.theta > 0 && config.layer_norm_epsilon > 0);
+    FUZZ_CHECK(!config.sliding_window || *config.sliding_window > 0);
+  }
 }
 
 void check_checkpoint(const std::filesystem::path& dir) {
@@ -66,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto sections = fuzz::split_sections({reinterpret_cast<const char*>(data), size}, 6);
   auto section = [&](std::size_t i) { return i < sections.size() ? sections[i] : std::string_view(); };
   check_config(section(0));
+  check_model_config(section(0));
 
   const auto& dir = fuzz::scratch_dir();
   for (const char* name : {"model.safetensors.index.json", "model.safetensors", "model-00001-of-00002.safetensors",

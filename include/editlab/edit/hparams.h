@@ -5,7 +5,8 @@
 // context_template_length_params optional; FT: layers, num_steps, lr, weight_decay, kl_factor,
 // norm_constraint, with editlab's batch_size and objective optional), and a key that is none of
 // these is an error naming it, unless ROME's or EasyEdit's files carry it for another purpose
-// (rewrite_module_tmp and the other module names, alg_name, model_name, device, stats_dir,
+// (rewrite_module_tmp and the other module names, which make_editor checks against the model
+// (editor.cpp); alg_name, model_name, device, stats_dir,
 // model_parallel, fp16: accepted and ignored). Values are type- and range-checked with errors
 // naming file and key. The defaults below are what from_json starts from before reading.
 #pragma once

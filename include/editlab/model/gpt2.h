@@ -82,8 +82,6 @@ class GPT2 : public torch::nn::Module, public LanguageModel {
   void set_parameter(const std::string& name, const torch::Tensor& value);
 
  private:
-  // Applies the request's patches of (site, layer) to that site's output x [B, T, C].
-  static torch::Tensor patch_site(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request);
   torch::Tensor run_block(int64_t layer, torch::Tensor x, const torch::Tensor& allowed, const ForwardRequest& request,
                           ForwardResult& result);
 

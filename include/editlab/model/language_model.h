@@ -1,6 +1,6 @@
 // The model interface that edit and probe code program against. GPT-2 implements it
-// (gpt2.h); GPT-J / GPT-NeoX / Llama blocks can implement it later without touching the
-// edit or probe layers.
+// (gpt2.h); GPT-J, GPT-NeoX and Llama/Mistral/Qwen2 implement it in src/model/decoder.h, without
+// the edit or probe layers knowing the family.
 //
 // Legend: B batch, T tokens in this call, P past tokens (KV cache), C d_model, M d_mlp, V vocab.
 #pragma once
@@ -131,11 +131,34 @@ class LanguageModel {
   virtual torch::Tensor embed_tokens(const torch::Tensor& ids) = 0;
   // Parameters by Hugging Face name (for fine-tuning and saving).
   virtual std::vector<std::pair<std::string, torch::Tensor>> parameters_by_name() = 0;
+  // Whether the model has a module of this Hugging Face name (e.g. "transformer.h.5.mlp",
+  // "model.norm"), as hparams files name them: some parameter lies under it (a leading
+  // "transformer." that GPT-2's names drop is accepted). Families add modules without
+  // parameters of their own (a tied LM head).
+  virtual bool has_module(const std::string& name) {
+    for (const auto& [param, _] : parameters_by_name()) {
+      for (const std::string& full : {param, "transformer." + param}) {
+        if (full.size() > name.size() && full.compare(0, name.size(), name) == 0 && full[name.size()] == '.') {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
   virtual torch::Device device() const = 0;
   virtual torch::ScalarType dtype() const = 0;
 };
 
 // Position ids from an attention mask: cumsum - 1, clamped at 0 for padding. [B, P+T] -> same.
 torch::Tensor positions_from_mask(const torch::Tensor& attention_mask);
+
+// For implementations of LanguageModel, so that every family honours a request the same way:
+// the request's patches of (site, layer) applied to that site's output x [B, T, C];
+torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request);
+// and its MLP interventions at `layer`: key [B, T, M] and value [B, T, C] are the input and output
+// of the MLP's output projection; captures go to result.captures (sized to the interventions), and
+// the value with every add / replace applied is returned.
+torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, torch::Tensor value,
+                                      const ForwardRequest& request, ForwardResult& result);
 
 }  // namespace editlab

@@ -1,6 +1,8 @@
-// A Hugging Face GPT-2 directory: config.json, model.safetensors (or shards through
-// model.safetensors.index.json), vocab.json, merges.txt. Loading maps the weights
-// (zero-copy for float32), checks every tensor's name and shape, and builds the tokenizer.
+// A Hugging Face model directory: config.json, model.safetensors (or shards through
+// model.safetensors.index.json), and a tokenizer (tokenizer.json, or vocab.json + merges.txt).
+// config.json's model_type picks the family: gpt2, gptj, gpt_neox, llama, mistral, qwen2.
+// Loading maps the weights (zero-copy for float32), checks every tensor's name and shape, and
+// builds the tokenizer.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "editlab/model/config.h"
 #include "editlab/model/device.h"  // parse_device, parse_compute_dtype
 #include "editlab/model/gpt2.h"
+#include "editlab/model/model_config.h"
 #include "editlab/model/safetensors.h"
 #include "editlab/model/tokenizer.h"
 
@@ -24,12 +27,17 @@ struct LoadOptions {
 
 
 struct LoadedModel {
-  LoadedModel(std::filesystem::path dir_, GPT2Config config_, Checkpoint checkpoint_)
+  LoadedModel(std::filesystem::path dir_, ModelConfig config_, Checkpoint checkpoint_)
       : dir(std::move(dir_)), config(std::move(config_)), checkpoint(std::move(checkpoint_)) {}
 
   std::filesystem::path dir;
-  GPT2Config config;
-  std::shared_ptr<GPT2> model;
+  ModelConfig config;                    // family-neutral; config.gpt2 for GPT-2
+  std::shared_ptr<LanguageModel> model;  // any family
+  std::shared_ptr<GPT2> gpt2;            // the same model when it is a GPT-2, else null
+  // The HF module path of the MLP output projection with {} for the layer (ROME's
+  // rewrite_module_tmp): "transformer.h.{}.mlp.c_proj" (GPT-2), "transformer.h.{}.mlp.fc_out"
+  // (GPT-J), "gpt_neox.layers.{}.mlp.dense_4h_to_h", "model.layers.{}.mlp.down_proj".
+  std::string rewrite_module_template;
   std::shared_ptr<const Tokenizer> tokenizer;
   Checkpoint checkpoint;  // keeps the mapped weights alive
 
@@ -46,6 +54,10 @@ struct LoadedModel {
 std::string module_parameter_name(const std::string& checkpoint_name);
 
 LoadedModel load_model(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+// The GPT-2 model of `loaded`, or an Error naming `what` (the feature that needs GPT-2) and the
+// model's family.
+GPT2& require_gpt2(LoadedModel& loaded, const std::string& what);
 
 // Writes a complete HF directory (config.json, model.safetensors with float32 weights and no
 // lm_head, since it is tied; vocab.json and merges.txt copied from `tokenizer_dir`). Atomic per
