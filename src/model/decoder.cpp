@@ -295,13 +295,7 @@ ForwardResult DecoderModel::forward(const ForwardRequest& request) {
     if (request.token_embedding_add.defined()) fail("forward: token_embedding_add needs first_layer 0");
     x = request.residual;
   }
-  ForwardResult result;
-  result.captures.resize(request.interventions.size());
-  if (request.capture_sites) {
-    for (auto* v : {&result.sites.attention, &result.sites.mlp, &result.sites.block, &result.sites.block_in}) {
-      v->resize(L);
-    }
-  }
+  ForwardResult result = empty_forward_result(request, L);
   for (int64_t layer = request.first_layer; layer <= last; ++layer) {
     if (request.capture_residual_before == layer) result.residual_in = x;
     x = run_block(layer, x, cos, sin, allowed, request, result);

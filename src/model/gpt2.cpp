@@ -210,6 +210,17 @@ torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, cons
   return x;
 }
 
+ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer) {
+  ForwardResult result;
+  result.captures.resize(request.interventions.size());
+  if (request.capture_sites) {
+    for (auto* v : {&result.sites.attention, &result.sites.mlp, &result.sites.block, &result.sites.block_in}) {
+      v->resize(n_layer);
+    }
+  }
+  return result;
+}
+
 torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, torch::Tensor value,
                                       const ForwardRequest& request, ForwardResult& result) {
   for (size_t i = 0; i < request.interventions.size(); ++i) {
@@ -290,13 +301,7 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
     if (request.token_embedding_add.defined()) fail("forward: token_embedding_add needs first_layer 0");
     x = request.residual;
   }
-  ForwardResult result;
-  result.captures.resize(request.interventions.size());
-  if (request.capture_sites) {
-    for (auto* v : {&result.sites.attention, &result.sites.mlp, &result.sites.block, &result.sites.block_in}) {
-      v->resize(config_.n_layer);
-    }
-  }
+  ForwardResult result = empty_forward_result(request, config_.n_layer);
   for (int64_t layer = request.first_layer; layer <= last; ++layer) {
     if (request.capture_residual_before == layer) result.residual_in = x;
     x = run_block(layer, x, allowed, request, result);

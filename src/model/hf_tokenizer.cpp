@@ -6,9 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <array>
-#include <mutex>
 #include <queue>
-#include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,6 +14,7 @@
 #include "editlab/model/tokenizer.h"     // replace_invalid_utf8
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
+#include "piece_cache.h"
 #include "unicode_text.h"
 
 namespace editlab::detail {
@@ -23,12 +22,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename Value>
-using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 
 // Where a JSON value sits in the file, for messages: "tokenizer.json: /pre_tokenizer/pretokenizers/1".
 struct Where {
@@ -530,9 +523,7 @@ uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
 }
 
-constexpr size_t kCacheShards = 16;
-constexpr size_t kMaxCachedPieceBytes = 256;  // tokenizers' MAX_LENGTH
-constexpr size_t kMaxCacheEntries = 1 << 20;
+constexpr size_t kMaxCachedPieceBytes = 255;  // tokenizers caches pieces shorter than its MAX_LENGTH, 256
 
 struct Bpe {
   StringMap<int32_t> vocab;
@@ -546,11 +537,7 @@ struct Bpe {
   bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
   std::array<int32_t, 256> byte_ids{};  // "<0xXX>" ids for byte_fallback, -1 if absent
 
-  struct alignas(64) CacheShard {
-    std::shared_mutex mutex;
-    StringMap<std::vector<int32_t>> pieces;
-  };
-  mutable std::array<CacheShard, kCacheShards> cache;
+  PieceCache<int32_t> cache{kMaxCachedPieceBytes};
 
   void tokenize(std::string_view piece, std::vector<int64_t>& out) const {
     if (piece.empty()) return;
@@ -560,21 +547,11 @@ struct Bpe {
         return;
       }
     }
-    const bool cacheable = piece.size() < kMaxCachedPieceBytes;
-    CacheShard& shard = cache[(StringHash{}(piece) >> 32) % kCacheShards];
-    if (cacheable) {
-      std::shared_lock lock(shard.mutex);
-      if (const auto it = shard.pieces.find(piece); it != shard.pieces.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
-        return;
-      }
-    }
+    const bool cacheable = cache.cacheable(piece);
+    if (cacheable && cache.find(piece, out)) return;
     std::vector<int32_t> ids = merge_word(piece);
     out.insert(out.end(), ids.begin(), ids.end());
-    if (cacheable) {
-      std::unique_lock lock(shard.mutex);
-      if (shard.pieces.size() < kMaxCacheEntries / kCacheShards) shard.pieces.emplace(std::string(piece), std::move(ids));
-    }
+    if (cacheable) cache.insert(piece, std::move(ids));
   }
 
   // BPE::merge_word then Word::merge_all.

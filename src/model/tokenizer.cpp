@@ -12,9 +12,7 @@
 
 #include <array>
 #include <fstream>
-#include <mutex>
 #include <queue>
-#include <shared_mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -22,17 +20,14 @@
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 #include "hf_tokenizer.h"
+#include "piece_cache.h"
 #include "unicode_text.h"
 
 namespace editlab {
 namespace {
 
-// Pieces bigger than this are not cached: they are rare, and caching them would let one long
-// input pin its size in memory for the tokenizer's lifetime.
+// Pieces longer than this are not cached (encoder.py's cache never shrinks; PieceCache bounds it).
 constexpr size_t kMaxCachedPieceBytes = 64;
-// encoder.py's cache never shrinks; this bounds it (about 100 MB at worst) for long-running use.
-constexpr size_t kMaxCacheEntries = 1 << 20;
-constexpr size_t kCacheShards = 16;
 
 // ---- small helpers ----
 
@@ -120,13 +115,9 @@ std::string read_file(const std::filesystem::path& path, std::string_view what) 
   return std::move(buffer).str();
 }
 
-// Heterogeneous lookup, so that token_id() and the cache take string_view without a copy.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+using detail::StringHash;
 template <typename Value>
-using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
+using StringMap = detail::StringMap<Value>;
 
 uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
@@ -149,13 +140,8 @@ struct Tokenizer::Impl {
   std::unordered_map<uint64_t, Merge> merges;  // pair_key(left, right) -> merge
   PreTokenizer pretokenizer;                   // GPT-2's regex (pretokenizer.h)
 
-  // Pieces already merged (encoder.py's cache): most words of a text repeat. Split in shards,
-  // each with its own lock, so that threads encoding at once rarely wait on the same lock.
-  struct alignas(64) CacheShard {
-    std::shared_mutex mutex;
-    StringMap<std::vector<int64_t>> pieces;
-  };
-  mutable std::array<CacheShard, kCacheShards> cache;
+  // Pieces already merged (encoder.py's cache), shared by threads.
+  detail::PieceCache<int64_t> cache{kMaxCachedPieceBytes};
 
   void load_vocab(const std::filesystem::path& path);
   void load_merges(const std::filesystem::path& path);
@@ -259,24 +245,11 @@ void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_t>&
     out.push_back(byte_to_id[static_cast<unsigned char>(piece[0])]);
     return;
   }
-  const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
-  // The high bits pick the shard; the map's buckets use the hash modulo a prime.
-  CacheShard& shard = cache[(StringHash{}(piece) >> 32) % kCacheShards];
-  if (cacheable) {
-    std::shared_lock lock(shard.mutex);
-    if (const auto it = shard.pieces.find(piece); it != shard.pieces.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  const bool cacheable = cache.cacheable(piece);
+  if (cacheable && cache.find(piece, out)) return;
   std::vector<int64_t> ids = bpe_merge(piece);
   out.insert(out.end(), ids.begin(), ids.end());
-  if (cacheable) {
-    std::unique_lock lock(shard.mutex);
-    if (shard.pieces.size() < kMaxCacheEntries / cache.size()) {
-      shard.pieces.emplace(std::string(piece), std::move(ids));
-    }
-  }
+  if (cacheable) cache.insert(piece, std::move(ids));
 }
 
 // encoder.py's bpe(): repeatedly take the adjacent pair with the lowest rank and merge all of

@@ -160,5 +160,8 @@ torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, cons
 // the value with every add / replace applied is returned.
 torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, torch::Tensor value,
                                       const ForwardRequest& request, ForwardResult& result);
+// The result a forward fills: one capture per intervention and, with capture_sites, a slot per
+// layer in each list of sites.
+ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer);
 
 }  // namespace editlab
