@@ -125,6 +125,42 @@ def compute_u(w, enc, request, inv_moment):
     return u / u.norm()
 
 
+def optimize_v(forward, delta, state, n_rewriting, kl_position, target_ids, hp):
+    """compute_v's optimisation of delta: forward() runs the prompts (the rewriting prompts, then the
+    KL prompt) with delta added at the lookups and returns (logits, mask); state["target_init"] is the
+    unedited value at the first lookup, set by the first forward. Returns (target vector, losses)."""
+    opt = torch.optim.Adam([delta], lr=hp["v_lr"])
+    kl_init, losses = None, []
+    for it in range(hp["v_num_grad_steps"]):
+        opt.zero_grad()
+        logits, mask = forward()
+        log_probs = torch.log_softmax(logits, dim=2)
+        kl_log = torch.log_softmax(logits[n_rewriting, kl_position], dim=0).unsqueeze(0)
+        if kl_init is None:
+            kl_init = kl_log.detach().clone()
+        nll_each = []
+        for r in range(n_rewriting):
+            n = int(mask[r].sum())
+            lp = [log_probs[r, n - len(target_ids) + j, t] for j, t in enumerate(target_ids)]
+            nll_each.append(-torch.stack(lp).sum() / len(target_ids))
+        nll = torch.stack(nll_each).mean()
+        kl = hp["kl_factor"] * torch.nn.functional.kl_div(kl_init, kl_log, log_target=True, reduction="batchmean")
+        wd = hp["v_weight_decay"] * (torch.norm(delta) / torch.norm(state["target_init"]) ** 2)
+        loss = nll + kl + wd
+        losses.append(loss.item())
+        if loss < 5e-2:
+            break
+        if it == hp["v_num_grad_steps"] - 1:
+            break
+        loss.backward()
+        opt.step()
+        max_norm = hp["clamp_norm_factor"] * state["target_init"].norm()
+        if delta.norm() > max_norm:
+            with torch.no_grad():
+                delta[...] = delta * max_norm / delta.norm()
+    return state["target_init"] + delta.detach(), losses
+
+
 def compute_v(w, enc, request, u):
     target = request["target_new"]
     target_ids = enc.encode(target if target.startswith(" ") else " " + target)
@@ -146,36 +182,8 @@ def compute_v(w, enc, request, u):
             value[r, idx, :] += delta
         return value
 
-    opt = torch.optim.Adam([delta], lr=HPARAMS["v_lr"])
-    kl_init, losses = None, []
-    for it in range(HPARAMS["v_num_grad_steps"]):
-        opt.zero_grad()
-        logits = mf.forward(w, ids, mask, mlp_hook=hook)
-        log_probs = torch.log_softmax(logits, dim=2)
-        kl_log = torch.log_softmax(logits[len(rewriting), lookup[-1]], dim=0).unsqueeze(0)
-        if kl_init is None:
-            kl_init = kl_log.detach().clone()
-        nll_each = []
-        for r in range(len(rewriting)):
-            n = int(mask[r].sum())
-            lp = [log_probs[r, n - len(target_ids) + j, t] for j, t in enumerate(target_ids)]
-            nll_each.append(-torch.stack(lp).sum() / len(target_ids))
-        nll = torch.stack(nll_each).mean()
-        kl = HPARAMS["kl_factor"] * torch.nn.functional.kl_div(kl_init, kl_log, log_target=True, reduction="batchmean")
-        wd = HPARAMS["v_weight_decay"] * (torch.norm(delta) / torch.norm(state["target_init"]) ** 2)
-        loss = nll + kl + wd
-        losses.append(loss.item())
-        if loss < 5e-2:
-            break
-        if it == HPARAMS["v_num_grad_steps"] - 1:
-            break
-        loss.backward()
-        opt.step()
-        max_norm = HPARAMS["clamp_norm_factor"] * state["target_init"].norm()
-        if delta.norm() > max_norm:
-            with torch.no_grad():
-                delta[...] = delta * max_norm / delta.norm()
-    target_vec = state["target_init"] + delta.detach()
+    target_vec, losses = optimize_v(lambda: (mf.forward(w, ids, mask, mlp_hook=hook), mask), delta, state,
+                                    len(rewriting), lookup[-1], target_ids, HPARAMS)
     idx = subject_index(enc, request["prompt"], request["subject"])
     k0, o0 = read_at(w, [enc.encode(request["prompt"].format(request["subject"]))], [idx], LAYER)
     v = (target_vec - o0[0]) / torch.dot(k0[0], u)

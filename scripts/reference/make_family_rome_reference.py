@@ -184,36 +184,8 @@ class Family:
                 value[j, lookup[row], :] += delta
             return value
 
-        opt = torch.optim.Adam([delta], lr=hp["v_lr"])
-        kl_init, losses = None, []
-        for it in range(hp["v_num_grad_steps"]):
-            opt.zero_grad()
-            logits, mask = self.forward(rows, hook)
-            log_probs = torch.log_softmax(logits, dim=2)
-            kl_log = torch.log_softmax(logits[len(rewriting), lookup[-1]], dim=0).unsqueeze(0)
-            if kl_init is None:
-                kl_init = kl_log.detach().clone()
-            nll_each = []
-            for r in range(len(rewriting)):
-                n = int(mask[r].sum())
-                lp = [log_probs[r, n - len(target_ids) + j, t] for j, t in enumerate(target_ids)]
-                nll_each.append(-torch.stack(lp).sum() / len(target_ids))
-            nll = torch.stack(nll_each).mean()
-            kl = hp["kl_factor"] * torch.nn.functional.kl_div(kl_init, kl_log, log_target=True, reduction="batchmean")
-            wd = hp["v_weight_decay"] * (torch.norm(delta) / torch.norm(state["target_init"]) ** 2)
-            loss = nll + kl + wd
-            losses.append(loss.item())
-            if loss < 5e-2:
-                break
-            if it == hp["v_num_grad_steps"] - 1:
-                break
-            loss.backward()
-            opt.step()
-            max_norm = hp["clamp_norm_factor"] * state["target_init"].norm()
-            if delta.norm() > max_norm:
-                with torch.no_grad():
-                    delta[...] = delta * max_norm / delta.norm()
-        target_vec = state["target_init"] + delta.detach()
+        target_vec, losses = mr.optimize_v(lambda: self.forward(rows, hook), delta, state, len(rewriting),
+                                           lookup[-1], target_ids, hp)
         idx = self.subject_index(request["prompt"], request["subject"])
         k0, o0 = self.read_at([self.encode(request["prompt"].format(request["subject"]))], [idx])
         v = (target_vec - o0[0]) / torch.dot(k0[0], u)

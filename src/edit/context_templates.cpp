@@ -7,14 +7,10 @@
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
+#include "editlab/util/text.h"
+
 namespace editlab {
 namespace {
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-}
 
 // `count` samples of `length` tokens (the leading <|endoftext|> included), top-k sampling.
 std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int64_t length, int64_t count,
@@ -52,8 +48,8 @@ std::vector<std::string> generate_context_templates(LanguageModel& model, const 
     if (count == 0) continue;
     for (const auto& row : sample(model, eos, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
       std::string text = replace_invalid_utf8(tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end())));
-      replace_all(text, "\n\n", " ");
-      replace_all(text, "<|endoftext|>", "");
+      text = replace_all(text, "\n\n", " ");
+      text = replace_all(text, "<|endoftext|>", "");
       std::erase(text, '{');
       std::erase(text, '}');
       templates.push_back(text + ". {}");

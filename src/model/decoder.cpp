@@ -233,12 +233,7 @@ torch::Tensor DecoderModel::run_block(int64_t layer, torch::Tensor x, const torc
     out = value + attn + x;
   }
   out = apply_site_patches(Site::kBlock, layer, out, request);
-  if (request.capture_sites) {
-    result.sites.block_in[layer] = x;
-    result.sites.attention[layer] = attn;
-    result.sites.mlp[layer] = value;
-    result.sites.block[layer] = out;
-  }
+  if (request.capture_sites) record_sites(result, layer, x, attn, value, out);
   return out;
 }
 

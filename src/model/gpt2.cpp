@@ -194,12 +194,7 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
   value = apply_mlp_interventions(layer, key, value, request, result);
   value = apply_site_patches(Site::kMlp, layer, value, request);
   auto out = apply_site_patches(Site::kBlock, layer, hidden + value, request);
-  if (request.capture_sites) {
-    result.sites.block_in[layer] = x;
-    result.sites.attention[layer] = attn;
-    result.sites.mlp[layer] = value;
-    result.sites.block[layer] = out;
-  }
+  if (request.capture_sites) record_sites(result, layer, x, attn, value, out);
   return out;
 }
 
@@ -208,6 +203,14 @@ torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, cons
     if (p.site == site && p.layer == layer) x = x.index_put({p.batch, p.position}, p.value);
   }
   return x;
+}
+
+void record_sites(ForwardResult& result, int64_t layer, const torch::Tensor& block_in, const torch::Tensor& attention,
+                  const torch::Tensor& mlp, const torch::Tensor& block) {
+  result.sites.block_in[layer] = block_in;
+  result.sites.attention[layer] = attention;
+  result.sites.mlp[layer] = mlp;
+  result.sites.block[layer] = block;
 }
 
 ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer) {

@@ -3,6 +3,7 @@
 #include "hf_tokenizer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <array>
@@ -14,6 +15,7 @@
 #include "editlab/model/tokenizer.h"     // replace_invalid_utf8
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
+#include "editlab/util/text.h"
 #include "piece_cache.h"
 #include "unicode_text.h"
 
@@ -71,18 +73,6 @@ char32_t get_char(const Json& j, std::string_view key, const Where& w) {
   return c;
 }
 
-std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
-  if (from.empty()) return std::string(text);
-  std::string out;
-  out.reserve(text.size());
-  size_t start = 0;
-  for (size_t hit; (hit = text.find(from, start)) != std::string_view::npos; start = hit + from.size()) {
-    out.append(text, start, hit - start);
-    out.append(to);
-  }
-  out.append(text, start);
-  return out;
-}
 
 // A pattern of Split, Replace (normalizer and decoder): {"String": s} or {"Regex": r}.
 struct Pattern {
@@ -111,9 +101,8 @@ struct Pattern {
     }
   }
   std::string replace(std::string_view text, std::string_view content) const {
-    if (!regex) return replace_all(text, literal, content);
     std::vector<std::pair<size_t, size_t>> matches;
-    regex->find_all(text, matches);
+    find_all(text, matches);
     std::string out;
     size_t last = 0;
     for (const auto& [s, e] : matches) {
@@ -124,8 +113,35 @@ struct Pattern {
     out.append(text.substr(last));
     return out;
   }
-  Json describe() const { return regex ? Json{{"Regex", regex->pattern()}} : Json{{"String", literal}}; }
 };
+
+// The start of the character that ends at `end` (s[..end) is valid UTF-8, end > 0).
+size_t previous_char_start(std::string_view s, size_t end) {
+  size_t start = end - 1;
+  while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+  return start;
+}
+// Where the run of White_Space at the end of s begins (s.size() if none): Rust regex's \s*$.
+size_t start_of_trailing_space(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t i = previous_char_start(s, end);
+    const size_t start = i;
+    if (!is_white_space(next_code_point(s, i))) break;
+    end = start;
+  }
+  return end;
+}
+// Where the run of White_Space at the start of s ends (0 if none): Rust regex's ^\s*.
+size_t end_of_leading_space(std::string_view s) {
+  size_t end = 0;
+  while (end < s.size()) {
+    size_t i = end;
+    if (!is_white_space(next_code_point(s, i))) break;
+    end = i;
+  }
+  return end;
+}
 
 // ---- normalizers (tokenizers/src/normalizers) ----
 
@@ -145,23 +161,8 @@ struct Normalizer {
         return;
       case Kind::kReplace: s = pattern->replace(s, text); return;
       case Kind::kStrip: {
-        size_t begin = 0, end = s.size();
-        if (left) {
-          while (begin < end) {
-            size_t i = begin;
-            if (!is_white_space(next_code_point(s, i))) break;
-            begin = i;
-          }
-        }
-        if (right) {
-          while (end > begin) {
-            size_t start = end - 1;
-            while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-            size_t i = start;
-            if (!is_white_space(next_code_point(s, i))) break;
-            end = start;
-          }
-        }
+        const size_t begin = left ? end_of_leading_space(s) : 0;
+        const size_t end = right ? std::max(begin, start_of_trailing_space(s)) : s.size();
         s = s.substr(begin, end - begin);
         return;
       }
@@ -500,20 +501,9 @@ void parse_decoder(const Json& j, const Where& w, std::vector<DecoderStep>& out)
 // "<0x41>" -> 0x41, as ByteFallback reads it.
 std::optional<unsigned char> byte_token(std::string_view token) {
   if (token.size() != 6 || !token.starts_with("<0x") || token[5] != '>') return std::nullopt;
-  int value = 0;
-  for (const char c : token.substr(3, 2)) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return std::nullopt;
-    }
-    value = value * 16 + digit;
-  }
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(token.data() + 3, token.data() + 5, value, 16);
+  if (error != std::errc() || end != token.data() + 5) return std::nullopt;
   return static_cast<unsigned char>(value);
 }
 
@@ -533,6 +523,7 @@ struct Bpe {
   };
   std::unordered_map<uint64_t, Merge> merges;
   std::optional<std::string> unk_token;
+  int32_t unk_id = -1;  // its id, or -1 without one
   std::string prefix, suffix;  // continuing_subword_prefix, end_of_word_suffix
   bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
   std::array<int32_t, 256> byte_ids{};  // "<0xXX>" ids for byte_fallback, -1 if absent
@@ -559,7 +550,6 @@ struct Bpe {
     std::vector<int32_t> symbols;
     int32_t pending_unk = -1;  // an unk symbol not added yet (fuse_unk extends it), or -1
     std::string s;
-    const int32_t unk_id = unk_token ? vocab.at(*unk_token) : -1;
     for (size_t i = 0; i < w.size();) {
       const size_t start = i;
       next_code_point(w, i);
@@ -896,35 +886,13 @@ struct HfTokenizer::Impl {
 
   static bool ends_with_word(std::string_view s) {
     if (s.empty()) return false;
-    size_t start = s.size() - 1;
-    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t start = previous_char_start(s, s.size());
     return is_word_char(next_code_point(s, start));
   }
   static bool starts_with_word(std::string_view s) {
     size_t i = 0;
     return !s.empty() && is_word_char(next_code_point(s, i));
   }
-  static size_t start_of_trailing_space(std::string_view s) {
-    size_t end = s.size();
-    while (end > 0) {
-      size_t start = end - 1;
-      while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-      size_t i = start;
-      if (!is_white_space(next_code_point(s, i))) break;
-      end = start;
-    }
-    return end;
-  }
-  static size_t end_of_leading_space(std::string_view s) {
-    size_t end = 0;
-    while (end < s.size()) {
-      size_t i = end;
-      if (!is_white_space(next_code_point(s, i))) break;
-      end = i;
-    }
-    return end;
-  }
-
   void normalize(std::string& s) const {
     for (const auto& n : normalizers) n.apply(s);
   }
@@ -994,22 +962,19 @@ struct HfTokenizer::Impl {
           break;
         case DecoderStep::Kind::kByteFallback: {
           std::vector<std::string> out;
-          std::string run;
-          size_t run_length = 0;
+          std::string run;  // the bytes of consecutive byte tokens
           const auto flush = [&] {
-            if (run_length == 0) return;
+            if (run.empty()) return;
             if (raw || !invalid_utf8_offset(run)) {
               out.push_back(run);
             } else {
-              for (size_t k = 0; k < run_length; ++k) out.emplace_back("\xEF\xBF\xBD");
+              for (size_t k = 0; k < run.size(); ++k) out.emplace_back("\xEF\xBF\xBD");  // one per byte
             }
             run.clear();
-            run_length = 0;
           };
           for (auto& t : tokens) {
             if (const auto b = byte_token(t)) {
               run += static_cast<char>(*b);
-              ++run_length;
             } else {
               flush();
               out.push_back(std::move(t));
@@ -1175,8 +1140,10 @@ void parse_model(const Json& j, TokenizerJsonReader& tables, const Where& w, Bpe
   bpe.fuse_unk = get_bool(j, "fuse_unk", w, false);
   bpe.byte_fallback = get_bool(j, "byte_fallback", w, false);
   bpe.ignore_merges = get_bool(j, "ignore_merges", w, false);
-  if (bpe.unk_token && !bpe.vocab.contains(*bpe.unk_token)) {
-    fail("{}: unk_token \"{}\" is not in the vocabulary", w.at("unk_token").str(), *bpe.unk_token);
+  if (bpe.unk_token) {
+    const auto it = bpe.vocab.find(*bpe.unk_token);
+    if (it == bpe.vocab.end()) fail("{}: unk_token \"{}\" is not in the vocabulary", w.at("unk_token").str(), *bpe.unk_token);
+    bpe.unk_id = it->second;
   }
   for (int b = 0; b < 256; ++b) {
     const auto it = bpe.vocab.find(fmt::format("<0x{:02X}>", b));
@@ -1231,16 +1198,6 @@ void parse_model(const Json& j, TokenizerJsonReader& tables, const Where& w, Bpe
   tables.merges = {};
 }
 
-Json describe_components(const Json& j, const char* list_key) {
-  // The file's own description, minus the large tables.
-  if (j.is_null()) return nullptr;
-  Json out = j;
-  if (j.is_object() && j.contains(list_key)) {
-    out[list_key] = Json::array();
-    for (const auto& c : j[list_key]) out[list_key].push_back(describe_components(c, list_key));
-  }
-  return out;
-}
 
 // The Hugging Face classes whose constructor rebuilds the template from add_bos_token /
 // add_eos_token (transformers 4.47: update_post_processor), with their defaults.
@@ -1417,14 +1374,14 @@ std::shared_ptr<const HfTokenizer> HfTokenizer::parse(std::string_view text, con
     return out;
   };
   impl->description = {{"file", source},
-                       {"normalizer", describe_components(j.value("normalizer", Json()), "normalizers")},
-                       {"pre_tokenizer", describe_components(j.value("pre_tokenizer", Json()), "pretokenizers")},
+                       {"normalizer", j.value("normalizer", Json())},
+                       {"pre_tokenizer", j.value("pre_tokenizer", Json())},
                        {"model", model_description},
-                       {"post_processor", describe_components(j.value("post_processor", Json()), "processors")},
+                       {"post_processor", j.value("post_processor", Json())},
                        {"template", {{"prefix", ids_to_tokens(impl->prefix)},
                                      {"suffix", ids_to_tokens(impl->suffix)},
                                      {"from", template_source}}},
-                       {"decoder", describe_components(decoder, "decoders")},
+                       {"decoder", decoder},
                        {"added_tokens", added_description.size()},
                        {"special_tokens", impl->special_tokens.size()}};
   return std::shared_ptr<const HfTokenizer>(new HfTokenizer(std::move(impl)));
@@ -1443,7 +1400,9 @@ void HfTokenizer::encode(std::string_view utf8, bool add_special_tokens, std::ve
 std::string HfTokenizer::decode(std::span<const int64_t> ids, bool skip_special_tokens, bool text) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
-  for (const auto id : ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t id = ids[i];
+    if (id < 0) fail("decode: token id {} at position {} is negative", id, i);
     // tokenizers' decode drops ids it has no token for (a model's vocabulary may be larger).
     const std::string* t = token(id);
     if (t == nullptr) continue;

@@ -44,6 +44,7 @@ class HfTokenizer {
   HfTokenizer& operator=(const HfTokenizer&) = delete;
 
   void encode(std::string_view utf8, bool add_special_tokens, std::vector<int64_t>& out) const;
+  // Ids without a token are dropped, as tokenizers does; a negative id is an Error.
   // text = false: the bytes the ids stand for (no replacement of invalid UTF-8 anywhere);
   // text = true: Hugging Face's string (U+FFFD where its decoders put them).
   std::string decode(std::span<const int64_t> ids, bool skip_special_tokens, bool text) const;

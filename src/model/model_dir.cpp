@@ -39,31 +39,38 @@ bool ignored_buffer(const std::string& name) {
          ends_with(name, ".attention.masked_bias");
 }
 
-void load_decoder(LoadedModel& loaded, const LoadOptions& options) {
-  const auto& dir = loaded.dir;
-  const auto& config = loaded.config;
+// The module is built (its tensors allocated, its n_layer blocks made) from config.json's sizes
+// before the weights are matched to it: a config declaring a far larger model than the checkpoint
+// holds must fail here, not allocate by what it declares. Every parameter must be in the
+// checkpoint, so a model of more values than the checkpoint holds fails in load_parameters
+// anyway; up to twice as many, it fails there, naming the first missing or misshapen tensor.
+void check_checkpoint_size(const LoadedModel& loaded) {
   int64_t checkpoint_values = 0;
   for (const TensorView* view : loaded.checkpoint.tensors()) checkpoint_values += view->numel();
-  if (*config.parameter_count() / 2 > checkpoint_values) {
-    fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values", dir.string(),
-         *config.parameter_count(), checkpoint_values);
+  if (*loaded.config.parameter_count() / 2 > checkpoint_values) {
+    fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values",
+         loaded.dir.string(), *loaded.config.parameter_count(), checkpoint_values);
   }
-  auto model = detail::make_decoder(config);
+}
+
+// Sets every parameter of `model` (GPT2 or a rotary family) from the checkpoint: parameter_of gives
+// the parameter a tensor fills, or "" for a tensor accepted and ignored; each is converted to the
+// compute dtype. A tensor the model has no place for, or a parameter no tensor fills, is an error.
+template <typename Model, typename ParameterOf>
+void load_parameters(Model& model, const LoadedModel& loaded, const LoadOptions& options, ParameterOf&& parameter_of) {
+  const auto& dir = loaded.dir;
   std::set<std::string> expected;
-  for (const auto& [name, _] : model->parameters_by_name()) expected.insert(name);
-  // A tied head is absent from HF's files; one that is there anyway is ignored, as HF ties it.
-  const std::string tied_head = config.family == ModelFamily::kGPTNeoX ? "embed_out.weight" : "lm_head.weight";
+  for (const auto& [name, _] : model.parameters_by_name()) expected.insert(name);
   for (const TensorView* view : loaded.checkpoint.tensors()) {
-    const std::string& name = view->name;
-    if (ignored_buffer(name)) continue;
-    if (config.tie_word_embeddings && name == tied_head) continue;
+    const std::string name = parameter_of(*view);
+    if (name.empty()) continue;
     if (!expected.count(name)) {
-      fail("{}: unexpected tensor \"{}\" for a {} with {} layers", dir.string(), name, config.family_name(),
-           config.n_layer);
+      fail("{}: unexpected tensor \"{}\" for a {} with {} layers", dir.string(), view->name,
+           loaded.config.family_name(), loaded.config.n_layer);
     }
-    auto tensor = to_tensor(loaded.checkpoint.file_of(name), *view, options.dtype);
+    auto tensor = to_tensor(loaded.checkpoint.file_of(view->name), *view, options.dtype);
     try {
-      model->set_parameter(name, tensor);
+      model.set_parameter(name, tensor);
     } catch (const Error& e) {
       fail("{}: {}", dir.string(), e.what());
     }
@@ -72,9 +79,7 @@ void load_decoder(LoadedModel& loaded, const LoadOptions& options) {
   if (!expected.empty()) {
     fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(), *expected.begin());
   }
-  if (options.device != torch::kCPU) model->to(options.device);
-  loaded.rewrite_module_template = model->rewrite_module_template();
-  loaded.model = model;
+  if (options.device != torch::kCPU) model.to(options.device);
 }
 
 // lm_head.weight, when a checkpoint carries it, must be the tied wte.weight.
@@ -115,55 +120,28 @@ LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   auto tokenizer = std::async(std::launch::async, [dir] { return Tokenizer::from_dir(dir); });
   LoadedModel loaded(dir, ModelConfig::from_file(dir / "config.json"), Checkpoint::open_dir(dir));
   torch::NoGradGuard no_grad;
-  if (!loaded.config.gpt2) {
-    load_decoder(loaded, options);
-    loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
-    if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
-      fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),
-           loaded.tokenizer->vocab_size(), loaded.config.vocab_size);
-    }
-    return loaded;
+  check_checkpoint_size(loaded);
+  if (loaded.config.gpt2) {
+    loaded.gpt2 = std::make_shared<GPT2>(*loaded.config.gpt2);
+    loaded.model = loaded.gpt2;
+    loaded.rewrite_module_template = "transformer.h.{}.mlp.c_proj";
+    load_parameters(*loaded.gpt2, loaded, options, [&](const TensorView& view) {
+      std::string name = module_parameter_name(view.name);
+      if (name.empty() && ends_with(view.name, "lm_head.weight")) check_tied_head(loaded.checkpoint, &view, dir);
+      return name;
+    });
+  } else {
+    auto model = detail::make_decoder(loaded.config);
+    // A tied head is absent from HF's files; one that is there anyway is ignored, as HF ties it.
+    const std::string tied_head =
+        loaded.config.family == ModelFamily::kGPTNeoX ? "embed_out.weight" : "lm_head.weight";
+    load_parameters(*model, loaded, options, [&](const TensorView& view) {
+      const bool ignored = ignored_buffer(view.name) || (loaded.config.tie_word_embeddings && view.name == tied_head);
+      return ignored ? std::string() : view.name;
+    });
+    loaded.rewrite_module_template = model->rewrite_module_template();
+    loaded.model = std::move(model);
   }
-  const GPT2Config& gpt2_config = *loaded.config.gpt2;
-
-  // The module is built (its tensors allocated, its n_layer blocks made) from config.json's
-  // sizes before the weights are matched to it: a config declaring a far larger model than the
-  // checkpoint holds must fail here, not allocate by what it declares. Every parameter must be
-  // in the checkpoint, so a model of more values than the checkpoint holds fails below anyway;
-  // up to twice as many, it fails there, naming the first missing or misshapen tensor.
-  int64_t checkpoint_values = 0;
-  for (const TensorView* view : loaded.checkpoint.tensors()) checkpoint_values += view->numel();
-  if (*gpt2_config.parameter_count() / 2 > checkpoint_values) {
-    fail("{}: config.json describes a model of {} parameters, but the checkpoint holds only {} values", dir.string(),
-         *gpt2_config.parameter_count(), checkpoint_values);
-  }
-
-  loaded.gpt2 = std::make_shared<GPT2>(gpt2_config);
-  loaded.model = loaded.gpt2;
-  loaded.rewrite_module_template = "transformer.h.{}.mlp.c_proj";
-  std::set<std::string> expected;
-  for (const auto& [name, _] : loaded.gpt2->parameters_by_name()) expected.insert(name);
-  for (const TensorView* view : loaded.checkpoint.tensors()) {
-    const std::string name = module_parameter_name(view->name);
-    if (name.empty()) {
-      if (ends_with(view->name, "lm_head.weight")) check_tied_head(loaded.checkpoint, view, dir);
-      continue;
-    }
-    if (!expected.count(name)) {
-      fail("{}: unexpected tensor \"{}\" for a GPT-2 with {} layers", dir.string(), view->name, loaded.config.n_layer);
-    }
-    auto tensor = to_tensor(loaded.checkpoint.file_of(view->name), *view, options.dtype);
-    try {
-      loaded.gpt2->set_parameter(name, tensor);
-    } catch (const Error& e) {
-      fail("{}: {}", dir.string(), e.what());
-    }
-    expected.erase(name);
-  }
-  if (!expected.empty()) {
-    fail("{}: the checkpoint lacks {} parameter(s), e.g. \"{}\"", dir.string(), expected.size(), *expected.begin());
-  }
-  if (options.device != torch::kCPU) loaded.gpt2->to(options.device);
   loaded.tokenizer = std::make_shared<const Tokenizer>(tokenizer.get());
   if (loaded.tokenizer->vocab_size() > loaded.config.vocab_size) {
     fail("{}: the tokenizer has {} tokens but config.json says vocab_size {}", dir.string(),

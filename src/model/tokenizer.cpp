@@ -19,6 +19,7 @@
 #include "editlab/model/pretokenizer.h"
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
+#include "editlab/util/text.h"
 #include "hf_tokenizer.h"
 #include "piece_cache.h"
 #include "unicode_text.h"
@@ -395,9 +396,6 @@ std::vector<int64_t> Tokenizer::encode(std::string_view utf8, bool add_special_t
 
 std::string Tokenizer::decode(std::span<const int64_t> ids) const {
   if (hf_) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] < 0) fail("decode: token id {} at position {} is negative", ids[i], i);
-    }
     return hf_->decode(ids, false, false);
   }
   std::string out;
@@ -413,9 +411,6 @@ std::string Tokenizer::decode(std::span<const int64_t> ids) const {
 
 std::string Tokenizer::decode_text(std::span<const int64_t> ids, bool skip_special_tokens) const {
   if (hf_) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] < 0) fail("decode: token id {} at position {} is negative", ids[i], i);
-    }
     return hf_->decode(ids, skip_special_tokens, true);
   }
   if (!skip_special_tokens) return replace_invalid_utf8(decode(ids));
@@ -494,21 +489,6 @@ nlohmann::json Tokenizer::describe() const {
 }
 
 // ---- clean_up_tokenization_spaces ----
-
-namespace {
-// Python's str.replace: one left-to-right pass, replacements are not rescanned.
-std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(text.size());
-  size_t start = 0;
-  for (size_t hit; (hit = text.find(from, start)) != std::string_view::npos; start = hit + from.size()) {
-    out.append(text, start, hit - start);
-    out.append(to);
-  }
-  out.append(text, start);
-  return out;
-}
-}  // namespace
 
 std::string clean_up_tokenization_spaces(std::string_view text) {
   static constexpr std::pair<std::string_view, std::string_view> kReplacements[] = {
