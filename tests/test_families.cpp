@@ -390,7 +390,13 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
       auto score = test::run_cli("score --json --model " + test::shell_quote(dir.string()) +
                                  " --prefix 'The capital of France is' --target 'Paris'");
       INFO(score.err);
-      CHECK(score.exit_code == 0);
+      REQUIRE(score.exit_code == 0);
+      // A prefix starts with BOS where the tokenizer adds one (Llama 2, Llama 3, Mistral), the
+      // target is tokenized as it follows the prefix: "▁Paris", not "▁", "▁Paris".
+      const auto tok = Tokenizer::from_dir(dir);
+      const auto sj = nlohmann::json::parse(score.out);
+      CHECK(sj["prefix_ids"].get<std::vector<int64_t>>() == tok.encode("The capital of France is", true));
+      CHECK(sj["target_ids"].get<std::vector<int64_t>>() == tok.encode_continuation(" Paris"));
       auto gen = test::run_cli("generate --model " + test::shell_quote(dir.string()) +
                                " --prompt 'Hello world' --max-new-tokens 4");
       INFO(gen.err);
@@ -411,9 +417,8 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
       hparams["ln_f_module"] = modules["final_norm"];
       hparams["lm_head_module"] = modules["lm_head"];
       std::ofstream(tmp / "rome.json") << hparams.dump();
-      // only "{}": with a prefix, SentencePiece tokenizers (Llama 2) split the sentence differently
-      // whole and in pieces at the subject, which ROME's subject lookup refuses (issue 24, part 2)
-      std::ofstream(tmp / "templates.json") << R"(["{}"])";
+      // context templates with a prefix: the subject lookup counts BOS and works on SentencePiece
+      std::ofstream(tmp / "templates.json") << R"(["{}", "The city was quiet. {}", "Therefore, {}"])";
       const std::string common = "--model " + test::shell_quote(dir.string()) + " --cache-dir " +
                                  test::shell_quote((tmp / "cache").string());
       auto stats = test::run_cli("stats " + common + " --layer 0 --corpus " +
@@ -484,4 +489,40 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
       CHECK(trace.exit_code == 0);
     }
   }
+}
+
+TEST_CASE("an eos_token_id list ends generation at any of its ids, generation_config.json first",
+          "[families]") {
+  const auto src = fixture_dir("llama");
+  auto loaded = load_model(src);
+  const std::vector<int64_t> prompt = {1, 379, 295, 370};
+  GenerateOptions options;
+  options.max_new_tokens = 6;
+  options.eos_token_id = -1;
+  const auto free_run = generate(*loaded.model, prompt, options).ids;
+  REQUIRE(free_run.size() == prompt.size() + 6);
+  const int64_t third = free_run[prompt.size() + 2];
+  // config.json with a list, generation_config.json absent: every listed id stops.
+  test::TempDir tmp;
+  fs::create_directories(tmp / "m");
+  for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+    fs::copy_file(src / f, tmp / "m" / f);
+  }
+  auto config = read_json(src / "config.json");
+  config["eos_token_id"] = {5000, third};
+  std::ofstream(tmp / "m" / "config.json") << config.dump();
+  auto listed = load_model(tmp / "m");
+  CHECK(listed.config.eos_token_id == 5000);
+  CHECK(listed.config.eos_token_ids == std::vector<int64_t>{5000, third});
+  options.eos_token_id = listed.config.eos_token_id;
+  options.more_eos_token_ids = listed.config.eos_token_ids;
+  auto stopped = generate(*listed.model, prompt, options).ids;
+  // the run up to the first generated `third`, inclusive
+  const auto first = std::find(free_run.begin() + prompt.size(), free_run.end(), third);
+  CHECK(stopped == std::vector<int64_t>(free_run.begin(), first + 1));
+  // generation_config.json's list wins, as transformers' generate reads it.
+  std::ofstream(tmp / "m" / "generation_config.json") << R"({"eos_token_id": [7, 9]})";
+  auto from_generation = load_model(tmp / "m");
+  CHECK(from_generation.config.eos_token_id == 7);
+  CHECK(from_generation.config.eos_token_ids == std::vector<int64_t>{7, 9});
 }

@@ -235,3 +235,39 @@ TEST_CASE("tokenizer.json: pre-tokenizers cut the pieces tokenizers cuts, whites
     CHECK(wrong == 0);
   }
 }
+
+TEST_CASE("tokenizer.json: prompts and their continuations as Hugging Face tokenizes them", "[tokenizer]") {
+  // scripts/reference/make_prompt_golden.py: `prompt` is AutoTokenizer(prefix) without EOS,
+  // `continuation` the target through tokenizers with every prefix-adding step switched off,
+  // `joined` AutoTokenizer(prefix + " " + target).
+  const auto golden = read_json(kGoldenDir / "prompt_continuation.json");
+  const auto& pairs = golden.at("pairs");
+  REQUIRE(pairs.size() >= 100);
+  for (const auto& [name, entry] : golden.at("tokenizers").items()) {
+    const auto tok = Tokenizer::from_dir(kFixtureDir / name);
+    const auto& rows = entry.at("rows");
+    REQUIRE(rows.size() == pairs.size());
+    int64_t joined_equal = 0;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const auto prefix = pairs[i][0].get<std::string>();
+      const auto target = " " + pairs[i][1].get<std::string>();
+      const auto prompt = tok.encode_prompt(prefix);
+      const auto continuation = tok.encode_continuation(target);
+      INFO(name << " " << quoted(prefix) << " + " << quoted(target));
+      CHECK(ids_text(prompt) == ids_text(rows[i].at("prompt").get<std::vector<int64_t>>()));
+      CHECK(ids_text(continuation) == ids_text(rows[i].at("continuation").get<std::vector<int64_t>>()));
+      auto joined = prompt;
+      joined.insert(joined.end(), continuation.begin(), continuation.end());
+      joined_equal += joined == rows[i].at("joined").get<std::vector<int64_t>>();
+    }
+    // Where the two differ, a token crosses the boundary (the legacy Llama 2 tokenizer after an
+    // empty prompt: "▁▁Rome"); the count is HF's own.
+    CHECK(joined_equal == entry.at("joined_equal_prompt_plus_continuation").get<int64_t>());
+    CHECK(tok.prompt_prefix_size() == static_cast<int64_t>(tok.encode_prompt("").size()));
+  }
+  // GPT-2's own files: no special tokens, and a continuation is the plain encoding.
+  const auto gpt2 = Tokenizer::from_dir(editlab::test::source_dir() / "data/gpt2-tokenizer");
+  CHECK(gpt2.encode_prompt("The Louvre is in") == gpt2.encode("The Louvre is in"));
+  CHECK(gpt2.encode_continuation(" Paris") == gpt2.encode(" Paris"));
+  CHECK(gpt2.prompt_prefix_size() == 0);
+}

@@ -11,16 +11,24 @@ token's key, float64). The C++ test recomputes them from the same corpus with
 compute_second_moment in float64 and checks them against `mom2_count`, `mom2_trace`, `mom2_diag`
 stored here (the full [M, M] matrix is not stored, to keep the files small).
 
-Tokenization: as editlab's ROME does today, every text is encoded without special tokens
-(`add_special_tokens=False`, editlab's Tokenizer::encode(text)), so Llama / Mistral get no BOS
-(issue 24 part 2 is still open on BOS). Rows are right-padded with eos and passed with an attention
-mask (no position ids), as the reference code calls the model.
+Tokenization: as HF-based editors tokenize (EasyEdit on Llama) and as editlab does: every text
+the model starts reading (prompts, rewriting prompts, statistics samples) is tok(text) with
+add_special_tokens=True, so Llama 2 / Llama 3 / Mistral rows begin with BOS; the target is
+" " + target tokenized as a continuation (make_prompt_golden.no_prefix: the same tokenizer.json with
+Prepend / Metaspace prepend / add_prefix_space off, no special tokens), i.e. the tokens the model
+reads after the prompt ("▁Paris", where tok(" Paris")[1:] on the legacy Llama 2 tokenizer gives
+"▁", "▁Paris"). Rows are right-padded with eos and passed with an attention mask (no position
+ids), as the reference code calls the model.
 
-Subject lookup: repr_tools.get_words_idxs_in_templates (prefix.rstrip + " " + subject); as editlab
-does, a sentence whose whole tokenization disagrees with the pieces' at the subject is refused. For
-a fixture where any template does so (SentencePiece tokenizers split "<prefix>. The" differently
-whole and in pieces), only the "{}" template is used; a request whose own prompt is refused even
-then is left out for that fixture (recorded in `skipped_cases`).
+Rewriting prompts: the reference's context.format(prompt) + tok.decode(target_ids[:-1]), tokenized
+whole, when decoding gives those tokens back; otherwise (SentencePiece decoders drop the first
+token's leading space, "▁Par" -> "Par") the prompt's ids followed by target_ids[:-1].
+
+Subject lookup: repr_tools.get_words_idxs_in_templates as EasyEdit runs it on every family:
+index = len(tok(prefix + subject)) - 1 with BOS counted, where prefix is the template's text
+before "{}"; as editlab does, a sentence whose tokens do not begin with tok(prefix + subject) or
+tok(prefix.rstrip one space) is refused (then only the "{}" template is used for that fixture, and
+a request whose own prompt is refused is left out: `skipped_cases`).
 
 Run:  HF_HUB_OFFLINE=1 .venv-ref/bin/python scripts/reference/make_family_rome_reference.py [names...]
 """
@@ -34,6 +42,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import make_rome_reference as mr  # noqa: E402
+
+sys.path.insert(0, HERE)
+from make_prompt_golden import no_prefix  # noqa: E402
 
 FIXTURES = ["gptj", "neox-parallel", "neox-sequential", "llama", "llama-head-dim", "llama3-rope",
             "llama-dynamic", "mistral", "qwen2"]
@@ -73,20 +84,27 @@ class Family:
         self.unpadded = self.model_type == "mistral"
 
     def encode(self, text):
-        return self.tok.encode(text, add_special_tokens=False)
+        """A text the model starts reading: tok(text), BOS included where the tokenizer adds one."""
+        return self.tok(text)["input_ids"]
+
+    def encode_continuation(self, text):
+        from tokenizers import Tokenizer
+        if not hasattr(self, "_cont"):
+            spec = json.loads(self.tok.backend_tokenizer.to_str())
+            spec["normalizer"] = no_prefix(spec.get("normalizer"))
+            spec["pre_tokenizer"] = no_prefix(spec.get("pre_tokenizer"))
+            self._cont = Tokenizer.from_str(json.dumps(spec))
+        return self._cont.encode(text, add_special_tokens=False).ids
 
     def subject_index(self, template, subject):
-        """repr_tools.get_words_idxs_in_templates, subtoken "last", with editlab's agreement check."""
+        """get_words_idxs_in_templates (EasyEdit's form), subtoken "last", with editlab's agreement check."""
         whole = self.encode(template.format(subject))
-        i = template.index("{}")
-        prefix, word = template[:i], subject
-        if len(prefix) > 0:
-            assert prefix[-1] == " "
-            prefix, word = prefix[:-1], " " + subject.strip()
-        pieces = self.encode(prefix) + self.encode(word)
-        if whole[:len(pieces)] != pieces:
-            raise Refused(f"{template!r}: whole {whole} vs pieces {pieces}")
-        return len(pieces) - 1
+        prefix = template[:template.index("{}")]
+        through = self.encode(prefix + subject)
+        before = self.encode(prefix[:-1] if prefix.endswith(" ") else prefix)
+        if whole[:len(through)] != through or whole[:len(before)] != before or len(through) <= len(before):
+            raise Refused(f"{template!r}: whole {whole} vs through the subject {through}, before it {before}")
+        return len(through) - 1
 
     def pad_rows(self, rows):
         width = max(len(r) for r in rows)
@@ -166,11 +184,15 @@ class Family:
 
     def compute_v(self, request, templates, u, hp):
         target = request["target_new"]
-        target_ids = self.encode(target if target.startswith(" ") else " " + target)
-        prefix_hf, prefix_cleaned = self.target_prefix(target_ids)
+        target_ids = self.encode_continuation(target if target.startswith(" ") else " " + target)
+        head = target_ids[:-1]
+        as_text = self.encode_continuation(self.tok.decode(head, clean_up_tokenization_spaces=False)) == head
+        prefix_hf, prefix_cleaned = self.target_prefix(target_ids) if as_text else ("", "")
         rewriting = [t.format(request["prompt"]) + prefix_hf for t in templates]
         prompts = rewriting + ["{} is a"]
         rows = [self.encode(p.format(request["subject"])) for p in prompts]
+        if not as_text:
+            rows = [r + head for r in rows[:-1]] + [rows[-1]]
         lookup = [self.subject_index(p, request["subject"]) for p in prompts]
         n_model = self.model.config.hidden_size
         delta = torch.zeros(n_model, dtype=torch.float64, requires_grad=True)
@@ -189,7 +211,7 @@ class Family:
         idx = self.subject_index(request["prompt"], request["subject"])
         k0, o0 = self.read_at([self.encode(request["prompt"].format(request["subject"]))], [idx])
         v = (target_vec - o0[0]) / torch.dot(k0[0], u)
-        info = {"target_ids": target_ids, "target_prefix": prefix_hf,
+        info = {"target_ids": target_ids, "target_prefix": prefix_hf, "target_prefix_as_ids": not as_text,
                 "target_prefix_as_editlab": prefix_cleaned, "rows": rows, "lookup": lookup}
         return v, target_vec, losses, info
 
@@ -244,8 +266,9 @@ def run_one(name):
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         "fixture": name, "model_type": fam.model_type, "layer": fam.layer, "rewrite_module": fam.module_name,
         "hparams": hp, "context_templates": templates, "templates_note": template_note,
-        "tokenization": "add_special_tokens=False everywhere (no BOS, as editlab's Tokenizer::encode); "
-                        "rows right-padded with eos id %d, attention mask, no position ids" % fam.pad,
+        "tokenization": "texts the model starts reading: tok(text) (BOS where the tokenizer adds one); targets: "
+                        "continuation ids (no special tokens, no prefix added); rows right-padded with eos id %d, "
+                        "attention mask, no position ids" % fam.pad,
         "corpus": mr.CORPUS, "mom2_count": count, "mom2_trace": float(mom2.trace()),
         "mom2_diag": mom2.diagonal().tolist(), "mom2_frobenius": float(mom2.norm()),
         "skipped_cases": skipped, "cases": cases,

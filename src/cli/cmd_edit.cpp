@@ -47,13 +47,14 @@ nlohmann::json observe(LoadedModel& m, const std::vector<EditRequest>& requests,
   g.max_length = o.max_length;
   if (o.max_new_tokens > 0) g.max_new_tokens = o.max_new_tokens;
   g.eos_token_id = m.config.eos_token_id;
+  g.more_eos_token_ids = m.config.eos_token_ids;
   nlohmann::json out = {{"generations", nlohmann::json::array()}, {"targets", nlohmann::json::array()}};
   for (const auto& p : probes) {
-    auto ids = m.tokenizer->encode(p);
+    auto ids = m.tokenizer->encode_prompt(p);
     auto result = generate(*m.model, ids, g);
     out["generations"].push_back({{"prompt", p},
-                                  {"continuation", m.tokenizer->decode(std::vector<int64_t>(
-                                                       result.ids.begin() + ids.size(), result.ids.end()))}});
+                                  {"continuation", m.tokenizer->decode_continuation(
+                                                       ids, std::span(result.ids).subspan(ids.size()))}});
   }
   if (requests.empty()) return out;
   std::vector<ScoreRequest> scores;

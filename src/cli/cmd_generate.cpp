@@ -15,15 +15,16 @@ struct GenerateCliOptions {
 
 void run_generate(const GenerateCliOptions& opt, const GlobalOptions& global) {
   auto loaded = load(global, opt.model_dir);
-  auto prompt_ids = loaded.tokenizer->encode(opt.prompt);
+  auto prompt_ids = loaded.tokenizer->encode_prompt(opt.prompt);
   GenerateOptions options;
   options.num_beams = opt.beams;
   options.max_length = opt.max_length;
   if (opt.max_new_tokens > 0) options.max_new_tokens = opt.max_new_tokens;
   options.eos_token_id = loaded.config.eos_token_id;
+  options.more_eos_token_ids = loaded.config.eos_token_ids;
   auto result = generate(*loaded.model, prompt_ids, options);
   std::vector<int64_t> new_ids(result.ids.begin() + prompt_ids.size(), result.ids.end());
-  const auto continuation = loaded.tokenizer->decode(new_ids);
+  const auto continuation = loaded.tokenizer->decode_continuation(prompt_ids, new_ids);
   if (opt.json) {
     print_json({{"prompt", opt.prompt},
                 {"prompt_ids", prompt_ids},

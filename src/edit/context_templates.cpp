@@ -12,13 +12,13 @@
 namespace editlab {
 namespace {
 
-// `count` samples of `length` tokens (the leading <|endoftext|> included), top-k sampling.
-std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t eos, int64_t length, int64_t count,
+// `count` samples of `length` tokens (the start token, GPT-2's <|endoftext|> or BOS, included), top-k sampling.
+std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t start, int64_t length, int64_t count,
                                          int64_t top_k, at::Generator& gen) {
   torch::NoGradGuard no_grad;
-  std::vector<std::vector<int64_t>> rows(count, std::vector<int64_t>{eos});
+  std::vector<std::vector<int64_t>> rows(count, std::vector<int64_t>{start});
   KVCache cache;
-  auto ids = torch::full({count, 1}, eos, torch::kLong).to(model.device());
+  auto ids = torch::full({count, 1}, start, torch::kLong).to(model.device());
   for (int64_t step = 1; step < length; ++step) {
     ForwardRequest request;
     request.input_ids = ids;
@@ -43,13 +43,18 @@ std::vector<std::string> generate_context_templates(LanguageModel& model, const 
                                                     uint64_t seed, int64_t top_k) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::vector<std::string> templates = {"{}"};
-  const int64_t eos = tokenizer.eos_id();
+  // ROME samples from "<|endoftext|>", GPT-2's start of text; a tokenizer that begins its
+  // prompts with BOS (Llama, Mistral) starts from BOS.
+  const auto bos = tokenizer.bos_id();
+  const int64_t start = tokenizer.prompt_prefix_size() > 0 && bos ? *bos : tokenizer.eos_id();
+  const std::string eos_text = tokenizer.token_bytes(tokenizer.eos_id());
   for (auto [length, count] : length_params) {
     if (count == 0) continue;
-    for (const auto& row : sample(model, eos, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
+    for (const auto& row : sample(model, start, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
       std::string text = replace_invalid_utf8(tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end())));
       text = replace_all(text, "\n\n", " ");
       text = replace_all(text, "<|endoftext|>", "");
+      if (!eos_text.empty()) text = replace_all(text, eos_text, "");
       std::erase(text, '{');
       std::erase(text, '}');
       templates.push_back(text + ". {}");

@@ -19,8 +19,8 @@ torch::Tensor batch_loss(LanguageModel& model, const Tokenizer& tok, const std::
   std::vector<int64_t> logit_row, logit_pos, wanted, owner;
   std::vector<int64_t> n_targets;
   for (size_t r = 0; r < batch.size(); ++r) {
-    auto prompt_ids = tok.encode(batch[r].sentence());
-    auto target_ids = tok.encode(with_leading_space(batch[r].target_new));
+    auto prompt_ids = tok.encode_prompt(batch[r].sentence());
+    auto target_ids = tok.encode_continuation(with_leading_space(batch[r].target_new));
     if (prompt_ids.empty()) fail("edit {}: the prompt has no tokens", batch[r].case_id);
     n_targets.push_back(target_ids.size());
     const int64_t last = static_cast<int64_t>(prompt_ids.size()) - 1;

@@ -42,7 +42,7 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int64_t>> rows;
   for (const auto& text : texts) {
-    auto ids = tokenizer.encode(text);
+    auto ids = tokenizer.encode_prompt(text);
     if (static_cast<int64_t>(ids.size()) > model.shape().n_positions) ids.resize(model.shape().n_positions);
     if (!ids.empty()) rows.push_back(std::move(ids));
   }

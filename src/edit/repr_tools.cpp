@@ -1,57 +1,40 @@
 #include "editlab/edit/repr_tools.h"
 
+#include <algorithm>
+
 #include "editlab/util/error.h"
 
 namespace editlab {
-namespace {
-
-std::string strip(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t\n\r\f\v");
-  if (first == std::string::npos) return "";
-  const auto last = s.find_last_not_of(" \t\n\r\f\v");
-  return s.substr(first, last - first + 1);
-}
-
-}  // namespace
-
 LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& templ, const std::string& subject,
                               const std::string& fact_token) {
   LocatedSubject located;
-  located.ids = tokenizer.encode(fill_braces(templ, subject));
-  if (located.ids.empty()) fail("the sentence \"{}\" has no tokens", fill_braces(templ, subject));
+  const std::string sentence = fill_braces(templ, subject);
+  located.ids = tokenizer.encode_prompt(sentence);
+  if (static_cast<int64_t>(located.ids.size()) <= tokenizer.prompt_prefix_size()) {
+    fail("the sentence \"{}\" has no tokens", sentence);
+  }
   if (fact_token == "last") {
     located.index = static_cast<int64_t>(located.ids.size()) - 1;
     return located;
   }
   const auto pos = templ.find("{}");
   std::string prefix = templ.substr(0, pos);
-  std::string word = subject;
-  if (!prefix.empty()) {
-    if (prefix.back() != ' ') {
-      fail(
-          "prompt \"{}\": the text before \"{{}}\" must end with a space (ROME locates the subject as "
-          "\" \" + subject)",
-          templ);
-    }
-    prefix.pop_back();
-    word = " " + strip(subject);
-  }
-  const auto prefix_ids = tokenizer.encode(prefix);
-  const auto word_ids = tokenizer.encode(word);
-  if (word_ids.empty()) fail("subject \"{}\" has no tokens", subject);
-  const size_t n = prefix_ids.size() + word_ids.size();
-  bool agree = located.ids.size() >= n;
-  for (size_t i = 0; agree && i < n; ++i) {
-    agree = located.ids[i] == (i < prefix_ids.size() ? prefix_ids[i] : word_ids[i - prefix_ids.size()]);
-  }
-  if (!agree) {
+  // The text that ends with the subject, and the one before it (without the space that binds to
+  // the subject's first word), each tokenized as the start of a sentence.
+  const auto through_subject = tokenizer.encode_prompt(prefix + subject);
+  if (!prefix.empty() && prefix.back() == ' ') prefix.pop_back();
+  const auto before_subject = tokenizer.encode_prompt(prefix);
+  const auto starts = [&](const std::vector<int64_t>& head) {
+    return head.size() <= located.ids.size() && std::equal(head.begin(), head.end(), located.ids.begin());
+  };
+  if (through_subject.size() <= before_subject.size() || !starts(through_subject) || !starts(before_subject)) {
     fail(
-        "subject \"{}\" in \"{}\": tokenizing the sentence whole and in pieces (prefix, subject) "
-        "disagree at the subject's boundary, so its last token is ambiguous",
+        "subject \"{}\" in \"{}\": the sentence's tokens do not begin with those of the text up to the "
+        "subject's start and end, so its last token is ambiguous (a token crosses the subject's boundary)",
         subject, templ);
   }
-  located.index = static_cast<int64_t>(n) - 1;
-  located.subject_begin = static_cast<int64_t>(prefix_ids.size());
+  located.index = static_cast<int64_t>(through_subject.size()) - 1;
+  located.subject_begin = static_cast<int64_t>(before_subject.size());
   return located;
 }
 

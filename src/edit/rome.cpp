@@ -29,16 +29,26 @@ struct VBatch {
 VBatch build_v_batch(const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
                      const std::vector<std::string>& templates) {
   VBatch b;
-  b.target_ids = tok.encode(with_leading_space(request.target_new));
+  b.target_ids = tok.encode_continuation(with_leading_space(request.target_new));
   const int64_t n_target = b.target_ids.size();
+  const std::vector<int64_t> target_head(b.target_ids.begin(), b.target_ids.end() - 1);
+  // The reference appends tok.decode(target_ids[:-1]) to each prompt's text and tokenizes the
+  // whole. Where decoding does not give those tokens back (SentencePiece decoders drop the
+  // leading space: "▁Par" decodes to "Par", and "in" + "Par" reads "inPar"), the tokens are
+  // appended as ids instead, which is what the reference means.
+  const std::string head_bytes = tok.decode(target_head);
+  const bool as_text = tok.encode_continuation(head_bytes) == target_head;
   // Hugging Face's decode cleans up tokenization spaces by default; the reference relies on it.
-  const std::string target_prefix = clean_up_tokenization_spaces(
-      replace_invalid_utf8(tok.decode(std::vector<int64_t>(b.target_ids.begin(), b.target_ids.end() - 1))));
+  const std::string target_prefix = as_text ? clean_up_tokenization_spaces(replace_invalid_utf8(head_bytes)) : "";
   std::vector<std::string> prompts;
   for (const auto& t : templates) prompts.push_back(fill_braces(t, request.prompt) + target_prefix);
   prompts.push_back("{} is a");
   for (size_t i = 0; i < prompts.size(); ++i) {
     auto located = locate_subject(tok, prompts[i], request.subject, hp.fact_token);
+    if (i + 1 < prompts.size() && !as_text) {
+      located.ids.insert(located.ids.end(), target_head.begin(), target_head.end());
+      if (hp.fact_token == "last") located.index = static_cast<int64_t>(located.ids.size()) - 1;
+    }
     b.lookup.push_back(located.index);
     if (i + 1 < prompts.size()) {
       // As the reference: the target's tokens are the row's last n_target - 1 tokens, and the

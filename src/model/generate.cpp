@@ -65,7 +65,12 @@ struct Hypotheses {
   }
 };
 
-Generation greedy(LanguageModel& model, std::vector<int64_t> seq, int64_t max_length, int64_t eos) {
+bool ends_sequence(const GenerateOptions& options, int64_t token) {
+  return token == options.eos_token_id || std::ranges::find(options.more_eos_token_ids, token) !=
+                                              options.more_eos_token_ids.end();
+}
+
+Generation greedy(LanguageModel& model, std::vector<int64_t> seq, int64_t max_length, const GenerateOptions& options) {
   KVCache cache;
   auto device = model.device();
   auto logits = step(model, as_tensor({seq}, device), cache);  // [1, V]
@@ -75,7 +80,7 @@ Generation greedy(LanguageModel& model, std::vector<int64_t> seq, int64_t max_le
     const int64_t next = logprobs.argmax().item<int64_t>();
     out.score += logprobs[next].item<double>();
     seq.push_back(next);
-    if (next == eos || static_cast<int64_t>(seq.size()) >= max_length) break;
+    if (ends_sequence(options, next) || static_cast<int64_t>(seq.size()) >= max_length) break;
     logits = step(model, torch::full({1, 1}, next, torch::TensorOptions().dtype(torch::kLong).device(device)), cache);
   }
   out.ids = std::move(seq);
@@ -107,7 +112,7 @@ Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt,
       const int64_t flat = top_index_cpu[rank].item<int64_t>();
       const int64_t token = flat % V, beam = flat / V;
       const double score = top_scores_cpu[rank].item<double>();
-      if (token == eos) {
+      if (ends_sequence(options, token)) {
         if (rank < nb) hyps.add(seqs[beam], score);  // eos outside the top nb is not added
         continue;
       }
@@ -154,7 +159,7 @@ Generation generate(LanguageModel& model, std::span<const int64_t> prompt, const
   }
   torch::NoGradGuard no_grad;
   std::vector<int64_t> seq(prompt.begin(), prompt.end());
-  if (options.num_beams == 1) return greedy(model, std::move(seq), limit, options.eos_token_id);
+  if (options.num_beams == 1) return greedy(model, std::move(seq), limit, options);
   return beam_search(model, seq, options, limit);
 }
 

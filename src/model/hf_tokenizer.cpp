@@ -207,10 +207,13 @@ void parse_normalizer(const Json& j, const Where& w, std::vector<Normalizer>& ou
 // ---- pre-tokenizers (tokenizers/src/pre_tokenizers) ----
 
 // A piece of the text on its way to the model. at_origin: it starts at offset 0 of the original
-// text (Metaspace's prepend_scheme "first" prepends only there).
+// text (Metaspace's prepend_scheme "first" prepends only there). continues: it starts at offset 0
+// of a text that continues another one (Tokenizer::encode_continuation), so no prefix space or
+// metaspace is added to it whatever the scheme.
 struct Piece {
   std::string text;
   bool at_origin = false;
+  bool continues = false;
 };
 
 enum class Behavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
@@ -284,7 +287,7 @@ void split_by(const Piece& piece, const std::vector<std::pair<size_t, size_t>>& 
   }
   for (const auto& [p, remove] : result) {
     if (remove || p.start == p.end) continue;
-    out.push_back({s.substr(p.start, p.end - p.start), piece.at_origin && p.start == 0});
+    out.push_back({s.substr(p.start, p.end - p.start), piece.at_origin && p.start == 0, piece.continues && p.start == 0});
   }
 }
 
@@ -340,7 +343,7 @@ struct PreTokenizerStep {
     for (auto& piece : pieces) {
       switch (kind) {
         case Kind::kByteLevel: {
-          if (add_prefix_space && !piece.text.starts_with(' ')) piece.text.insert(0, " ");
+          if (add_prefix_space && !piece.continues && !piece.text.starts_with(' ')) piece.text.insert(0, " ");
           const size_t first = out.size();
           if (use_regex) {
             byte_level_regex().find_all(piece.text, matches);
@@ -363,8 +366,8 @@ struct PreTokenizerStep {
           break;
         case Kind::kMetaspace: {
           piece.text = replace_all(piece.text, " ", replacement);
-          const bool prepend_here =
-              prepend == Prepend::kAlways || (prepend == Prepend::kFirst && piece.at_origin);
+          const bool prepend_here = !piece.continues && (prepend == Prepend::kAlways ||
+                                                         (prepend == Prepend::kFirst && piece.at_origin));
           if (prepend_here && !piece.text.starts_with(replacement)) piece.text.insert(0, replacement);
           if (split) {
             matches.clear();
@@ -893,11 +896,16 @@ struct HfTokenizer::Impl {
     size_t i = 0;
     return !s.empty() && is_word_char(next_code_point(s, i));
   }
-  void normalize(std::string& s) const {
-    for (const auto& n : normalizers) n.apply(s);
+  // continues: the text continues another one, so Prepend (which tokenizers applies to every
+  // normalized segment) is skipped for this, its first segment.
+  void normalize(std::string& s, bool continues = false) const {
+    for (const auto& n : normalizers) {
+      if (!(continues && n.kind == Normalizer::Kind::kPrepend)) n.apply(s);
+    }
   }
 
-  void encode_plain(std::string_view text, std::vector<int64_t>& out) const {
+  // continues: see Piece::continues; only the text's first segment is affected.
+  void encode_plain(std::string_view text, std::vector<int64_t>& out, bool continues = false) const {
     std::vector<Piece> pieces;
     split_added(text, raw_trie, [&](std::string_view segment, int32_t token, size_t segment_start) {
       if (token >= 0) {
@@ -905,14 +913,15 @@ struct HfTokenizer::Impl {
         return;
       }
       std::string normalized(segment);
-      normalize(normalized);
+      normalize(normalized, continues && segment_start == 0);
       split_added(normalized, normalized_trie, [&](std::string_view sub, int32_t token2, size_t sub_start) {
         if (token2 >= 0) {
           out.push_back(added[token2].id);
           return;
         }
         pieces.clear();
-        pieces.push_back({std::string(sub), segment_start == 0 && sub_start == 0});
+        const bool first = segment_start == 0 && sub_start == 0;
+        pieces.push_back({std::string(sub), first && !continues, first && continues});
         for (const auto& step : pre_tokenizers) step.apply(pieces);
         for (const auto& piece : pieces) model.tokenize(piece.text, out);
       });
@@ -1387,14 +1396,16 @@ std::shared_ptr<const HfTokenizer> HfTokenizer::parse(std::string_view text, con
   return std::shared_ptr<const HfTokenizer>(new HfTokenizer(std::move(impl)));
 }
 
-void HfTokenizer::encode(std::string_view utf8, bool add_special_tokens, std::vector<int64_t>& out) const {
+void HfTokenizer::encode(std::string_view utf8, EncodeMode mode, std::vector<int64_t>& out) const {
   if (const auto bad = invalid_utf8_offset(utf8)) {
     fail("cannot tokenize: the text is not valid UTF-8 at byte offset {}; decode or clean the input before encoding",
          *bad);
   }
-  if (add_special_tokens) out.insert(out.end(), impl_->prefix.begin(), impl_->prefix.end());
-  impl_->encode_plain(utf8, out);
-  if (add_special_tokens) out.insert(out.end(), impl_->suffix.begin(), impl_->suffix.end());
+  if (mode == EncodeMode::kSpecial || mode == EncodeMode::kPrompt) {
+    out.insert(out.end(), impl_->prefix.begin(), impl_->prefix.end());
+  }
+  impl_->encode_plain(utf8, out, mode == EncodeMode::kContinuation);
+  if (mode == EncodeMode::kSpecial) out.insert(out.end(), impl_->suffix.begin(), impl_->suffix.end());
 }
 
 std::string HfTokenizer::decode(std::span<const int64_t> ids, bool skip_special_tokens, bool text) const {

@@ -43,7 +43,12 @@ class HfTokenizer {
   HfTokenizer(const HfTokenizer&) = delete;
   HfTokenizer& operator=(const HfTokenizer&) = delete;
 
-  void encode(std::string_view utf8, bool add_special_tokens, std::vector<int64_t>& out) const;
+  // kPlain: add_special_tokens=False; kSpecial: add_special_tokens=True (the template's tokens
+  // before and after); kPrompt: only the template's tokens before the text (BOS); kContinuation:
+  // no special tokens and no prefix added to the text's start (Prepend normalizer, Metaspace's
+  // prepend, ByteLevel's add_prefix_space), as the text is tokenized when it follows other text.
+  enum class EncodeMode { kPlain, kSpecial, kPrompt, kContinuation };
+  void encode(std::string_view utf8, EncodeMode mode, std::vector<int64_t>& out) const;
   // Ids without a token are dropped, as tokenizers does; a negative id is an Error.
   // text = false: the bytes the ids stand for (no replacement of invalid UTF-8 anywhere);
   // text = true: Hugging Face's string (U+FFFD where its decoders put them).

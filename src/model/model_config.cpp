@@ -39,6 +39,21 @@ int64_t read_token_id(const nlohmann::json& j, const char* key, int64_t fallback
   return v;
 }
 
+// eos_token_id as every id it lists (an int, a list of ints, or null / absent: none).
+std::vector<int64_t> read_token_ids(const nlohmann::json& j, const char* key, const std::string& source) {
+  std::vector<int64_t> ids;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ids;
+  const nlohmann::json items = it->is_array() ? *it : nlohmann::json::array({*it});
+  for (const auto& item : items) {
+    nlohmann::json one = {{key, item}};
+    int64_t v = -1;
+    read_key(one, key, v, source);
+    ids.push_back(v);
+  }
+  return ids;
+}
+
 void require_positive(int64_t value, const char* key, const std::string& source) {
   if (value <= 0) fail("{}: \"{}\" must be positive, found {}", source, key, value);
 }
@@ -112,6 +127,7 @@ ModelConfig ModelConfig::from_gpt2(const GPT2Config& c) {
   m.layer_norm_epsilon = c.layer_norm_epsilon;
   m.bos_token_id = c.bos_token_id;
   m.eos_token_id = c.eos_token_id;
+  if (c.eos_token_id >= 0) m.eos_token_ids = {c.eos_token_id};
   m.tie_word_embeddings = true;
   m.attention_bias = m.attention_out_bias = m.mlp_bias = true;
   m.gpt2 = c;
@@ -248,6 +264,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   if (c.family == ModelFamily::kLlama && !j.contains("tie_word_embeddings")) c.tie_word_embeddings = false;
   c.bos_token_id = read_token_id(j, "bos_token_id", c.bos_token_id, source);
   c.eos_token_id = read_token_id(j, "eos_token_id", c.eos_token_id, source);
+  c.eos_token_ids = read_token_ids(j, "eos_token_id", source);
+  if (c.eos_token_ids.empty() && c.eos_token_id >= 0 && !j.contains("eos_token_id")) c.eos_token_ids = {c.eos_token_id};
 
   require_positive(c.vocab_size, "vocab_size", source);
   require_positive(c.n_positions, "max_position_embeddings", source);
@@ -314,7 +332,16 @@ nlohmann::json ModelConfig::to_json() const {
 }
 
 ModelConfig ModelConfig::from_file(const std::filesystem::path& path) {
-  return from_json(read_json_file(path, "model's config.json"), path.string());
+  auto c = from_json(read_json_file(path, "model's config.json"), path.string());
+  const auto generation = path.parent_path() / "generation_config.json";
+  if (std::filesystem::exists(generation)) {
+    const auto g = read_json_file(generation, "generation_config.json");
+    if (g.contains("eos_token_id")) {
+      c.eos_token_ids = read_token_ids(g, "eos_token_id", generation.string());
+      if (!c.eos_token_ids.empty()) c.eos_token_id = c.eos_token_ids[0];
+    }
+  }
+  return c;
 }
 
 }  // namespace editlab

@@ -383,15 +383,41 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   return from_files(dir / "vocab.json", dir / "merges.txt");
 }
 
-std::vector<int64_t> Tokenizer::encode(std::string_view utf8, bool add_special_tokens) const {
+std::vector<int64_t> Tokenizer::encode_as(std::string_view utf8, int mode) const {
   std::vector<int64_t> ids;
   ids.reserve(utf8.size() / 4);  // English averages about 4 bytes per token
   if (hf_) {
-    hf_->encode(utf8, add_special_tokens, ids);
+    hf_->encode(utf8, static_cast<detail::HfTokenizer::EncodeMode>(mode), ids);
     return ids;
   }
+  // GPT-2's files: no special tokens, and nothing is ever added to a text's start.
   impl_->pretokenizer.for_each_piece(utf8, [&](std::string_view piece) { impl_->encode_piece(piece, ids); });
   return ids;
+}
+
+std::vector<int64_t> Tokenizer::encode(std::string_view utf8, bool add_special_tokens) const {
+  using Mode = detail::HfTokenizer::EncodeMode;
+  return encode_as(utf8, static_cast<int>(add_special_tokens ? Mode::kSpecial : Mode::kPlain));
+}
+
+std::vector<int64_t> Tokenizer::encode_prompt(std::string_view utf8) const {
+  return encode_as(utf8, static_cast<int>(detail::HfTokenizer::EncodeMode::kPrompt));
+}
+
+std::vector<int64_t> Tokenizer::encode_continuation(std::string_view utf8) const {
+  return encode_as(utf8, static_cast<int>(detail::HfTokenizer::EncodeMode::kContinuation));
+}
+
+int64_t Tokenizer::prompt_prefix_size() const { return static_cast<int64_t>(encode_prompt("").size()); }
+
+std::string Tokenizer::decode_continuation(std::span<const int64_t> context, std::span<const int64_t> ids) const {
+  if (!hf_ || context.empty()) return decode(ids);
+  std::vector<int64_t> joined(context.begin(), context.end());
+  joined.insert(joined.end(), ids.begin(), ids.end());
+  const std::string whole = decode(joined), head = decode(context);
+  // A decoder that rewrote the context's end once more tokens followed (none of the supported
+  // ones does) falls back to the tokens on their own.
+  return whole.starts_with(head) ? whole.substr(head.size()) : decode(ids);
 }
 
 std::string Tokenizer::decode(std::span<const int64_t> ids) const {

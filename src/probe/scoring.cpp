@@ -67,8 +67,8 @@ std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& to
   std::vector<size_t> lengths(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     auto& s = scores[i];
-    s.prefix_ids = tokenizer.encode(requests[i].prefix);
-    s.target_ids = tokenizer.encode(" " + requests[i].target);
+    s.prefix_ids = tokenizer.encode_prompt(requests[i].prefix);
+    s.target_ids = tokenizer.encode_continuation(" " + requests[i].target);
     if (s.prefix_ids.empty()) fail("score: the prefix is empty (target \"{}\")", requests[i].target);
     if (requests[i].target.empty()) fail("score: the target is empty (prefix \"{}\")", requests[i].prefix);
     // The model reads prefix + all target tokens but the last.
@@ -124,7 +124,7 @@ torch::Tensor next_token_logprobs(LanguageModel& model, const Tokenizer& tokeniz
   std::vector<std::vector<int64_t>> rows;
   std::vector<size_t> lengths;
   for (const auto& prefix : prefixes) {
-    rows.push_back(tokenizer.encode(prefix));
+    rows.push_back(tokenizer.encode_prompt(prefix));
     if (rows.back().empty()) fail("next-token distribution: empty prefix");
     lengths.push_back(rows.back().size());
   }

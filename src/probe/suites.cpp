@@ -56,7 +56,7 @@ double entropy_of_ngrams(const std::vector<std::string>& words, size_t n) {
 // continuation up to len(prompt) characters + 30 tokens; MQuAKE's continuation (20 tokens).
 std::string benchmark_generation(LanguageModel& model, const Tokenizer& tokenizer, const std::string& benchmark,
                                  const std::string& prompt) {
-  const auto ids = tokenizer.encode(prompt);
+  const auto ids = tokenizer.encode_prompt(prompt);
   const int64_t limit = model.shape().n_positions;
   if (static_cast<int64_t>(ids.size()) >= limit)
     fail("benchmark query \"{}\" is {} tokens, the model's context is {}", prompt, ids.size(), limit);
@@ -69,13 +69,13 @@ std::string benchmark_generation(LanguageModel& model, const Tokenizer& tokenize
     g.max_length = std::min<int64_t>(ripple_edits_max_length(prompt), limit);
   }
   const auto out = generate(model, ids, g);
-  std::span<const int64_t> span(out.ids);
-  if (mquake) span = span.subspan(ids.size());
   std::vector<int64_t> kept;
-  for (auto id : span) {
+  for (auto id : std::span(out.ids).subspan(ids.size())) {
     if (id != tokenizer.eos_id()) kept.push_back(id);
   }
-  return replace_invalid_utf8(tokenizer.decode(kept));
+  // RippleEdits reads the prompt and its continuation (without a BOS the prompt began with).
+  const std::string continuation = tokenizer.decode_continuation(ids, kept);
+  return replace_invalid_utf8(mquake ? continuation : prompt + continuation);
 }
 
 }  // namespace
@@ -158,9 +158,9 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
     g.max_length = options_.max_length;
     g.eos_token_id = tokenizer.eos_id();
     for (const auto& imp : record_.implications) {
-      const auto ids = tokenizer.encode(imp.prompt);
+      const auto ids = tokenizer.encode_prompt(imp.prompt);
       const auto out = generate(model, ids, g);
-      o.generations.push_back(tokenizer.decode(std::span(out.ids).subspan(ids.size())));
+      o.generations.push_back(tokenizer.decode_continuation(ids, std::span(out.ids).subspan(ids.size())));
     }
   }
   if (options_.has(Suite::benchmark)) {
@@ -176,13 +176,15 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const int64_t length = std::min(options_.fluency_max_length, model.shape().n_positions);
     for (const auto& p : record_.generation_prompts) {
-      const auto ids = tokenizer.encode(p);
+      const auto ids = tokenizer.encode_prompt(p);
       if (static_cast<int64_t>(ids.size()) >= length)
         fail("generation prompt \"{}\" is longer than {} tokens", p, length);
-      std::string text =
-          replace_invalid_utf8(tokenizer.decode(sample_top_k(model, ids, length, options_.fluency_top_k, gen)));
-      for (auto pos = text.find("<|endoftext|>"); pos != std::string::npos; pos = text.find("<|endoftext|>"))
-        text.erase(pos, 13);
+      const auto sampled = sample_top_k(model, ids, length, options_.fluency_top_k, gen);
+      std::string text = replace_invalid_utf8(p + tokenizer.decode_continuation(ids, std::span(sampled).subspan(ids.size())));
+      const std::string eos = tokenizer.token_bytes(tokenizer.eos_id());
+      for (auto pos = text.find(eos); !eos.empty() && pos != std::string::npos; pos = text.find(eos)) {
+        text.erase(pos, eos.size());
+      }
       o.samples.push_back(std::move(text));
     }
   }

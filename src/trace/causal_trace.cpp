@@ -127,7 +127,7 @@ CausalTracer::Prepared CausalTracer::prepare(const TraceInput& input, uint64_t s
   p.end = located.index + 1;
   if (p.begin < 0 || p.begin >= p.end) fail("subject \"{}\" has no tokens in \"{}\"", input.subject, input.prompt);
   if (!input.answer.empty()) {
-    const auto answer_ids = tokenizer_.encode(" " + input.answer);
+    const auto answer_ids = tokenizer_.encode_continuation(" " + input.answer);
     if (answer_ids.empty()) fail("prompt \"{}\": the answer \"{}\" has no tokens", input.prompt, input.answer);
     p.answer_id = answer_ids[0];
   }

@@ -18,12 +18,14 @@ struct LocatedSubject {
   int64_t subject_begin = 0;  // with "subject_last": the subject's first token (it ends at index)
 };
 
-// fact_token "subject_last": as ROME's get_words_idxs_in_templates, the template is split at
-// "{}"; a non-empty prefix loses its trailing space (it must have one) and the subject becomes
-// " " + subject.strip(); prefix and subject are tokenized separately and the index is
-// len(prefix) + len(subject) - 1. The whole sentence is also tokenized (that is the model's
-// input); when its first tokens differ from prefix + subject, the boundary is ambiguous and this
-// is an Error rather than a silent shift. fact_token "last": the sentence's last token.
+// The sentence template.format(subject) is tokenized as a prompt (Tokenizer::encode_prompt: with
+// BOS where the tokenizer adds one, as HF-based editors tokenize it). fact_token "subject_last":
+// as ROME's get_words_idxs_in_templates in the form EasyEdit runs on every family, the index is
+// len(tok(prefix + subject)) - 1, where prefix is the template's text before "{}"; the subject
+// starts at len(tok(prefix without its trailing space)). With GPT-2's tokenizer this is the
+// original's len(tok(prefix.rstrip)) + len(tok(" " + subject)) - 1. Both must be the first
+// tokens of the sentence; when a token crosses the subject's boundary the lookup is ambiguous
+// and this is an Error rather than a silent shift. fact_token "last": the sentence's last token.
 LocatedSubject locate_subject(const Tokenizer& tokenizer, const std::string& template_with_braces,
                               const std::string& subject, const std::string& fact_token);
 

@@ -19,7 +19,8 @@ struct GenerateOptions {
   std::optional<int64_t> max_length;      // total tokens, prompt included (HF default 20)
   std::optional<int64_t> max_new_tokens;  // wins over max_length when set
   double length_penalty = 1.0;
-  int64_t eos_token_id = 50256;
+  int64_t eos_token_id = 50256;           // ends a sequence; appended to a short beam winner
+  std::vector<int64_t> more_eos_token_ids;  // further ids that end a sequence (an eos_token_id list)
 };
 
 struct Generation {

@@ -47,6 +47,10 @@ struct ModelConfig {
   double layer_norm_epsilon = 1e-5;  // LayerNorm or RMSNorm epsilon
   int64_t bos_token_id = -1;         // -1: none
   int64_t eos_token_id = -1;         // -1: none (the first of a list)
+  // Every id that ends generation: config.json's eos_token_id (an int or a list), replaced by
+  // generation_config.json's when that file is beside it, as transformers' generate reads them
+  // (Llama 3 Instruct: 128001 and 128009).
+  std::vector<int64_t> eos_token_ids;
 
   RopeConfig rope;                       // not GPT-2
   bool tie_word_embeddings = false;

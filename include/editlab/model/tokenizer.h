@@ -67,11 +67,28 @@ class Tokenizer {
   // HF's add_special_tokens=True; GPT-2's files have none). Throws Error naming the byte offset
   // if utf8 is not valid UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
   std::vector<int64_t> encode(std::string_view utf8, bool add_special_tokens = false) const;
+  // A text that starts a sequence the model reads (a prompt, a prefix to score, a statistics
+  // sample), as Hugging Face-based editors tokenize one (tok(text), add_special_tokens=True):
+  // the template's special tokens before the text (Llama 2 / Mistral <s>, Llama 3
+  // <|begin_of_text|>; none for GPT-2, GPT-J, NeoX, Qwen2), never the ones after it (EOS).
+  std::vector<int64_t> encode_prompt(std::string_view utf8) const;
+  // A text that continues another (a target after its prompt): no special tokens, and nothing
+  // added to its start (the legacy Llama 2 Prepend("▁") normalizer, Metaspace's prepend,
+  // ByteLevel's add_prefix_space), so " Paris" is the "▁Paris" the model reads after "in", not
+  // "▁", "▁Paris". encode_prompt(p) + encode_continuation(" " + t) is the tokenization of
+  // p + " " + t whenever no token crosses the boundary (GPT-2's files: always encode(t)).
+  std::vector<int64_t> encode_continuation(std::string_view utf8) const;
+  // How many ids encode_prompt puts before the text (0 or 1 for the supported families).
+  int64_t prompt_prefix_size() const;
   // The exact bytes the ids stand for. A cut through a multi-byte character gives a partial
   // UTF-8 sequence, not a replacement character. Throws Error on an id outside the vocab
   // (tokenizer.json: ids past its last token are dropped, as tokenizers' decode does, since a
   // model's vocabulary may be larger than its tokenizer's).
   std::string decode(std::span<const int64_t> ids) const;
+  // The bytes `ids` add after `context`: decode(context + ids) minus decode(context). Equal to
+  // decode(ids) for GPT-2; SentencePiece decoders drop the leading space of a text's first token,
+  // so a generated "▁Paris" decoded alone would lose the space it has after the prompt.
+  std::string decode_continuation(std::span<const int64_t> context, std::span<const int64_t> ids) const;
   // The text as Hugging Face's decode gives it (tokenizers' Tokenizer::decode, without
   // transformers' clean_up_tokenization_spaces): invalid UTF-8 replaced by U+FFFD where its
   // decoders replace it; skip_special_tokens drops special tokens as HF does.
@@ -99,6 +116,7 @@ class Tokenizer {
   struct Impl;
   explicit Tokenizer(std::shared_ptr<const Impl> impl);
   explicit Tokenizer(std::shared_ptr<const detail::HfTokenizer> hf);
+  std::vector<int64_t> encode_as(std::string_view utf8, int mode) const;
   std::shared_ptr<const Impl> impl_;             // vocab.json + merges.txt
   std::shared_ptr<const detail::HfTokenizer> hf_;  // tokenizer.json
 };
