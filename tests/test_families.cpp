@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "../src/model/decoder.h"
+#include "editlab/model/bench.h"
 #include "editlab/model/generate.h"
 #include "editlab/model/model_config.h"
 #include "editlab/model/model_dir.h"
@@ -439,6 +440,12 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
       // the v optimisation works through this family's forward (a random model's probes need not follow)
       const auto& losses = rj["edits"][0]["diagnostics"]["layers"][0]["losses"];
       CHECK(losses.back()["nll"].get<double>() < losses.front()["nll"].get<double>() - 1.0);
+      // the same edit on the model in bfloat16 (ROME's vectors and v loss in float32)
+      auto rome_bf16 = test::run_cli("--dtype bfloat16 " + edit + test::shell_quote((tmp / "rome.json").string()));
+      INFO(rome_bf16.err);
+      REQUIRE(rome_bf16.exit_code == 0);
+      const auto bf16_losses = nlohmann::json::parse(rome_bf16.out)["edits"][0]["diagnostics"]["layers"][0]["losses"];
+      CHECK(bf16_losses.back()["nll"].get<double>() < bf16_losses.front()["nll"].get<double>() - 1.0);
       // a module name the model lacks is an error
       hparams["rewrite_module_tmp"] = "transformer.h.{}.mlp.c_proj";
       std::ofstream(tmp / "wrong.json") << hparams.dump();
@@ -525,4 +532,58 @@ TEST_CASE("an eos_token_id list ends generation at any of its ids, generation_co
   auto from_generation = load_model(tmp / "m");
   CHECK(from_generation.config.eos_token_id == 7);
   CHECK(from_generation.config.eos_token_ids == std::vector<int64_t>{7, 9});
+}
+
+TEST_CASE("bfloat16 compute: weights in bfloat16, logits near HF's float32; float16 needs CUDA", "[families]") {
+  for (const auto& name : kFixtures) {
+    const auto dir = fixture_dir(name);
+    const Expected expected(dir / "expected.safetensors");
+    auto loaded = load_model(dir, {torch::kBFloat16, torch::kCPU});
+    CHECK(loaded.model->dtype() == torch::kBFloat16);
+    const auto want = expected.get("logits_single_2");
+    auto got = run(*loaded.model, expected.get("ids_single_2").unsqueeze(0))
+                   .logits[0]
+                   .index_select(0, expected.get("logit_positions_single_2"));
+    CHECK(got.scalar_type() == torch::kFloat32);  // logits are upcast, as HF's heads do
+    const double diff = max_diff(got, want);
+    const double scale = want.abs().max().item<double>();
+    const double agree = (got.argmax(-1) == want.argmax(-1)).to(torch::kDouble).mean().item<double>();
+    std::cout << fmt::format("bfloat16 {:16s} logits max |diff| {:.2e} (max |logit| {:.2f}), argmax agree {:.2f}\n",
+                             name, diff, scale, agree);
+    // bfloat16 keeps 8 significant bits: a relative error of a few 2^-8 through the layers.
+    CHECK(diff <= 0.05 * std::max(1.0, scale));
+  }
+  // A BF16 checkpoint in bfloat16 compute is used in place (zero-copy over the mapping).
+  auto bf16 = load_model(fixture_dir("llama-bf16"), {torch::kBFloat16, torch::kCPU});
+  bool mapped = false;
+  for (const auto& [name, t] : bf16.model->parameters_by_name()) {
+    const auto* view = bf16.checkpoint.find(name);
+    if (view != nullptr && t.data_ptr() == view->data) mapped = true;
+  }
+  CHECK(mapped);
+  REQUIRE_THROWS_WITH(load_model(fixture_dir("llama"), {torch::kHalf, torch::kCPU}),
+                      Contains("float16") && Contains("CUDA") && Contains("bfloat16"));
+}
+
+TEST_CASE("bench --model measures a family directory in a fresh process", "[families]") {
+  for (const std::string dtype : {"float32", "bfloat16"}) {
+    auto r = test::run_cli("--dtype " + dtype + " bench --json --tokens 8 --model " +
+                           test::shell_quote(fixture_dir("llama").string()));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["dtype"] == dtype);
+    CHECK(j["config"]["family"] == "Llama");
+    CHECK(j["weights_bytes"].get<double>() == static_cast<double>(fs::file_size(fixture_dir("llama") / "model.safetensors")));
+    CHECK(j["load"]["peak_rss_bytes"].get<double>() > 0);
+    CHECK(j["forward"]["gflops"].get<double>() > 0);
+    CHECK(j["forward"]["flops"].get<double>() == forward_flops(ModelConfig::from_file(fixture_dir("llama") / "config.json"), 1, 8));
+  }
+  // the named shapes are configs every family reader accepts
+  for (const auto& name : bench_shape_names()) {
+    const auto c = ModelConfig::from_json(bench_shape_config(name), name);
+    CHECK(*c.parameter_count() > 1'000'000'000);
+  }
+  auto bad = test::run_cli("bench --shape llama-7b");
+  CHECK(bad.exit_code == 2);
 }

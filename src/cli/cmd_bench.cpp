@@ -30,15 +30,20 @@ struct BenchOptions {
   std::string toy_model_dir = (data_dir() / "toy-world/model").string();
   std::string measure_load_dir;
   std::string tokenizer_dir;
+  std::string model_dir;
+  std::string shape;
+  int64_t batch = 1;
+  int64_t tokens = 128;
+  bool keep = false;
 };
 
 // Runs `editlab --threads N bench --measure-load DIR --json` (this executable) as a fresh process
 // (this one already held other models, so its own peak RSS says nothing) and returns its JSON.
-nlohmann::json measure_load_in_child(const std::filesystem::path& dir) {
-  const auto out_file = dir / "measure-load.json";
-  std::vector<std::string> args = {"/proc/self/exe", "--threads",      std::to_string(compute_threads()),
-                                   "bench",          "--measure-load", dir.string(),
-                                   "--json"};
+nlohmann::json measure_load_in_child(const std::filesystem::path& dir, const std::string& dtype = "float32") {
+  const auto out_file = std::filesystem::temp_directory_path() / fmt::format("editlab-measure-load-{}.json", ::getpid());
+  std::vector<std::string> args = {"/proc/self/exe", "--threads", std::to_string(compute_threads()),
+                                   "--dtype",        dtype,       "bench",
+                                   "--measure-load", dir.string(), "--json"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -54,12 +59,58 @@ nlohmann::json measure_load_in_child(const std::filesystem::path& dir) {
     fail("bench: the child `editlab bench --measure-load {}` failed", dir.string());
   }
   std::ifstream in(out_file);
-  return nlohmann::json::parse(in);
+  auto result = nlohmann::json::parse(in);
+  std::error_code ec;
+  std::filesystem::remove(out_file, ec);
+  return result;
 }
 
-void run_bench(const BenchOptions& opt) {
+// editlab bench --model DIR | --shape NAME: one model at its real size.
+void run_model_bench_cli(const BenchOptions& opt, const GlobalOptions& global) {
+  auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  std::filesystem::path dir = opt.model_dir;
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup;
+  if (!opt.shape.empty()) {
+    const auto config = bench_shape_config(opt.shape);
+    const std::filesystem::path work =
+        opt.work_dir.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(opt.work_dir);
+    dir = work / fmt::format("editlab-bench-{}-{}", opt.shape, ::getpid());
+    if (!opt.keep) cleanup.dir = dir;
+    log(fmt::format("writing a random-weight {} to {} ...", opt.shape, dir.string()));
+    const auto tokenizer = opt.tokenizer_dir.empty() ? data_dir() / "gpt2-tokenizer" : std::filesystem::path(opt.tokenizer_dir);
+    write_random_model(config, tokenizer, dir);
+  }
+  ModelBenchSettings settings;
+  settings.dtype = parse_compute_dtype(global.dtype, "--dtype");
+  settings.batch = opt.batch;
+  settings.tokens = opt.tokens;
+  if (!opt.skip_load) {
+    settings.measure_load_in_fresh_process = [&](const std::filesystem::path& d) {
+      return measure_load_in_child(d, global.dtype);
+    };
+  }
+  auto report = run_model_bench(dir, settings, log);
+  if (!opt.shape.empty()) report["model"] = opt.shape + " (random weights)";
+  if (opt.json) {
+    print_json(report);
+  } else {
+    fmt::print("{}", format_model_bench_report(report));
+  }
+}
+
+void run_bench(const BenchOptions& opt, const GlobalOptions& global) {
+  if (!opt.model_dir.empty() || !opt.shape.empty()) {
+    run_model_bench_cli(opt, global);
+    return;
+  }
   if (!opt.measure_load_dir.empty()) {
-    auto result = measure_load(opt.measure_load_dir);
+    auto result = measure_load(opt.measure_load_dir, 3, parse_compute_dtype(global.dtype, "--dtype"));
     if (opt.json) {
       print_json(result);
     } else {
@@ -71,7 +122,7 @@ void run_bench(const BenchOptions& opt) {
   BenchSettings settings;
   if (!opt.work_dir.empty()) settings.work_dir = opt.work_dir;
   settings.measure_load = !opt.skip_load;
-  settings.measure_load_in_fresh_process = measure_load_in_child;
+  settings.measure_load_in_fresh_process = [](const std::filesystem::path& d) { return measure_load_in_child(d); };
   if (!opt.tokenizer_dir.empty()) settings.tokenizer_dir = opt.tokenizer_dir;
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   auto report = run_foundation_bench(settings, log);
@@ -113,7 +164,7 @@ void run_bench(const BenchOptions& opt) {
 
 }  // namespace
 
-void setup_bench(CLI::App& app, const GlobalOptions&) {
+void setup_bench(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<BenchOptions>();
   auto* sub =
       app.add_subcommand("bench", "measure matmul and forward GFLOP/s, model load time and memory (GPT-2-small shape)");
@@ -131,7 +182,23 @@ void setup_bench(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--measure-load", opt->measure_load_dir,
                   "only time loading this model directory and report this process's peak RSS "
                   "(what bench runs in a fresh child process)");
-  sub->callback([opt] { run_bench(*opt); });
+  auto* model = sub->add_option("--model", opt->model_dir,
+                                "measure this model directory instead: load time and peak RSS in a fresh process, "
+                                "forward GFLOP/s against sgemm at its MLP shape, in --dtype")
+                    ->check(CLI::ExistingDirectory);
+  sub->add_option("--shape", opt->shape,
+                  "the same on a random-weight model of a named shape written to --work-dir and removed after: "
+                  "llama-1b (Llama 3.2 1B, 4.9 GB in float32) or gpt2-xl (6.2 GB)")
+      ->check(CLI::IsMember(bench_shape_names()))
+      ->excludes(model);
+  sub->add_option("--batch", opt->batch, "with --model / --shape: sequences per forward pass")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--tokens", opt->tokens, "with --model / --shape: tokens per sequence")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_flag("--keep", opt->keep, "with --shape: keep the written model directory");
+  sub->callback([opt, &global] { run_bench(*opt, global); });
 }
 
 }  // namespace editlab::cli

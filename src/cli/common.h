@@ -16,7 +16,7 @@ namespace editlab::cli {
 struct GlobalOptions {
   int threads = 0;                // 0 = all cores
   std::string device = "cpu";     // cpu | cuda | cuda:N
-  std::string dtype = "float32";  // float32 | float64
+  std::string dtype = "float32";  // float32 | float64 | bfloat16 | float16
 };
 
 // Library errors name settings by field; the CLI by flags: "--" + the field with '-' for '_',

@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->envname("EDITLAB_THREADS");
   app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")->capture_default_str();
-  app.add_option("--dtype", global.dtype, "compute dtype: float32 or float64")
-      ->check(CLI::IsMember({"float32", "float64"}))
+  app.add_option("--dtype", global.dtype, "compute dtype: float32, float64, bfloat16 (weights and matrix products in bfloat16; norms, softmaxes, logits, ROME's solve and v loss in float32) or float16 (CUDA only)")
+      ->check(CLI::IsMember({"float32", "float64", "bfloat16", "float16"}))
       ->capture_default_str();
   app.parse_complete_callback([&] {
     // Debian's libtorch may start with one intra-op thread: always set it deliberately.

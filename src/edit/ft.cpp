@@ -76,7 +76,12 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
     trainable.push_back(w);
   }
   for (auto& w : trainable) w.set_requires_grad(true);
-  torch::optim::Adam optimizer(trainable, torch::optim::AdamOptions(hp.lr).weight_decay(hp.weight_decay));
+  // A bfloat16 / float16 model trains float32 master copies (Adam's small steps would round away
+  // in half precision); each step writes them back into the model's weights.
+  const bool half = model.dtype() == torch::kBFloat16 || model.dtype() == torch::kHalf;
+  std::vector<torch::Tensor> masters;
+  for (const auto& w : trainable) masters.push_back(half ? w.detach().to(torch::kFloat) : w);
+  torch::optim::Adam optimizer(masters, torch::optim::AdamOptions(hp.lr).weight_decay(hp.weight_decay));
   nlohmann::json losses = nlohmann::json::array();
   int64_t steps_taken = 0;
   try {
@@ -93,15 +98,24 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
             ModelClock::Scope clock;
             loss.backward();
           }
+          if (half) {
+            for (size_t i = 0; i < trainable.size(); ++i) {
+              masters[i].mutable_grad() = trainable[i].grad().to(torch::kFloat);
+              trainable[i].mutable_grad() = torch::Tensor();
+            }
+          }
           optimizer.step();
           ++steps_taken;
         }
+        torch::NoGradGuard no_grad;
         if (hp.constrained()) {
-          torch::NoGradGuard no_grad;
-          for (size_t i = 0; i < trainable.size(); ++i) {
-            const auto& w0 = edit.changes[i].original;
-            trainable[i].copy_(torch::max(torch::min(trainable[i], w0 + hp.norm_constraint), w0 - hp.norm_constraint));
+          for (size_t i = 0; i < masters.size(); ++i) {
+            const auto w0 = edit.changes[i].original.to(masters[i].scalar_type());
+            masters[i].copy_(torch::max(torch::min(masters[i], w0 + hp.norm_constraint), w0 - hp.norm_constraint));
           }
+        }
+        if (half) {
+          for (size_t i = 0; i < masters.size(); ++i) trainable[i].copy_(masters[i]);
         }
         loss_sum += value * batch.size();
       }

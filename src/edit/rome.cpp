@@ -10,6 +10,13 @@
 namespace editlab {
 namespace {
 
+// ROME's vectors, its solve and the v optimisation run in float32 on a bfloat16 / float16 model
+// (the reference keeps delta, the statistics and the inverse in float32), else in the model's dtype.
+torch::Tensor in_math_dtype(const torch::Tensor& t) {
+  const auto s = t.scalar_type();
+  return s == torch::kBFloat16 || s == torch::kHalf ? t.to(torch::kFloat) : t;
+}
+
 torch::Tensor long_tensor(const std::vector<int64_t>& values, torch::Device device) {
   return torch::tensor(values, torch::kLong).to(device);
 }
@@ -94,7 +101,7 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
     rows.push_back(std::move(located.ids));
     index.push_back(located.index);
   }
-  auto k_star = read_mlp_at(model, rows, index, layer, tok.eos_id()).keys.mean(0);  // [M]
+  auto k_star = in_math_dtype(read_mlp_at(model, rows, index, layer, tok.eos_id()).keys).mean(0);  // [M]
   torch::Tensor u = k_star;
   if (hp.mom2_adjustment) {
     auto it = resources.inverse_moment.find(layer);
@@ -216,7 +223,7 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
     auto result = model.forward(base);
     base.cache = nullptr;
     residual = result.residual_in;
-    target_init = result.captures[0].value[0].clone();                 // [C]
+    target_init = in_math_dtype(result.captures[0].value[0]).clone();  // [C]
     kl_init = torch::log_softmax(result.logits[-1], -1).unsqueeze(0);  // [1, V]
   }
   // The steps start at `layer`: the cache of the layers below is not read again.
@@ -292,8 +299,8 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   out.target = (target_init + delta).detach();
   auto bare = locate_subject(tok, request.prompt, request.subject, hp.fact_token);
   auto readout = read_mlp_at(model, {bare.ids}, {bare.index}, layer, tok.eos_id());
-  out.k0 = readout.keys[0];
-  out.o0 = readout.values[0];
+  out.k0 = in_math_dtype(readout.keys[0]);
+  out.o0 = in_math_dtype(readout.values[0]);
   const auto divisor = torch::dot(out.k0, u.to(out.k0.scalar_type()));
   out.v = (out.target - out.o0) / divisor;
   out.diagnostics = {{"losses", losses},

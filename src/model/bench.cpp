@@ -9,7 +9,9 @@
 
 #include <torch/torch.h>
 
+#include "decoder.h"
 #include "editlab/model/model_dir.h"
+#include "editlab/model/safetensors_torch.h"
 #include "editlab/util/blas_check.h"
 #include "editlab/util/error.h"
 #include "editlab/util/steady_clock.h"
@@ -101,11 +103,11 @@ nlohmann::json bench_load(const BenchSettings& s, const std::function<void(const
 
 }  // namespace
 
-nlohmann::json measure_load(const fs::path& dir, int repeats) {
+nlohmann::json measure_load(const fs::path& dir, int repeats, c10::ScalarType dtype) {
   double best = 1e30;
   for (int i = 0; i < repeats; ++i) {
     auto start = Clock::now();
-    auto loaded = load_model(dir);
+    auto loaded = load_model(dir, {dtype, torch::kCPU});
     torch::NoGradGuard no_grad;
     double checksum = 0;  // touch every weight: mapped pages are only read when used
     for (auto& [name, p] : loaded.model->parameters_by_name()) checksum += p.sum().item<double>();
@@ -142,6 +144,154 @@ nlohmann::json run_foundation_bench(const BenchSettings& s, const std::function<
   report["forward_vs_sgemm"] = report["forward"]["gflops"].get<double>() / sgemm;
   if (s.measure_load) report["load"] = bench_load(s, progress);
   return report;
+}
+
+double forward_flops(const ModelConfig& c, int64_t batch, int64_t tokens) {
+  const double n = static_cast<double>(batch) * tokens, C = c.n_embd;
+  const double q = static_cast<double>(c.n_head) * c.head_dim, kv = static_cast<double>(c.n_kv_head) * c.head_dim;
+  const double mlp_matrices = c.family == ModelFamily::kLlama ? 3 : 2;  // SwiGLU: gate, up, down
+  const double per_layer = 2 * n * C * (q + 2 * kv)                          // q, k, v
+                           + 2 * 2 * static_cast<double>(batch) * tokens * tokens * q  // q k^T, probs v
+                           + 2 * n * q * C                                    // attention output
+                           + mlp_matrices * 2 * n * C * c.n_inner;            // MLP
+  return c.n_layer * per_layer + 2 * n * C * c.vocab_size;                    // + LM head
+}
+
+std::vector<std::string> bench_shape_names() { return {"llama-1b", "gpt2-xl"}; }
+
+nlohmann::json bench_shape_config(const std::string& name) {
+  if (name == "llama-1b") {
+    return {{"model_type", "llama"},         {"architectures", {"LlamaForCausalLM"}},
+            {"hidden_size", 2048},           {"intermediate_size", 8192},
+            {"num_hidden_layers", 16},       {"num_attention_heads", 32},
+            {"num_key_value_heads", 8},      {"head_dim", 64},
+            {"vocab_size", 128256},          {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-5},          {"rope_theta", 500000.0},
+            {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 32.0}, {"low_freq_factor", 1.0},
+                              {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}},
+            {"hidden_act", "silu"},          {"tie_word_embeddings", true},
+            {"bos_token_id", 128000},        {"eos_token_id", 128001},
+            {"torch_dtype", "float32"}};
+  }
+  if (name == "gpt2-xl") {
+    return {{"model_type", "gpt2"}, {"n_embd", 1600}, {"n_layer", 48}, {"n_head", 25}, {"n_positions", 1024},
+            {"n_ctx", 1024},        {"vocab_size", 50257}, {"activation_function", "gelu_new"}};
+  }
+  fail("--shape {}: unknown (known: {})", name, fmt::join(bench_shape_names(), ", "));
+}
+
+void write_random_model(const nlohmann::json& config_json, const fs::path& tokenizer_dir, const fs::path& dir,
+                        uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const auto config = ModelConfig::from_json(config_json, "bench shape");
+  fs::create_directories(dir);
+  if (config.gpt2) {
+    GPT2 model(*config.gpt2);
+    model.init_random(seed);
+    save_model(model, *config.gpt2, tokenizer_dir, dir);
+    return;
+  }
+  auto model = detail::make_decoder(config);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto params = model->parameters_by_name();
+  for (auto& [name, t] : params) {
+    const bool norm = name.find("norm") != std::string::npos || name.find("ln_") != std::string::npos;
+    if (norm && t.dim() == 1 && !name.ends_with("bias")) {
+      t.fill_(1.0);
+    } else if (t.dim() == 1) {
+      t.zero_();
+    } else {
+      t.normal_(0.0, 0.02, gen);
+    }
+  }
+  save_tensors(dir / "model.safetensors", params, {{"format", "pt"}});
+  std::ofstream(dir / "config.json") << config_json.dump(2) << "\n";
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    fs::copy_file(tokenizer_dir / f, dir / f, fs::copy_options::overwrite_existing);
+  }
+}
+
+nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
+                               const std::function<void(const std::string&)>& progress) {
+  nlohmann::json report;
+  report["model"] = dir.string();
+  report["threads"] = compute_threads();
+  report["dtype"] = s.dtype == torch::kDouble     ? "float64"
+                   : s.dtype == torch::kBFloat16 ? "bfloat16"
+                   : s.dtype == torch::kHalf     ? "float16"
+                                                 : "float32";
+  report["shape"] = {{"batch", s.batch}, {"tokens", s.tokens}};
+  double weight_bytes = 0;  // the checkpoint's files (the index's shards, or model.safetensors)
+  const auto checkpoint = Checkpoint::open_dir(dir);
+  for (const auto& file : checkpoint.files()) weight_bytes += static_cast<double>(file->file_size());
+  report["weights_bytes"] = weight_bytes;
+  if (s.measure_load_in_fresh_process) {
+    const auto measured = s.measure_load_in_fresh_process(dir);
+    const double peak = measured["peak_rss_bytes"];
+    // Weights converted to another dtype are a copy beside the mapped file: the target counts
+    // the weights as held in the compute dtype.
+    report["load"] = {{"load_seconds", measured["load_seconds"]},
+                      {"peak_rss_bytes", peak},
+                      {"peak_rss_vs_weights", peak / weight_bytes},
+                      {"rss_target_bytes", 1.2 * weight_bytes + 100e6}};
+    progress(fmt::format("load: a fresh process loaded {:.0f} MB in {:.2f} s, peak RSS {:.0f} MB", weight_bytes / 1e6,
+                         measured["load_seconds"].get<double>(), peak / 1e6));
+  }
+  auto loaded = load_model(dir, {s.dtype, torch::kCPU});
+  const auto& c = loaded.config;
+  report["config"] = {{"family", c.family_name()}, {"layers", c.n_layer},       {"hidden", c.n_embd},
+                      {"heads", c.n_head},          {"kv_heads", c.n_kv_head},  {"mlp", c.n_inner},
+                      {"vocab", c.vocab_size},      {"parameters", *c.parameter_count()}};
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  ForwardRequest request;
+  request.input_ids = torch::randint(std::min<int64_t>(c.vocab_size, loaded.tokenizer->vocab_size()),
+                                     {s.batch, s.tokens}, gen);
+  auto start = Clock::now();
+  loaded.model->forward(request);  // warm-up (and the first touch of every mapped weight)
+  progress(fmt::format("forward: warm-up {:.2f} s", seconds_since(start)));
+  double best = 1e30;
+  for (int i = 0; i < s.repeats; ++i) {
+    start = Clock::now();
+    loaded.model->forward(request);
+    best = std::min(best, seconds_since(start));
+  }
+  const double flops = forward_flops(c, s.batch, s.tokens);
+  const double sgemm = matmul_gflops(s.batch * s.tokens, c.n_embd, c.n_inner, 3, s.dtype);
+  progress(fmt::format("forward: {:.2f} s for {}x{} tokens ({:.1f} GFLOP/s); sgemm [{}x{}]x[{}x{}] {:.1f} GFLOP/s",
+                       best, s.batch, s.tokens, flops / best / 1e9, s.batch * s.tokens, c.n_embd, c.n_embd, c.n_inner,
+                       sgemm));
+  report["forward"] = {{"seconds", best}, {"gflops", flops / best / 1e9}, {"flops", flops},
+                       {"tokens_per_second", s.batch * s.tokens / best}};
+  report["sgemm_gflops"] = sgemm;
+  report["forward_vs_sgemm"] = flops / best / 1e9 / sgemm;
+  return report;
+}
+
+std::string format_model_bench_report(const nlohmann::json& r) {
+  std::ostringstream out;
+  const auto& c = r["config"];
+  out << fmt::format("model                    {} ({}: {} layers x {}, {} heads / {} KV, MLP {}, vocab {}; {:.2f} B "
+                     "parameters), {}, {} threads\n",
+                     r["model"].get<std::string>(), c["family"].get<std::string>(), c["layers"].get<int64_t>(),
+                     c["hidden"].get<int64_t>(), c["heads"].get<int64_t>(), c["kv_heads"].get<int64_t>(),
+                     c["mlp"].get<int64_t>(), c["vocab"].get<int64_t>(), c["parameters"].get<int64_t>() / 1e9,
+                     r["dtype"].get<std::string>(), r["threads"].get<int>());
+  out << fmt::format("weights                  {:.0f} MB\n", r["weights_bytes"].get<double>() / 1e6);
+  if (r.contains("load")) {
+    const auto& l = r["load"];
+    out << fmt::format("load to ready            {:.2f} s (fresh process)\n", l["load_seconds"].get<double>());
+    out << fmt::format("peak RSS, load + forward {:.0f} MB = {:.2f} x weights (target <= 1.2 x + 100 MB = {:.0f} MB)\n",
+                       l["peak_rss_bytes"].get<double>() / 1e6, l["peak_rss_vs_weights"].get<double>(),
+                       l["rss_target_bytes"].get<double>() / 1e6);
+  }
+  out << fmt::format("forward                  {:.1f} GFLOP/s, {:.0f} tokens/s ({:.2f} s for {}x{} tokens)\n",
+                     r["forward"]["gflops"].get<double>(), r["forward"]["tokens_per_second"].get<double>(),
+                     r["forward"]["seconds"].get<double>(), r["shape"]["batch"].get<int>(),
+                     r["shape"]["tokens"].get<int>());
+  out << fmt::format("sgemm (MLP shape)        {:.1f} GFLOP/s\n", r["sgemm_gflops"].get<double>());
+  out << fmt::format("forward / sgemm          {:.2f}   (target >= 0.70)\n", r["forward_vs_sgemm"].get<double>());
+  return out.str();
 }
 
 std::string format_bench_report(const nlohmann::json& r) {

@@ -300,7 +300,7 @@ ForwardResult DecoderModel::forward(const ForwardRequest& request) {
 
   x = final_norm(x);
   if (request.logit_batch.defined()) x = x.index({request.logit_batch, request.logit_position});  // [N, C]
-  result.logits = lm_head(x);
+  result.logits = float_logits(lm_head(x));
   return result;
 }
 

@@ -32,7 +32,9 @@ c10::Device parse_device(const std::string& text, const std::string& what) {
 c10::ScalarType parse_compute_dtype(const std::string& text, const std::string& what) {
   if (text == "float32") return c10::kFloat;
   if (text == "float64") return c10::kDouble;
-  fail("{} {}: expected float32 or float64", what, text);
+  if (text == "bfloat16") return c10::kBFloat16;
+  if (text == "float16") return c10::kHalf;
+  fail("{} {}: expected float32, float64, bfloat16 or float16", what, text);
 }
 
 }  // namespace editlab

@@ -73,12 +73,15 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     *past_k = k;
     *past_v = v;
   }
-  auto scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, P+T]
+  // bfloat16 / float16: the scores and their softmax in float32.
+  const bool upcast = q.scalar_type() == torch::kBFloat16 || q.scalar_type() == torch::kHalf;
+  auto scores = upcast ? torch::matmul(q.to(torch::kFloat), k.to(torch::kFloat).transpose(-1, -2))
+                       : torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, P+T]
   if (scale != 1.0) scores = scores * scale;
   auto lowest = std::numeric_limits<float>::lowest();
   if (scores.scalar_type() == torch::kDouble) lowest = std::numeric_limits<double>::lowest();
   scores = scores.masked_fill(allowed.logical_not(), lowest);
-  auto probs = torch::softmax(scores, -1);
+  auto probs = torch::softmax(scores, -1).to(v.scalar_type());
   auto out = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, C});  // [B, T, C]
   return c_proj(out);
 }
@@ -213,6 +216,11 @@ void record_sites(ForwardResult& result, int64_t layer, const torch::Tensor& blo
   result.sites.block[layer] = block;
 }
 
+torch::Tensor float_logits(const torch::Tensor& logits) {
+  const auto t = logits.scalar_type();
+  return t == torch::kBFloat16 || t == torch::kHalf ? logits.to(torch::kFloat) : logits;
+}
+
 ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer) {
   ForwardResult result;
   result.captures.resize(request.interventions.size());
@@ -236,16 +244,20 @@ torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, t
       capture.value = everywhere ? value : value.index({iv.batch, iv.position});
     }
     if (iv.add_value.defined()) {
+      // In the value's dtype: a float32 delta on a bfloat16 model is rounded where it is added
+      // (its gradient reaches the float32 delta, as in the reference's hook on a float16 model).
+      const auto add_value = iv.add_value.to(value.scalar_type());
       if (everywhere) {
-        value = value + iv.add_value;
+        value = value + add_value;
       } else {
-        auto add = iv.add_value.expand({iv.batch.size(0), value.size(-1)});
+        auto add = add_value.expand({iv.batch.size(0), value.size(-1)});
         value = value.index_put({iv.batch, iv.position}, add, /*accumulate=*/true);
       }
     }
     if (iv.replace_value.defined()) {
-      value = everywhere ? iv.replace_value.expand_as(value).clone()
-                         : value.index_put({iv.batch, iv.position}, iv.replace_value);
+      const auto replace_value = iv.replace_value.to(value.scalar_type());
+      value = everywhere ? replace_value.expand_as(value).clone()
+                         : value.index_put({iv.batch, iv.position}, replace_value);
     }
   }
   return value;
@@ -316,7 +328,7 @@ ForwardResult GPT2::forward(const ForwardRequest& request) {
   if (request.logit_batch.defined()) {
     x = x.index({request.logit_batch, request.logit_position});  // [N, C]
   }
-  result.logits = torch::matmul(x, wte->weight.t());  // [..., V]
+  result.logits = float_logits(torch::matmul(x, wte->weight.t()));  // [..., V]
   return result;
 }
 

@@ -110,8 +110,14 @@ const std::string& LoadedModel::fingerprint() {
 
 LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face model directory)", dir.string());
-  if (options.dtype != torch::kFloat32 && options.dtype != torch::kFloat64) {
-    fail("unsupported compute dtype (use float32 or float64)");
+  if (options.dtype != torch::kFloat32 && options.dtype != torch::kFloat64 && options.dtype != torch::kBFloat16 &&
+      options.dtype != torch::kHalf) {
+    fail("unsupported compute dtype (use float32, float64, bfloat16 or float16)");
+  }
+  if (options.dtype == torch::kHalf && options.device.is_cpu()) {
+    fail(
+        "--dtype float16 needs a CUDA device: libtorch's CPU kernels have no float16 matrix product; use bfloat16 "
+        "or float32 on a CPU");
   }
   require_file(dir / "config.json", "config.json");
   require_tokenizer(dir);

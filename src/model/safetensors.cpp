@@ -339,6 +339,13 @@ SafetensorsFile::SafetensorsFile(fs::path path, detail::MappedFile map) : path_(
   }
 }
 
+void SafetensorsFile::release_pages(const TensorView& view) const {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(view.data);
+  const std::uintptr_t first = (begin + page - 1) / page * page, last = (begin + view.nbytes) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 const TensorView* SafetensorsFile::find(std::string_view name) const {
   const auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &tensors_[it->second];

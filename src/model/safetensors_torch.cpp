@@ -34,8 +34,9 @@ torch::Tensor to_tensor(const std::shared_ptr<SafetensorsFile>& file, const Tens
     fail("to_tensor: tensor '{}' does not belong to the file given ({})", view.name,
          file ? file->path().string() : std::string("null"));
   }
-  if (compute_dtype != torch::kFloat32 && compute_dtype != torch::kFloat64) {
-    fail("{}: tensor '{}': compute dtype must be float32 or float64, got {}", file->path().string(), view.name,
+  if (compute_dtype != torch::kFloat32 && compute_dtype != torch::kFloat64 && compute_dtype != torch::kBFloat16 &&
+      compute_dtype != torch::kHalf) {
+    fail("{}: tensor '{}': compute dtype must be float32, float64, bfloat16 or float16, got {}", file->path().string(), view.name,
          c10::toString(compute_dtype));
   }
   const torch::ScalarType stored = weight_scalar_type(*file, view);
@@ -50,7 +51,10 @@ torch::Tensor to_tensor(const std::shared_ptr<SafetensorsFile>& file, const Tens
   // The deleter owns a reference to the file: the mapping outlives every tensor made over it.
   torch::Tensor over_mapping = torch::from_blob(
       view.data, view.shape, [keep_alive = file](void*) {}, options);
-  return over_mapping.to(compute_dtype);  // the same tensor (zero-copy) when stored == compute
+  if (stored == compute_dtype) return over_mapping;  // zero-copy
+  auto converted = over_mapping.to(compute_dtype);
+  file->release_pages(view);  // the copy replaces the mapped bytes
+  return converted;
 }
 
 DType dtype_of(torch::ScalarType scalar_type) {

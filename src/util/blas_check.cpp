@@ -9,10 +9,14 @@
 namespace editlab {
 
 double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats) {
+  return matmul_gflops(m, k, n, repeats, torch::kFloat32);
+}
+
+double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats, c10::ScalarType dtype) {
   torch::NoGradGuard no_grad;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  auto a = torch::randn({m, k}, gen);
-  auto b = torch::randn({k, n}, gen);
+  auto a = torch::randn({m, k}, gen).to(dtype);
+  auto b = torch::randn({k, n}, gen).to(dtype);
   auto c = torch::matmul(a, b);  // warm-up (thread pool, page faults)
   double best = 1e30;
   for (int i = 0; i < repeats; ++i) {

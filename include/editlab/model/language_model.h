@@ -163,6 +163,9 @@ torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, t
 // The result a forward fills: one capture per intervention and, with capture_sites, a slot per
 // layer in each list of sites.
 ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer);
+// Logits as every family returns them: float32 when the model computes in bfloat16 / float16 (as
+// HF's causal-LM heads upcast them), so scores, softmaxes and losses never run in half precision.
+torch::Tensor float_logits(const torch::Tensor& logits);
 // With capture_sites: a block's input and its three outputs (after patching) at `layer`.
 void record_sites(ForwardResult& result, int64_t layer, const torch::Tensor& block_in, const torch::Tensor& attention,
                   const torch::Tensor& mlp, const torch::Tensor& block);

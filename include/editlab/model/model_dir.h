@@ -21,7 +21,7 @@
 namespace editlab {
 
 struct LoadOptions {
-  torch::ScalarType dtype = torch::kFloat32;  // compute dtype: float32 or float64
+  torch::ScalarType dtype = torch::kFloat32;  // compute dtype: float32, float64, bfloat16, float16 (CUDA)
   torch::Device device = torch::kCPU;
 };
 

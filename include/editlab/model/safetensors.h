@@ -111,6 +111,11 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::size_t file_size() const { return map_.size(); }
   std::size_t header_size() const { return header_size_; }  // N: the JSON bytes with padding
+  // Gives back the resident pages that lie wholly inside `view`'s data (madvise MADV_DONTNEED),
+  // once a converted copy replaces it: they would otherwise count in the RSS beside the copy.
+  // Only for a view never written through the mapping (the private pages would be discarded);
+  // reading it again later reads the file.
+  void release_pages(const TensorView& view) const;
 
   // Reads the whole file as it is on disk (not the mapping, so in-memory edits are not seen),
   // handing it to `consume` in chunks of at most 1 MiB. Used by Checkpoint::fingerprint.

@@ -14,9 +14,9 @@
 
 namespace editlab {
 
-// A torch tensor (CPU) for `view`, which must belong to `file`, in `compute_dtype` (kFloat32 or
-// kFloat64). When the stored dtype already is the compute dtype (F32 -> float32, F64 ->
-// float64) and the data pointer is aligned to it, the tensor is zero-copy: torch::from_blob over
+// A torch tensor (CPU) for `view`, which must belong to `file`, in `compute_dtype` (kFloat32,
+// kFloat64, kBFloat16 or kHalf). When the stored dtype already is the compute dtype (F32 ->
+// float32, BF16 -> bfloat16, ...) and the data pointer is aligned to it, the tensor is zero-copy: torch::from_blob over
 // the copy-on-write mapping, with a deleter that holds `file`, so the mapping lives as long as
 // the tensor and in-place edits change memory, never the file. A misaligned tensor is copied;
 // F16 / BF16 / F32 / F64 in another compute dtype are converted with torch's own .to() (exact
