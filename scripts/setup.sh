@@ -10,6 +10,7 @@ packages=(
   libtorch-dev libopenblas0-pthread       # libtorch, and a fast BLAS for it (see README)
   libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libzip-dev libxxhash-dev
   libicu-dev                              # Unicode normalization and properties (tokenizer.json)
+  libyaml-cpp-dev                         # EasyEdit's .yaml hyperparameter files
   python3-torch python3-numpy python3-regex  # fixture generators in scripts/ only
   python3-matplotlib                         # scripts/plot_report.py
   slurm-wlm munge                            # scripts/slurm/ and its test (a single-node Slurm)

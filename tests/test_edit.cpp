@@ -347,3 +347,31 @@ TEST_CASE("edit inputs: requests, hyperparameters and resources give clear error
   REQUIRE_THROWS_WITH(prepare_rome(*loaded.model, *loaded.tokenizer, loaded.fingerprint(), hp, RomeSetupOptions{}),
                       Contains("statistics") && Contains("stats_corpus") && Contains("mom2_dataset \""));
 }
+
+TEST_CASE("hyperparameter files: EasyEdit's YAML reads as the JSON with the same values", "[edit_inputs]") {
+  const auto configs = test::source_dir() / "configs/rome";
+  const auto yaml = read_hparams_file(configs / "llama-2-7b.yaml");
+  const auto hp = RomeHparams::from_json(yaml, "llama-2-7b.yaml");
+  CHECK(hp.layers == std::vector<int64_t>{5});
+  CHECK(hp.v_num_grad_steps == 25);
+  CHECK(hp.v_lr == 0.5);  // "5e-1" unquoted is a number, as EasyEdit means it
+  CHECK(hp.v_weight_decay == 1e-3);
+  CHECK(hp.v_loss_layer == 31);
+  CHECK_FALSE(hp.mom2_adjustment);
+  CHECK(hp.context_template_length_params == std::vector<std::pair<int64_t, int64_t>>{{5, 10}, {10, 10}});
+  CHECK(yaml["rewrite_module_tmp"] == "model.layers.{}.mlp.down_proj");
+  CHECK(yaml["device"] == 0);
+  // The published JSON files read too.
+  for (const char* f : {"gpt-j-6b.json", "gpt-neox-20b.json", "gpt2-xl.json"}) {
+    CHECK_NOTHROW(RomeHparams::from_json(read_hparams_file(configs / f), f));
+  }
+  test::TempDir tmp;
+  std::ofstream(tmp / "quoted.yaml") << "layers: [5]\nv_lr: \"5e-1\"\n";
+  CHECK(read_hparams_file(tmp / "quoted.yaml")["v_lr"] == "5e-1");  // quoted: a string
+  std::ofstream(tmp / "bad.yaml") << "layers: [5\nv_lr: 1\n";
+  REQUIRE_THROWS_WITH(read_hparams_file(tmp / "bad.yaml"), Contains("bad.yaml") && Contains("not valid YAML") &&
+                                                                Contains("line"));
+  std::ofstream(tmp / "list.yml") << "- 1\n- 2\n";
+  REQUIRE_THROWS_WITH(read_hparams_file(tmp / "list.yml"), Contains("not a YAML mapping"));
+  REQUIRE_THROWS_WITH(read_hparams_file(tmp / "missing.yaml"), Contains("cannot open"));
+}

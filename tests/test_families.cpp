@@ -5,9 +5,11 @@
 #include "catch_torch.h"
 
 #include <fstream>
+#include <map>
 #include <iostream>
 
 #include "../src/model/decoder.h"
+#include "editlab/edit/hparams.h"
 #include "editlab/model/bench.h"
 #include "editlab/model/generate.h"
 #include "editlab/model/model_config.h"
@@ -411,6 +413,18 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
         for (const auto& t : ref["corpus"]) corpus << t.get<std::string>() << "\n\n";
       }
       const auto modules = read_json(dir / "expected.json")["modules"];
+      // the published hparams file of this family names the same modules
+      const auto model_type = read_json(dir / "config.json")["model_type"].get<std::string>();
+      const std::map<std::string, std::string> published = {
+          {"gptj", "gpt-j-6b.json"}, {"gpt_neox", "gpt-neox-20b.json"}, {"llama", "llama-2-7b.yaml"},
+          {"mistral", "llama-2-7b.yaml"}, {"qwen2", "llama-2-7b.yaml"}};
+      const auto hp_file = read_hparams_file(test::source_dir() / "configs/rome" / published.at(model_type));
+      CHECK(hp_file["rewrite_module_tmp"] == modules["rewrite_module"]);
+      CHECK(hp_file["ln_f_module"] == modules["final_norm"]);
+      auto tokenize = test::run_cli("tokenize --json --model " + test::shell_quote(dir.string()) +
+                                    " --text 'The Eiffel Tower is in Paris' --special");
+      INFO(tokenize.err);
+      CHECK(tokenize.exit_code == 0);
       auto hparams = ref["hparams"];
       hparams["rewrite_module_tmp"] = modules["rewrite_module"];
       hparams["layer_module_tmp"] = modules["layers"];

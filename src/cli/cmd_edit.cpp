@@ -91,7 +91,7 @@ std::unique_ptr<Editor> make_cli_editor(LoadedModel& m, const EditCliOptions& o)
   if (o.samples > 0) setup.samples = o.samples;
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   setup.stats_progress = stderr_stats_progress();
-  auto editor = make_editor(*parse_edit_method(o.method), read_json_file(o.hparams, "hyperparameter file"), o.hparams, *m.model,
+  auto editor = make_editor(*parse_edit_method(o.method), read_hparams_file(o.hparams), o.hparams, *m.model,
                             *m.tokenizer, m.fingerprint(), setup);
   if (!o.save_context_templates.empty() && editor->context_templates()) {
     save_context_templates(o.save_context_templates, *editor->context_templates());

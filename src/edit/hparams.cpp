@@ -2,8 +2,14 @@
 
 #include <fmt/ranges.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <span>
 #include <string_view>
@@ -100,6 +106,58 @@ void check_keys(const nlohmann::json& j, std::span<const std::string_view> requi
          fmt::join(required, ", "), optional.empty() ? "" : ", optional ", fmt::join(optional, ", "));
   }
 }
+
+nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item, source));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second, source);
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted: a string whatever it reads like
+  if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  int64_t integer = 0;
+  const char* end = text.data() + text.size();
+  if (auto [p, ec] = std::from_chars(text.data(), end, integer); ec == std::errc() && p == end) return integer;
+  double real = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, real); ec == std::errc() && p == end && std::isfinite(real)) {
+    return real;
+  }
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json read_hparams_file(const std::filesystem::path& path) {
+  const auto ext = path.extension().string();
+  if (ext != ".yaml" && ext != ".yml") return read_json_file(path, "hyperparameter file");
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the hyperparameter file ({})", path.string(), std::strerror(errno));
+  try {
+    const auto root = YAML::Load(in);
+    if (!root.IsMap()) fail("{}: the hyperparameter file is not a YAML mapping of keys to values", path.string());
+    return yaml_to_json(root, path.string());
+  } catch (const YAML::Exception& e) {
+    fail("{}: not valid YAML (the hyperparameter file): line {}, column {}: {}", path.string(), e.mark.line + 1,
+         e.mark.column + 1, e.msg);
+  }
+}
+
+namespace {
 
 constexpr std::string_view kRomeRequired[] = {"layers",          "fact_token",     "v_num_grad_steps",  "v_lr",
                                               "v_loss_layer",    "v_weight_decay", "clamp_norm_factor", "kl_factor",

@@ -340,7 +340,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   Json setup_split = {{"load", seconds_since(wall_start)}};
   const auto fingerprint = model.fingerprint();
   nlohmann::json hparams_json = nullptr;
-  if (config.method) hparams_json = read_json_file(config.hparams, "hyperparameter file");
+  if (config.method) hparams_json = read_hparams_file(config.hparams);
   const auto id = run_id(config, fingerprint, dataset_hash, hparams_json);
 
   fs::create_directories(config.out);

@@ -22,6 +22,12 @@
 
 namespace editlab {
 
+// A hyperparameter file as JSON: ROME's / MEMIT's .json, or EasyEdit's .yaml / .yml (read with
+// yaml-cpp; an unquoted scalar that reads whole as an integer, a float such as 5e-1, true/false
+// or null becomes that, as EasyEdit means it, anything else a string). Errors name the file and,
+// for YAML, the line and column.
+nlohmann::json read_hparams_file(const std::filesystem::path& path);
+
 struct RomeHparams {
   std::vector<int64_t> layers = {17};
   std::string fact_token = "subject_last";  // or "last"
