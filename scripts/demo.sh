@@ -92,6 +92,10 @@ section "What this run measured"
 # mean and interval of a metric in a report, as "0.81 [0.76, 0.86]"
 m() { jq -r --arg k "$2" '.aggregates[$k] | if . == null then "n/a" else "\(.mean*100|round/100) [\(.ci[0]*100|round/100), \(.ci[1]*100|round/100)]" end' "$OUT/$1/report.json"; }
 v() { jq -r --arg k "$2" '.aggregates[$k].mean // "null"' "$OUT/$1/report.json"; }
+# an implication kind's success over the probes the unedited model knew, with their count:
+# "0.41 [0.3, 0.52] over 57 known probes (of 80)"
+mk() { jq -r --arg k "implication/$2" '.aggregates as $a | ($a[$k + "/success_known"]) as $s | ($a[$k + "/known"]) as $n |
+  if $s == null then "n/a (no probe the unedited model knew)" else "\($s.mean*100|round/100) [\($s.ci[0]*100|round/100), \($s.ci[1]*100|round/100)] over \($s.values) known probes (of \($n.values))" end' "$OUT/$1/report.json"; }
 # "A < B" for two jq expressions over numbers ("0.02 + 0.1"); false when either is not a number (null)
 lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b | type) == \"number\" then \$a < \$b else false end" 2>/dev/null || echo false; }
 {
@@ -122,12 +126,18 @@ lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b
   echo "Transitive implication (\"X is located in the country of\" follows the new city), success after the edit:" \
        "ROME $(m rome implication/transitive/success); FT $(m ft implication/transitive/success); FT-L $(m ft-l implication/transitive/success);" \
        "beam-search continuation contains the new country: ROME $(m rome implication/transitive/generation)."
-  if [ "$(lt "$(v rome implication/transitive/success)" 0.5)" = true ]; then
-    echo "  -> Reproduced: ROME mostly leaves the implied fact unchanged."
+  echo "  Over the probes whose old country the unedited model knew: ROME $(mk rome transitive); FT $(mk ft transitive)."
+  known_transitive=$(v rome implication/transitive/success_known)
+  if [ "$known_transitive" = null ]; then
+    echo "  -> Not measured: the unedited model knew none of the implied old facts."
+  elif [ "$(lt "$known_transitive" 0.5)" = true ]; then
+    echo "  -> Reproduced on the known probes: ROME mostly leaves the implied fact unchanged."
   else
-    echo "  -> Not reproduced here: ROME's edit carries to the implied country in most records."
+    echo "  -> Not reproduced here: on the probes the model knew, ROME's edit carries to the implied country in most records."
   fi
-  echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success)."
+  echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success);" \
+       "over the known probes: ROME $(mk rome symmetric)."
+  echo "Inverse implication, success over the known probes: ROME $(mk rome inverse)."
   echo "Alias (\"B. Obama was born in\" follows an edit of \"Barack Obama was born in\"), success before -> after:" \
        "ROME $(m rome implication/alias/success_before) -> $(m rome implication/alias/success); FT $(m ft implication/alias/success);" \
        "FT-L $(m ft-l implication/alias/success)."

@@ -249,8 +249,8 @@ TEST_CASE("experiment config: errors name the field", "[run]") {
   CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, ft, ft-l or none, found \"memit\""));
   // dtype and device go through the CLI's parser: the CUDA check included.
   bad = ok;
-  bad["dtype"] = "float16";
-  CHECK_THROWS_WITH(parse(bad), Contains("field \"dtype\" float16: expected float32 or float64"));
+  bad["dtype"] = "float8";
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"dtype\" float8: expected float32, float64, bfloat16 or float16"));
   bad = ok;
   bad["device"] = "gpu";
   CHECK_THROWS_WITH(parse(bad), Contains("field \"device\" gpu: expected cpu, cuda or cuda:N"));
@@ -486,4 +486,35 @@ TEST_CASE("experiment config: command-line paths are relative to the working dir
   CHECK(d.hparams == fs::path("mine.json"));
   CHECK(d.limit == 3);
   CHECK(d.model == fs::path("/base/m"));
+}
+
+TEST_CASE("implication success conditioned on knowledge: success_known over the probes the model knew", "[run]") {
+  auto j = record(0, "{} is located in", "The Louvre", "Berlin", "Paris");
+  j["implications"] = {{{"kind", "transitive"}, {"prompt", "The Louvre is in the country of"},
+                        {"target_new", "Germany"}, {"target_old", "France"}},
+                       {{"kind", "transitive"}, {"prompt", "The Louvre's country is"},
+                        {"target_new", "Germany"}, {"target_old", "France"}},
+                       {{"kind", "symmetric"}, {"prompt", "B is married to"}, {"target_new", "A"}}};
+  const auto rec = parse_probe_record(j, "test");
+  SuiteOptions options;
+  options.suites = {Suite::implication};
+  const RecordProbes probes(rec, options);
+  // The plan: (new, old) for each transitive probe, then the symmetric probe's new only.
+  auto score = [](double nll, bool greedy) {
+    TargetScore s;
+    s.nll = nll;
+    s.greedy_correct = greedy;
+    return s;
+  };
+  Observation before, after;
+  // probe 0: known (greedy answer France before), carried after; probe 1: not known.
+  before.scores = {score(3.0, false), score(0.5, true), score(3.0, false), score(2.0, false), score(4.0, false)};
+  after.scores = {score(0.4, true), score(2.5, false), score(1.0, true), score(2.5, false), score(3.0, false)};
+  before.generations = after.generations = {"", "", ""};
+  const auto m = probes.metrics(before, after)["metrics"];
+  CHECK(m["implication/transitive/success"] == nlohmann::json{1.0, 1.0});
+  CHECK(m["implication/transitive/known"] == nlohmann::json{1.0, 0.0});
+  CHECK(m["implication/transitive/success_known"] == nlohmann::json{1.0});  // probe 0 only
+  CHECK_FALSE(m.contains("implication/symmetric/known"));  // no target_old: nothing to know
+  CHECK_FALSE(m.contains("implication/symmetric/success_known"));
 }

@@ -248,6 +248,11 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
     if (old) {
       m[p + "success"].push_back(b2d(s[k].nll < s[*old].nll));
       m[p + "success_before"].push_back(b2d(s0[k].nll < s0[*old].nll));
+      // Conditioned on knowledge, as RippleEdits runs a test only when its condition holds: the
+      // unedited model's greedy answer is target_old (every token the argmax).
+      const bool known = s0[*old].greedy_correct;
+      m[p + "known"].push_back(b2d(known));
+      if (known) m[p + "success_known"].push_back(b2d(s[k].nll < s[*old].nll));
     }
     m[p + "prob_gain"].push_back(std::exp(-s[k].nll) - std::exp(-s0[k].nll));
     const bool gen_after = after.generations[i].find(imp.target_new) != std::string::npos;

@@ -89,6 +89,8 @@ bool metric_less(const std::string& a, const std::string& b) {
                                                     {"NKL+_scaled", 3},
                                                     {"accuracy", 4},
                                                     {"success_before", 1},
+                                                    {"success_known", 1},
+                                                    {"known", 2},
                                                     {"rate_before", 1},
                                                     {"prob_gain", 2},
                                                     {"logprob_gain", 2},
@@ -378,7 +380,10 @@ std::string markdown_table(const std::vector<nlohmann::ordered_json>& reports,
         if (!v.is_number()) return std::string("nan");
         return tiny ? fmt::format("{:.2e}", v.get<double>()) : fmt::format("{:.3f}", v.get<double>());
       };
-      out += fmt::format(" {} [{}, {}] |", num(e["mean"]), num(e["ci"][0]), num(e["ci"][1]));
+      // A metric over a subset of the probes says how many it rests on.
+      const bool subset = m.ends_with("/success_known") && e.contains("values");
+      out += fmt::format(" {} [{}, {}]{} |", num(e["mean"]), num(e["ci"][0]), num(e["ci"][1]),
+                         subset ? fmt::format(" ({} probes)", e["values"].get<int64_t>()) : "");
     }
     out += "\n";
   }

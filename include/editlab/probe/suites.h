@@ -18,8 +18,10 @@
 //                                                Obama is from"): target_new is the greedy answer
 //                                                after / before the edit; gain of its mean token
 //                                                log-prob
-//   implication/<kind>/{success, success_before, prob_gain, generation, generation_before}
-//                                                nll_new < nll_old after / before; exp(-nll_new)
+//   implication/<kind>/{success, success_before, known, success_known, prob_gain, generation,
+//                       generation_before}       nll_new < nll_old after / before; whether the
+//                                                unedited model's greedy answer is target_old;
+//                                                success over the known probes only; exp(-nll_new)
 //                                                after minus before; the beam-search continuation
 //                                                contains target_new
 //   fluency/{entropy_before, entropy_after}      ROME's weighted 2/3-gram entropy of top-k
