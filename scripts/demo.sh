@@ -127,13 +127,16 @@ lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b
        "ROME $(m rome implication/transitive/success); FT $(m ft implication/transitive/success); FT-L $(m ft-l implication/transitive/success);" \
        "beam-search continuation contains the new country: ROME $(m rome implication/transitive/generation)."
   echo "  Over the probes whose old country the unedited model knew: ROME $(mk rome transitive); FT $(mk ft transitive)."
-  known_transitive=$(v rome implication/transitive/success_known)
-  if [ "$known_transitive" = null ]; then
+  known_hi=$(jq -r '.aggregates["implication/transitive/success_known"].ci[1] // "null"' "$OUT/rome/report.json")
+  known_lo=$(jq -r '.aggregates["implication/transitive/success_known"].ci[0] // "null"' "$OUT/rome/report.json")
+  if [ "$known_hi" = null ]; then
     echo "  -> Not measured: the unedited model knew none of the implied old facts."
-  elif [ "$(lt "$known_transitive" 0.5)" = true ]; then
-    echo "  -> Reproduced on the known probes: ROME mostly leaves the implied fact unchanged."
-  else
+  elif [ "$(lt "$known_hi" 0.5)" = true ]; then
+    echo "  -> Reproduced on the known probes: ROME mostly leaves the implied fact unchanged (the interval lies below 0.5)."
+  elif [ "$(lt 0.5 "$known_lo")" = true ]; then
     echo "  -> Not reproduced here: on the probes the model knew, ROME's edit carries to the implied country in most records."
+  else
+    echo "  -> Undecided: on the probes the model knew, the interval for ROME includes 0.5; more known probes are needed (issue 25)."
   fi
   echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success);" \
        "over the known probes: ROME $(mk rome symmetric)."

@@ -190,6 +190,15 @@ def compute_v(w, enc, request, u):
     return v, target_vec, losses
 
 
+def r_rome_v(w, enc, request, u, target_vec):
+    """r-ROME's v (scalable-model-editing/rebuilding-rome rome/compute_v.py, enable_random_prefix_keys):
+    the key and MLP output averaged over the context templates; the same target and u as ROME."""
+    rows_t = [enc.encode(t.format(request["prompt"]).format(request["subject"])) for t in TEMPLATES]
+    idx_t = [subject_index(enc, t.format(request["prompt"]), request["subject"]) for t in TEMPLATES]
+    k_t, o_t = read_at(w, rows_t, idx_t, LAYER)
+    return (target_vec - o_t.mean(0)) / torch.dot(k_t.mean(0), u)
+
+
 def load_weights(directory=mf.OUT_MODEL, dtype=torch.float64):
     """The float32 tensors of DIRECTORY/model.safetensors, as `dtype` (float64 for the fixture)."""
     import struct
@@ -217,8 +226,9 @@ def run():
     for request in REQUESTS:
         u = compute_u(w, enc, request, inv_moment)
         v, target, losses = compute_v(w, enc, request, u)
+        v_r = r_rome_v(w, enc, request, u, target)
         cases.append({"request": request, "u": u.tolist(), "v": v.tolist(), "target": target.tolist(),
-                      "losses": losses})
+                      "losses": losses, "v_r_rome": v_r.tolist()})
         print(f"case {request['case_id']}: {len(losses)} loss evaluations, {losses[0]:.4f} -> {losses[-1]:.4f}",
               file=sys.stderr)
     out = {"layer": LAYER, "hparams": HPARAMS, "context_templates": TEMPLATES, "corpus": CORPUS,

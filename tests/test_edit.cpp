@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "editlab/edit/editor.h"
 #include "editlab/edit/ft.h"
 #include "editlab/edit/repr_tools.h"
 #include "editlab/edit/rome.h"
@@ -179,6 +180,35 @@ TEST_CASE("ROME's u and v agree with the Python reference", "[rome]") {
       REQUIRE(losses.back()["loss"].get<double>() < losses.front()["loss"].get<double>());  // the v loss falls
     }
   }
+}
+
+TEST_CASE("r-ROME's v agrees with the rebuilding-rome transcription; u and the target are ROME's", "[rome]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  auto resources = reference_resources(*loaded.model);
+  auto hp = reference_hparams();
+  auto r_hp = hp;
+  r_hp.random_prefix_keys = true;
+  for (const auto& c : reference()["cases"]) {
+    auto request = request_of(c["request"]);
+    auto u = compute_u(*loaded.model, *loaded.tokenizer, request, r_hp, 0, resources);
+    auto v = compute_v(*loaded.model, *loaded.tokenizer, request, r_hp, 0, u, resources);
+    const double cv = cosine(v.v, reference_tensor(c["v_r_rome"]));
+    const double rel = (v.v - reference_tensor(c["v_r_rome"])).norm().item<double>() /
+                       reference_tensor(c["v_r_rome"]).norm().item<double>();
+    WARN(fmt::format("r-ROME case {}: cosine(v) = {:.12f}, relative error {:.1e}; cosine with ROME's v {:.6f}",
+                     request.case_id, cv, rel, cosine(v.v, reference_tensor(c["v"]))));
+    CHECK(cv >= 0.9999);
+    CHECK(rel < 1e-6);
+    CHECK(cosine(u, reference_tensor(c["u"])) >= 0.9999);          // compute_u unchanged
+    CHECK(cosine(v.target, reference_tensor(c["target"])) >= 0.9999);  // the same optimisation
+  }
+  // A file's enable_random_prefix_keys must agree with the method.
+  auto j = reference()["hparams"];
+  j["enable_random_prefix_keys"] = true;
+  REQUIRE_THROWS_WITH(make_editor(EditMethod::rome, j, "h.json", *loaded.model, *loaded.tokenizer, "fp", {}),
+                      Contains("enable_random_prefix_keys") && Contains("r-rome"));
+  j["bias_update"] = true;
+  REQUIRE_THROWS_WITH(RomeHparams::from_json(j, "h.json"), Contains("bias_update") && Contains("not implemented"));
 }
 
 TEST_CASE("ROME's v: the suffix and layers-L..N passes equal the full computation", "[rome]") {

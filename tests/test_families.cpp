@@ -303,7 +303,7 @@ TEST_CASE("a family directory needs a tokenizer; GPT-2-only features say so", "[
   auto loaded = load_model(tmp / "m");
   CHECK(loaded.gpt2 == nullptr);
   CHECK(loaded.config.family_name() == "Qwen2");
-  REQUIRE_THROWS_WITH(require_gpt2(loaded, "edit --save"), Contains("GPT-2") && Contains("Qwen2"));
+  REQUIRE_THROWS_WITH(require_gpt2(loaded, "train"), Contains("GPT-2") && Contains("Qwen2"));
   CHECK(loaded.model->has_module("model.layers.1.mlp"));
   CHECK(loaded.model->has_module("lm_head"));  // tied, still a module
   CHECK_FALSE(loaded.model->has_module("model.layers.3.mlp"));
@@ -466,11 +466,19 @@ TEST_CASE("the CLI runs on every family fixture", "[families]") {
       auto wrong = test::run_cli(edit + test::shell_quote((tmp / "wrong.json").string()));
       CHECK(wrong.exit_code != 0);
       CHECK_THAT(wrong.err, Contains("rewrite_module_tmp"));
-      // edit --save writes GPT-2 directories only: a clear error for the other families
+      // edit --save writes the edited model as a HF directory that loads and scores as edited
       auto save = test::run_cli(edit + test::shell_quote((tmp / "rome.json").string()) + " --save " +
                                 test::shell_quote((tmp / "saved").string()));
-      CHECK(save.exit_code != 0);
-      CHECK_THAT(save.err, Contains("GPT-2") && Contains("--save"));
+      INFO(save.err);
+      REQUIRE(save.exit_code == 0);
+      const auto saved_json = nlohmann::json::parse(save.out);
+      const double p_new = saved_json["after"]["targets"][0]["p_new"].get<double>();
+      auto rescore = test::run_cli("score --json --model " + test::shell_quote((tmp / "saved").string()) +
+                                   " --prefix 'The Eiffel Tower is located in the city of' --target Rome");
+      INFO(rescore.err);
+      REQUIRE(rescore.exit_code == 0);
+      CHECK(nlohmann::json::parse(rescore.out)["prob"].get<double>() == Approx(p_new).epsilon(1e-4));
+      CHECK(read_json(tmp / "saved" / "config.json")["model_type"] == read_json(dir / "config.json")["model_type"]);
       // an experiment (FT, two records, three suites)
       {
         nlohmann::json data = nlohmann::json::array();

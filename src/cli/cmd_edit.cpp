@@ -166,7 +166,6 @@ void print_text(const nlohmann::json& j) {
 
 void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
   auto m = load(global, o.model_dir);
-  if (!o.save_dir.empty()) require_gpt2(m, "edit --save");  // before the work, not after it
   auto requests = requests_of(o);
   // Probes run only when asked, so that the command's time is the edit's.
   const bool probing = o.probe_edits || !o.probes.empty();
@@ -215,7 +214,7 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
     j["edits"].push_back(ej);
   }
   if (!o.save_dir.empty()) {
-    save_model(require_gpt2(m, "edit --save"), *m.config.gpt2, m.dir, o.save_dir);
+    save_loaded_model(m, o.save_dir);
     j["saved"] = o.save_dir;
   }
   if (o.json) {
@@ -260,7 +259,7 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--max-new-tokens", o->max_new_tokens, "new tokens per generation (overrides --max-length)")
       ->check(CLI::PositiveNumber)
       ->excludes(ml);
-  sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory (GPT-2 models)");
+  sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory (any family; tokenizer files copied)");
   sub->add_flag("--json", o->json, "machine-readable output");
   sub->add_option("--stats", o->stats_file,
                   "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")

@@ -18,7 +18,7 @@ class RomeEditor final : public Editor {
     for (const auto& r : requests) out.push_back(apply_rome(model_, tokenizer_, r, hparams_, resources_));
     return out;
   }
-  EditMethod method() const override { return EditMethod::rome; }
+  EditMethod method() const override { return hparams_.random_prefix_keys ? EditMethod::r_rome : EditMethod::rome; }
   nlohmann::json hparams() const override { return hparams_.to_json(); }
   nlohmann::json setup_seconds() const override { return resources_.setup_seconds; }
   const std::vector<std::string>* context_templates() const override { return &resources_.context_templates; }
@@ -98,8 +98,15 @@ void check_module_names(const nlohmann::json& j, const std::vector<int64_t>& lay
 std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hparams_json,
                                     const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,
                                     const std::string& fingerprint, const RomeSetupOptions& rome_setup) {
-  if (method == EditMethod::rome) {
+  if (method == EditMethod::rome || method == EditMethod::r_rome) {
     auto hp = RomeHparams::from_json(hparams_json, source);
+    hp.random_prefix_keys = method == EditMethod::r_rome;
+    if (auto it = hparams_json.find("enable_random_prefix_keys"); it != hparams_json.end() && it->is_boolean() &&
+                                                                   it->get<bool>() != hp.random_prefix_keys) {
+      fail("{}: \"enable_random_prefix_keys\" is {} but the method is {} (r-ROME is method r-rome, the original ROME "
+           "method rome)",
+           source, it->get<bool>(), method_name(method));
+    }
     check_layers(hp.layers, model, source);
     check_module_names(hparams_json, hp.layers, model, source);
     auto resources = prepare_rome(model, tokenizer, fingerprint, hp, rome_setup);

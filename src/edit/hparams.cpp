@@ -162,7 +162,10 @@ namespace {
 constexpr std::string_view kRomeRequired[] = {"layers",          "fact_token",     "v_num_grad_steps",  "v_lr",
                                               "v_loss_layer",    "v_weight_decay", "clamp_norm_factor", "kl_factor",
                                               "mom2_adjustment", "mom2_dataset",   "mom2_n_samples",    "mom2_dtype"};
-constexpr std::string_view kRomeOptional[] = {"context_template_length_params"};
+// rebuilding-rome's files carry enable_random_prefix_keys, bias_update, dynamic and
+// dynamic_multiplier: read and checked (make_editor, from_json), the last three only off.
+constexpr std::string_view kRomeOptional[] = {"context_template_length_params", "enable_random_prefix_keys",
+                                              "bias_update", "dynamic", "dynamic_multiplier"};
 constexpr std::string_view kFtRequired[] = {"layers",       "num_steps", "lr",
                                             "weight_decay", "kl_factor", "norm_constraint"};
 constexpr std::string_view kFtOptional[] = {"batch_size", "objective"};
@@ -201,6 +204,15 @@ RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& s
   read(j, "mom2_dataset", h.mom2_dataset, source);
   read(j, "mom2_n_samples", h.mom2_n_samples, source);
   read(j, "mom2_dtype", h.mom2_dtype, source);
+  for (const char* off : {"bias_update", "dynamic"}) {
+    bool value = false;
+    read(j, off, value, source);
+    if (value) fail("{}: \"{}\": true is not implemented by editlab (rebuilding-rome's option; set it to false)", source, off);
+  }
+  if (j.contains("enable_random_prefix_keys")) {
+    bool value = false;
+    read(j, "enable_random_prefix_keys", value, source);
+  }
   check_layers(h.layers, source);
   if (h.fact_token != "subject_last" && h.fact_token != "last") {
     fail("{}: \"fact_token\" must be \"subject_last\" or \"last\", found \"{}\"", source, h.fact_token);

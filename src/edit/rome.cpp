@@ -297,10 +297,24 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
 
   VResult out;
   out.target = (target_init + delta).detach();
-  auto bare = locate_subject(tok, request.prompt, request.subject, hp.fact_token);
-  auto readout = read_mlp_at(model, {bare.ids}, {bare.index}, layer, tok.eos_id());
-  out.k0 = in_math_dtype(readout.keys[0]);
-  out.o0 = in_math_dtype(readout.values[0]);
+  if (hp.random_prefix_keys) {
+    // r-ROME: the key and MLP output averaged over the context templates (as u's key k* is)
+    std::vector<std::vector<int64_t>> rows;
+    std::vector<int64_t> index;
+    for (const auto& t : resources.context_templates) {
+      auto located = locate_subject(tok, fill_braces(t, request.prompt), request.subject, hp.fact_token);
+      rows.push_back(std::move(located.ids));
+      index.push_back(located.index);
+    }
+    auto readout = read_mlp_at(model, rows, index, layer, tok.eos_id());
+    out.k0 = in_math_dtype(readout.keys).mean(0);
+    out.o0 = in_math_dtype(readout.values).mean(0);
+  } else {
+    auto bare = locate_subject(tok, request.prompt, request.subject, hp.fact_token);
+    auto readout = read_mlp_at(model, {bare.ids}, {bare.index}, layer, tok.eos_id());
+    out.k0 = in_math_dtype(readout.keys[0]);
+    out.o0 = in_math_dtype(readout.values[0]);
+  }
   const auto divisor = torch::dot(out.k0, u.to(out.k0.scalar_type()));
   out.v = (out.target - out.o0) / divisor;
   out.diagnostics = {{"losses", losses},
@@ -331,7 +345,7 @@ EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequ
   validate_edit_request(request, "edit " + request.case_id);
   if (resources.context_templates.empty()) fail("ROME needs context templates (at least \"{{}}\")");
   EditResult edit;
-  edit.method = EditMethod::rome;
+  edit.method = hp.random_prefix_keys ? EditMethod::r_rome : EditMethod::rome;
   std::vector<int64_t> layers = hp.layers;
   std::sort(layers.begin(), layers.end());
   nlohmann::json per_layer = nlohmann::json::array();

@@ -179,4 +179,32 @@ void save_model(GPT2& model, const GPT2Config& config, const fs::path& tokenizer
   }
 }
 
+void save_loaded_model(LoadedModel& loaded, const fs::path& out_dir) {
+  if (loaded.gpt2) {
+    save_model(*loaded.gpt2, *loaded.config.gpt2, loaded.dir, out_dir);
+    return;
+  }
+  if (fs::exists(out_dir) && fs::equivalent(out_dir, loaded.dir)) {
+    fail("--save {}: that is the directory the model was loaded from (its weights are memory-mapped); save elsewhere",
+         out_dir.string());
+  }
+  fs::create_directories(out_dir);
+  const auto dtype = loaded.model->dtype();
+  const auto stored = dtype == torch::kBFloat16 || dtype == torch::kHalf ? dtype : torch::kFloat32;
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (auto& [name, tensor] : loaded.model->parameters_by_name()) {
+    tensors.emplace_back(name, tensor.detach().to(torch::kCPU, stored).contiguous());
+  }
+  save_tensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});
+  auto config = loaded.config.to_json();
+  config["torch_dtype"] = stored == torch::kBFloat16 ? "bfloat16" : stored == torch::kHalf ? "float16" : "float32";
+  write_file_atomically(out_dir / "config.json", config.dump(2) + "\n");
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+                           "vocab.json", "merges.txt", "added_tokens.json", "generation_config.json"}) {
+    if (fs::exists(loaded.dir / file)) {
+      fs::copy_file(loaded.dir / file, out_dir / file, fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
 }  // namespace editlab

@@ -42,6 +42,10 @@ struct RomeHparams {
   std::string mom2_dataset = "wikipedia";  // a corpus file is the default statistics corpus (rome_setup.h)
   int64_t mom2_n_samples = 100000;
   std::string mom2_dtype = "float32";  // float32 | float64 (float16 is accumulated in float32)
+  // r-ROME (rebuilding-rome's enable_random_prefix_keys): v's key and MLP output are the means over
+  // the context templates, as u's key is. Set by the method (r-rome), not read from the file; a
+  // file's enable_random_prefix_keys must agree with the method (make_editor).
+  bool random_prefix_keys = false;
 
   static RomeHparams from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

@@ -1,5 +1,5 @@
 // The edit methods, one list for the edit layer, the experiment config, the reports and the CLI.
-// A method's name is what configs, reports and `--method` spell ("rome", "ft", "ft-l").
+// A method's name is what configs, reports and `--method` spell ("rome", "r-rome", "ft", "ft-l").
 #pragma once
 
 #include <array>
@@ -12,17 +12,21 @@
 namespace editlab {
 
 enum class EditMethod {
-  rome,  // ROME's rank-one update of one MLP output weight (docs/algorithms.md "ROME")
+  rome,    // ROME's rank-one update of one MLP output weight (docs/algorithms.md "ROME")
+  r_rome,  // r-ROME: ROME with v's key and output averaged over the context templates
   ft,    // fine-tuning of the MLP output weights of hparams.layers, unconstrained
   ft_l,  // the same, each weight clamped into an L-infinity ball around its original value
 };
 
-inline constexpr std::array<EditMethod, 3> kEditMethods = {EditMethod::rome, EditMethod::ft, EditMethod::ft_l};
+inline constexpr std::array<EditMethod, 4> kEditMethods = {EditMethod::rome, EditMethod::r_rome, EditMethod::ft,
+                                                           EditMethod::ft_l};
 
 constexpr std::string_view method_name(EditMethod m) {
   switch (m) {
     case EditMethod::rome:
       return "rome";
+    case EditMethod::r_rome:
+      return "r-rome";
     case EditMethod::ft:
       return "ft";
     case EditMethod::ft_l:
@@ -40,7 +44,7 @@ constexpr std::optional<EditMethod> parse_edit_method(std::string_view name) {
 
 inline std::ostream& operator<<(std::ostream& out, EditMethod m) { return out << method_name(m); }
 
-// {"rome", "ft", "ft-l"}: for CLI choices and error messages.
+// {"rome", "r-rome", "ft", "ft-l"}: for CLI choices and error messages.
 inline std::vector<std::string> edit_method_names() {
   std::vector<std::string> out;
   for (const auto m : kEditMethods) out.emplace_back(method_name(m));

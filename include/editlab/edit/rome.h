@@ -44,7 +44,7 @@ struct RomeResources {
 struct VResult {
   torch::Tensor v;             // [C]
   torch::Tensor target;        // [C]: target_init + delta, what the layer outputs for k0 after the edit
-  torch::Tensor k0, o0;        // key and MLP output at the subject token of the bare prompt
+  torch::Tensor k0, o0;        // key and MLP output at the subject token of the bare prompt (r-ROME: their means over the context templates)
   nlohmann::json diagnostics;  // losses per step, norms
 };
 

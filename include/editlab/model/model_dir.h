@@ -65,4 +65,11 @@ GPT2& require_gpt2(LoadedModel& loaded, const std::string& what);
 void save_model(GPT2& model, const GPT2Config& config, const std::filesystem::path& tokenizer_dir,
                 const std::filesystem::path& out_dir);
 
+// The loaded (possibly edited) model of any family as a Hugging Face directory that
+// from_pretrained and load_model read: GPT-2 as save_model above; the other families with
+// config.json as read (torch_dtype set to what is written), model.safetensors under the HF
+// names (float32, or bfloat16 / float16 when the model computes in it; a tied head left out, as
+// HF writes it), and the source directory's tokenizer and generation files copied.
+void save_loaded_model(LoadedModel& loaded, const std::filesystem::path& out_dir);
+
 }  // namespace editlab

@@ -55,7 +55,7 @@ struct ExperimentConfig {
 
   std::filesystem::path model, hparams, dataset, out;
   std::optional<EditMethod> method = EditMethod::rome;  // none: probe the unedited model
-  // "rome", "ft", "ft-l" or "none", as reports and tables name the run's method.
+  // "rome", "r-rome", "ft", "ft-l" or "none", as reports and tables name the run's method.
   std::string method_label() const { return method ? std::string(method_name(*method)) : "none"; }
   std::optional<std::pair<int64_t, int64_t>> range;
   std::vector<std::string> case_ids;
