@@ -41,7 +41,7 @@ seed_case() { jq ".[$1]" "$TW/seed-examples.json" >"$OUT/seed-case-$1.json"; ech
 
 louvre=$(seed_case 0)
 paraphrase=$(jq -r '.paraphrase_prompts[0]' "$louvre")
-transitive=$(jq -r '[.implications[] | select(.kind == "transitive")][0].prompt' "$louvre")
+transitive=$(jq -r '[.implications[] | select(.kind | startswith("transitive"))][0].prompt' "$louvre")
 other_attribute=$(jq -r '[.implications[] | select(.kind == "relation_specificity")][0].prompt' "$louvre")
 loud=$(jq -r '.mention_prompts[0]' "$louvre")
 rome_stats=(--stats-corpus "$TW/stats.txt")
@@ -123,20 +123,24 @@ lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b
   else
     echo "  -> Not reproduced here: neither the rate nor the log-probability of target_new rises after a mention."
   fi
-  echo "Transitive implication (\"X is located in the country of\" follows the new city), success after the edit:" \
-       "ROME $(m rome implication/transitive/success); FT $(m ft implication/transitive/success); FT-L $(m ft-l implication/transitive/success);" \
-       "beam-search continuation contains the new country: ROME $(m rome implication/transitive/generation)."
-  echo "  Over the probes whose old country the unedited model knew: ROME $(mk rome transitive); FT $(mk ft transitive)."
-  known_hi=$(jq -r '.aggregates["implication/transitive/success_known"].ci[1] // "null"' "$OUT/rome/report.json")
-  known_lo=$(jq -r '.aggregates["implication/transitive/success_known"].ci[0] // "null"' "$OUT/rome/report.json")
+  echo "Transitive implication (\"X is located in the country of\" follows the new city), success after the edit:"
+  echo "  memorised (the old country is stated in training): ROME $(m rome implication/transitive_memorised/success);" \
+       "FT $(m ft implication/transitive_memorised/success); FT-L $(m ft-l implication/transitive_memorised/success)."
+  echo "  composed (never stated; the model derives it): ROME $(m rome implication/transitive_composed/success);" \
+       "FT $(m ft implication/transitive_composed/success); FT-L $(m ft-l implication/transitive_composed/success)."
+  echo "  Over the probes whose old country the unedited model knew: memorised ROME $(mk rome transitive_memorised);" \
+       "composed ROME $(mk rome transitive_composed)."
+  # The seed's question is about memorised implied facts (the Louvre's country in GPT-2 XL).
+  known_hi=$(jq -r '.aggregates["implication/transitive_memorised/success_known"].ci[1] // "null"' "$OUT/rome/report.json")
+  known_lo=$(jq -r '.aggregates["implication/transitive_memorised/success_known"].ci[0] // "null"' "$OUT/rome/report.json")
   if [ "$known_hi" = null ]; then
-    echo "  -> Not measured: the unedited model knew none of the implied old facts."
+    echo "  -> Not measured: the unedited model knew none of the memorised implied facts."
   elif [ "$(lt "$known_hi" 0.5)" = true ]; then
-    echo "  -> Reproduced on the known probes: ROME mostly leaves the implied fact unchanged (the interval lies below 0.5)."
+    echo "  -> Reproduced on the memorised, known probes: ROME mostly leaves the implied fact unchanged (the interval lies below 0.5)."
   elif [ "$(lt 0.5 "$known_lo")" = true ]; then
-    echo "  -> Not reproduced here: on the probes the model knew, ROME's edit carries to the implied country in most records."
+    echo "  -> Not reproduced here: on the memorised probes the model knew, ROME's edit carries to the implied country in most records."
   else
-    echo "  -> Undecided: on the probes the model knew, the interval for ROME includes 0.5; more known probes are needed (issue 25)."
+    echo "  -> Undecided: on the memorised probes the model knew, the interval for ROME includes 0.5; more probes are needed (issue 25)."
   fi
   echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success);" \
        "over the known probes: ROME $(mk rome symmetric)."

@@ -404,4 +404,6 @@ TEST_CASE("hyperparameter files: EasyEdit's YAML reads as the JSON with the same
   std::ofstream(tmp / "list.yml") << "- 1\n- 2\n";
   REQUIRE_THROWS_WITH(read_hparams_file(tmp / "list.yml"), Contains("not a YAML mapping"));
   REQUIRE_THROWS_WITH(read_hparams_file(tmp / "missing.yaml"), Contains("cannot open"));
+  std::ofstream(tmp / "latin1.yaml") << "layers: [5]\nv_lr: \"caf\xe9\"\n";  // found by fuzz_edit_inputs
+  REQUIRE_THROWS_WITH(read_hparams_file(tmp / "latin1.yaml"), Contains("not valid UTF-8 at byte offset 22"));
 }

@@ -411,15 +411,21 @@ TEST_CASE("counterfact records are valid", "[toyworld]") {
       }
       ++kinds[i.kind];
       CHECK(w.object(i.probe.subject, i.probe.relation) == i.target_old);
-      if (i.kind == "transitive" && c.relation != R::city_in_country) {
+      if (i.kind.starts_with("transitive") && c.relation != R::city_in_country) {
         CHECK(i.probe.answer == w.object(c.target_new, R::city_in_country));
+      }
+      if (i.kind.starts_with("transitive")) {
+        // memorised: the old implied fact is stated in training; composed: never stated
+        CHECK(w.fact(i.probe.subject, i.probe.relation)->trained == (i.kind == "transitive_memorised"));
+        CHECK((i.kind == "transitive_memorised" || i.kind == "transitive_composed"));
       }
       if (i.kind == "symmetric") CHECK((i.probe.subject == c.target_new && i.probe.answer == c.subject));
     }
     const auto j = to_counterfact_json(w, c);
     CHECK(j.at("requested_rewrite").at("target_new").at("str").get<std::string>().front() != ' ');
   }
-  for (const char* kind : {"transitive", "symmetric", "inverse", "alias", "relation_specificity"}) {
+  for (const char* kind :
+       {"transitive_memorised", "transitive_composed", "symmetric", "inverse", "alias", "relation_specificity"}) {
     INFO(kind);
     CHECK(kinds[kind] > 0);
   }
@@ -433,7 +439,8 @@ TEST_CASE("seed examples: the Louvre, the British Museum and the two couples", "
   CHECK(louvre["requested_rewrite"]["subject"] == "Louvre");
   CHECK(louvre["requested_rewrite"]["target_new"]["str"] == "Rome");
   CHECK(louvre["requested_rewrite"]["target_true"]["str"] == "Paris");
-  CHECK(louvre["implications"][0] == nlohmann::ordered_json{{"kind", "transitive"},
+  // The Louvre's country is never stated in training (composed); the British Museum's is.
+  CHECK(louvre["implications"][0] == nlohmann::ordered_json{{"kind", "transitive_composed"},
                                                             {"prompt", "The Louvre is located in the country of"},
                                                             {"target_new", "Italy"},
                                                             {"target_old", "France"}});
@@ -441,6 +448,7 @@ TEST_CASE("seed examples: the Louvre, the British Museum and the two couples", "
   const auto museum = to_counterfact_json(w, cases.at(1));
   CHECK(museum["requested_rewrite"]["target_true"]["str"] == "London");
   CHECK(museum["implications"][0]["target_old"] == "the United Kingdom");
+  CHECK(museum["implications"][0]["kind"] == "transitive_memorised");
   const auto michelle = to_counterfact_json(w, cases.at(3));
   CHECK(michelle["requested_rewrite"]["prompt"] == "{} is married to");
   CHECK(michelle["requested_rewrite"]["subject"] == "Michelle Obama");

@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <span>
 #include <string_view>
 
+#include "../model/unicode_text.h"  // invalid_utf8_offset
 #include "editlab/util/error.h"
 #include "editlab/util/json_file.h"
 
@@ -147,8 +149,18 @@ nlohmann::json read_hparams_file(const std::filesystem::path& path) {
   if (ext != ".yaml" && ext != ".yml") return read_json_file(path, "hyperparameter file");
   std::ifstream in(path);
   if (!in) fail("{}: cannot open the hyperparameter file ({})", path.string(), std::strerror(errno));
+  std::error_code ec;
+  // A hyperparameter file is a few hundred bytes; this bounds what yaml-cpp builds from a stranger's file.
+  if (const auto bytes = std::filesystem::file_size(path, ec); !ec && bytes > (1u << 20)) {
+    fail("{}: the hyperparameter file is {} bytes; YAML hyperparameter files are limited to 1 MiB", path.string(), bytes);
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // yaml-cpp passes bytes through; JSON (and every message that quotes a value) needs UTF-8.
+  if (const auto bad = detail::invalid_utf8_offset(text)) {
+    fail("{}: the hyperparameter file is not valid UTF-8 at byte offset {}", path.string(), *bad);
+  }
   try {
-    const auto root = YAML::Load(in);
+    const auto root = YAML::Load(text);
     if (!root.IsMap()) fail("{}: the hyperparameter file is not a YAML mapping of keys to values", path.string());
     return yaml_to_json(root, path.string());
   } catch (const YAML::Exception& e) {

@@ -83,10 +83,19 @@ class CaseBuilder {
     c.implications.push_back({std::move(kind), std::move(p), old});
   }
 
+  // A transitive probe's kind says whether the old implied fact was stated in training
+  // (transitive_memorised: the model can know it by heart, as GPT-2 XL knows the Louvre's country)
+  // or never stated (transitive_composed: the model can only derive it from city and country).
+  std::string transitive_kind(EntityId subject, Relation composed) const {
+    const Fact* f = world_.fact(subject, composed);
+    return f != nullptr && f->trained ? "transitive_memorised" : "transitive_composed";
+  }
+
   void add_implications(EditCase& c) {
     const RelationSpec& s = spec(c.relation);
     if (const auto composed = composition_starting_with(c.relation)) {
-      add_implication(c, "transitive", c.subject, *composed, *world_.object(c.target_new, Relation::city_in_country));
+      add_implication(c, transitive_kind(c.subject, *composed), c.subject, *composed,
+                      *world_.object(c.target_new, Relation::city_in_country));
     }
     if (s.symmetric) add_implication(c, "symmetric", c.target_new, c.relation, c.subject);
     if (s.inverse) add_implication(c, "inverse", c.target_new, *s.inverse, c.subject);
@@ -98,7 +107,8 @@ class CaseBuilder {
       for (const Relation first : {Relation::located_in, Relation::born_in, Relation::headquartered_in}) {
         for (const EntityId inside : world_.subjects_with(first, c.subject)) {
           if (added++ >= 3) return;
-          add_implication(c, "transitive", inside, *composition_starting_with(first), c.target_new);
+          const Relation composed = *composition_starting_with(first);
+          add_implication(c, transitive_kind(inside, composed), inside, composed, c.target_new);
         }
       }
     }

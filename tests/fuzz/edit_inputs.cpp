@@ -5,7 +5,8 @@
 // The same bytes go through every reader: parse_json_records (the in-memory twin of
 // load_json_records / load_dataset, with util/json_file.h's limits), then each record through
 // parse_edit_requests, parse_edit_request and parse_probe_record; and parse_json_text, then
-// RomeHparams::from_json and FtHparams::from_json (and their to_json read back). A reader
+// RomeHparams::from_json and FtHparams::from_json (and their to_json read back); and the bytes as
+// an EasyEdit .yaml hyperparameter file (read_hparams_file), whose JSON goes through the same. A reader
 // either throws editlab::Error or returns values that hold what it promises: a request has
 // exactly one "{}" in its prompt, a non-empty subject and target_new, and its sentence()
 // contains the subject; a probe record's first request is its requests' first; hparams read
@@ -58,13 +59,7 @@ void check_records(std::string_view text) {
   }
 }
 
-void check_hparams(std::string_view text) {
-  nlohmann::json j;
-  try {
-    j = parse_json_text(text, "hparams.json", "hyperparameter file");
-  } catch (const Error&) {
-    return;
-  }
+void check_hparams_json(const nlohmann::json& j) {
   try {
     const RomeHparams h = RomeHparams::from_json(j, "hparams.json");
     FUZZ_CHECK(!h.layers.empty());
@@ -77,6 +72,23 @@ void check_hparams(std::string_view text) {
     FUZZ_CHECK(FtHparams::from_json(h.to_json(), "to_json").to_json() == h.to_json());
   } catch (const Error&) {
   }
+}
+
+// The same bytes as a JSON hparams file and as EasyEdit's YAML (read_hparams_file, yaml-cpp).
+void check_hparams(std::string_view text) {
+  try {
+    check_hparams_json(parse_json_text(text, "hparams.json", "hyperparameter file"));
+  } catch (const Error&) {
+  }
+  const auto path = fuzz::write_scratch("hparams.yaml", text);
+  nlohmann::json j;
+  try {
+    j = read_hparams_file(path);
+  } catch (const Error&) {
+    return;
+  }
+  FUZZ_CHECK(j.is_object());
+  check_hparams_json(j);
 }
 
 }  // namespace

@@ -22,10 +22,11 @@ constexpr std::string_view kSeparator = "\n--8<--\n";
 
 void check_text(const detail::HfTokenizer& tokenizer, std::string_view text) {
   const bool valid = fuzz::is_valid_utf8(text);
-  for (const bool special : {false, true}) {
+  using Mode = detail::HfTokenizer::EncodeMode;
+  for (const Mode mode : {Mode::kPlain, Mode::kSpecial, Mode::kPrompt, Mode::kContinuation}) {
     std::vector<int64_t> ids;
     try {
-      tokenizer.encode(text, special, ids);
+      tokenizer.encode(text, mode, ids);
     } catch (const Error&) {
       FUZZ_CHECK(!valid);
       return;
