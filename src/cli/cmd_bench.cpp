@@ -167,7 +167,12 @@ void run_bench(const BenchOptions& opt, const GlobalOptions& global) {
 void setup_bench(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<BenchOptions>();
   auto* sub =
-      app.add_subcommand("bench", "measure matmul and forward GFLOP/s, model load time and memory (GPT-2-small shape)");
+      app.add_subcommand("bench", "measure speed and memory (GPT-2-small shape, or a model with --model / --shape)");
+  sub->footer(
+      "Without --model / --shape: matmul and forward GFLOP/s of a GPT-2-small-shaped model, its load time "
+      "and memory, and the ROME / FT / statistics / tracing timings, in one run. With --model DIR or "
+      "--shape NAME: that model at its real size in --dtype: load time and peak RSS in a fresh process, "
+      "forward GFLOP/s and tokens/s against sgemm at its MLP shape.");
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->add_option("--work-dir", opt->work_dir,
                   "where to write the temporary ~500 MB model for the load test (default: system temp dir)");

@@ -41,7 +41,8 @@ void setup_compare(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<CompareOptions>();
   auto* sub = app.add_subcommand(
       "compare",
-      "compare a candidate report with a baseline report, aggregate by aggregate: means, difference, "
+      "compare a report with a baseline, metric by metric (exit 1: a metric outside tolerance)");
+  sub->footer("compare a candidate report with a baseline report, aggregate by aggregate: means, difference, "
       "tolerance and verdict. Exit status 0 when every metric is within its tolerance, 1 when one is "
       "outside it or missing from a report, 2 for bad input or reports of different datasets or record "
       "selections. Without --tolerance a metric is within when the candidate's mean lies inside the "

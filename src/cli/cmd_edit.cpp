@@ -231,8 +231,10 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EditCliOptions>();
   auto* sub = app.add_subcommand(
       "edit",
-      "apply ROME, FT or FT-L edits: diagnostics and times; with --probe-edits / --probe, generations and target "
-      "probabilities before and after");
+      "apply ROME, r-ROME, FT or FT-L edits to a model; optionally probe and save it");
+  sub->footer(
+      "apply ROME, r-ROME, FT or FT-L edits: diagnostics and times; with --probe-edits / --probe, generations and "
+      "target probabilities before and after; with --save, the edited model as a Hugging Face directory");
   sub->add_option("--model", o->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--method", o->method, fmt::format("{}", fmt::join(edit_method_names(), ", ")))
       ->check(CLI::IsMember(edit_method_names()))

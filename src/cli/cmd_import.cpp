@@ -83,7 +83,8 @@ void setup_import(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<ImportOptions>();
   auto* sub = app.add_subcommand(
       "import",
-      "convert a public knowledge-editing benchmark into an editlab dataset: `import ripple-edits FILE --out D` "
+      "convert RippleEdits or MQuAKE into an editlab dataset");
+  sub->footer("convert a public knowledge-editing benchmark into an editlab dataset: `import ripple-edits FILE --out D` "
       "(RippleEdits) or `import mquake FILE --out D` (MQuAKE). Failed records are listed on stderr (\"record 17: "
       "<reason>\") and left out; exit 0 when at least one record was imported, 2 when none was");
   // Words that are no benchmark land here (hidden), so that the check below can name them and list

@@ -34,7 +34,8 @@ void setup_merge(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<MergeOptions>();
   auto* sub = app.add_subcommand(
       "merge",
-      "merge the shard reports of one sharded run (editlab run --shard K/N) into one report: every "
+      "merge the shard reports of one sharded run into its report");
+  sub->footer("merge the shard reports of one sharded run (editlab run --shard K/N) into one report: every "
       "shard 1..N exactly once, complete, of the same run; records sorted, aggregates recomputed (equal "
       "to an unsharded run's), timings summed (wall: the longest shard, wall_sum: all shards); prints the "
       "summary table");

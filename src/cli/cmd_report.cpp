@@ -85,7 +85,8 @@ void setup_report(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<ReportOptions>();
   auto* sub = app.add_subcommand(
       "report",
-      "print the summary table of one or more reports side by side (Markdown: one column per report, "
+      "the summary table of one or more reports (Markdown or JSON)");
+  sub->footer("print the summary table of one or more reports side by side (Markdown: one column per report, "
       "\"mean [CI low, CI high]\"), or with --format json a JSON array of {name, path, method, complete, "
       "summary, aggregates}, one per report");
   sub->add_option("reports", opt->inputs, "report.json files")->required()->check(CLI::ExistingFile);

@@ -49,7 +49,8 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<RunCliOptions>();
   auto* sub = app.add_subcommand(
       "run",
-      "run an experiment: for each record of the dataset, probe, edit, probe again, undo; write a journal "
+      "run an experiment over a dataset: probe, edit, probe again; journal and report");
+  sub->footer("run an experiment: for each record of the dataset, probe, edit, probe again, undo; write a journal "
       "(resumable) and a report with aggregates and confidence intervals. With \"sequential\" in the config the "
       "edits accumulate instead, and every k edits all records edited so far are probed against the unedited "
       "model (steps in out/sequential.jsonl and the report's \"sequential\")");

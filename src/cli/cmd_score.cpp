@@ -43,7 +43,8 @@ void run_score(const ScoreOptions& opt, const GlobalOptions& global) {
 void setup_score(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<ScoreOptions>();
   auto* sub = app.add_subcommand(
-      "score", "nll(prefix, target) as CounterFact defines it: mean -log p over \" \" + target's tokens");
+      "score", "CounterFact's nll(prefix, target), with per-token log-probs");
+  sub->footer("nll(prefix, target) as CounterFact defines it: mean -log p over \" \" + target's tokens");
   sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--prefix", opt->prefix, "the prompt, e.g. \"The Eiffel Tower is located in\"")->required();
   sub->add_option("--target", opt->target, "the answer, e.g. \"Paris\" (a leading space is added)")->required();

@@ -49,7 +49,8 @@ void run_stats(const StatsOptions& opt, const GlobalOptions& global) {
 void setup_stats(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<StatsOptions>();
   auto* sub = app.add_subcommand(
-      "stats", "second-moment statistics C = E[k k^T] of the ROME key (input of mlp.c_proj) at a layer");
+      "stats", "ROME's second-moment statistics C = E[k k^T] at a layer, cached");
+  sub->footer("second-moment statistics C = E[k k^T] of the ROME key (the input of the MLP output projection: GPT-2 c_proj, GPT-J fc_out, NeoX dense_4h_to_h, Llama / Mistral / Qwen2 down_proj) at a layer, with a progress line, cached");
   sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--layer", opt->layer, "layer index")->required()->check(CLI::NonNegativeNumber);
   sub->add_option("--corpus", opt->corpus,

@@ -231,10 +231,10 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
 
 void setup_toy_world(CLI::App& app, const GlobalOptions& global) {
   auto* sub =
-      app.add_subcommand("toy-world",
-                         "build the embedded default: a synthetic world of real names and facts, its corpora and "
-                         "edit datasets (generate), a BPE tokenizer trained on its text (bpe), and how well a trained "
-                         "model knows the world (check)");
+      app.add_subcommand("toy-world", "the synthetic world of facts: generate it, train its BPE, check a model on it");
+  sub->footer(
+      "build the embedded default: a synthetic world of real names and facts, its corpora and edit datasets "
+      "(generate), a BPE tokenizer trained on its text (bpe), and how well a trained model knows the world (check)");
   sub->require_subcommand(1);
   setup_generate(*sub);
   setup_bpe(*sub);

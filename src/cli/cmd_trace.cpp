@@ -186,10 +186,12 @@ void setup_trace(CLI::App& app, const GlobalOptions& global) {
   auto opt = std::make_shared<TraceCliOptions>();
   auto* sub = app.add_subcommand(
       "trace",
+      "causal tracing: where the model recalls a fact");
+  sub->footer(
       "causal tracing (ROME, Meng et al. 2022): corrupt the subject's token embeddings with noise, restore one "
       "clean state at a time (hidden: the residual after a block; mlp / attn: a window of MLP / attention outputs) "
-      "and measure p(answer); writes OUT/trace.json");
-  sub->footer(
+      "and measure p(answer); writes OUT/trace.json"
+      "\n\n"
       "Indirect effect IE(token, layer) = p_restored - p_corrupt. Over a dataset, the known facts (the model's "
       "top-1 is the answer) are averaged per layer for ROME's six token groups, and the layer where the last "
       "subject token's IE peaks is reported per kind. scripts/plot_trace.py draws the heatmaps.");
