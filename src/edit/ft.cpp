@@ -7,6 +7,7 @@
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
 #include "editlab/util/steady_clock.h"
+#include "editlab/model/device.h"
 
 namespace editlab {
 namespace {
@@ -78,7 +79,7 @@ EditResult apply_ft(LanguageModel& model, const Tokenizer& tok, const std::vecto
   for (auto& w : trainable) w.set_requires_grad(true);
   // A bfloat16 / float16 model trains float32 master copies (Adam's small steps would round away
   // in half precision); each step writes them back into the model's weights.
-  const bool half = model.dtype() == torch::kBFloat16 || model.dtype() == torch::kHalf;
+  const bool half = is_half_precision(model.dtype());
   std::vector<torch::Tensor> masters;
   for (const auto& w : trainable) masters.push_back(half ? w.detach().to(torch::kFloat) : w);
   torch::optim::Adam optimizer(masters, torch::optim::AdamOptions(hp.lr).weight_decay(hp.weight_decay));

@@ -6,6 +6,7 @@
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
 #include "editlab/util/steady_clock.h"
+#include "editlab/model/device.h"
 
 namespace editlab {
 namespace {
@@ -13,8 +14,7 @@ namespace {
 // ROME's vectors, its solve and the v optimisation run in float32 on a bfloat16 / float16 model
 // (the reference keeps delta, the statistics and the inverse in float32), else in the model's dtype.
 torch::Tensor in_math_dtype(const torch::Tensor& t) {
-  const auto s = t.scalar_type();
-  return s == torch::kBFloat16 || s == torch::kHalf ? t.to(torch::kFloat) : t;
+  return is_half_precision(t.scalar_type()) ? t.to(torch::kFloat) : t;
 }
 
 torch::Tensor long_tensor(const std::vector<int64_t>& values, torch::Device device) {
@@ -92,8 +92,12 @@ std::string with_leading_space(const std::string& target) {
   return !target.empty() && target[0] == ' ' ? target : " " + target;
 }
 
-torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
-                        int64_t layer, const RomeResources& resources) {
+namespace {
+
+// The MLP's key and output at the subject token of every context template filled with the
+// request's prompt (u's k*, and r-ROME's key and output), in ROME's arithmetic dtype.
+MlpReadout read_at_templates(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
+                             const RomeHparams& hp, int64_t layer, const RomeResources& resources) {
   std::vector<std::vector<int64_t>> rows;
   std::vector<int64_t> index;
   for (const auto& t : resources.context_templates) {
@@ -101,7 +105,15 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
     rows.push_back(std::move(located.ids));
     index.push_back(located.index);
   }
-  auto k_star = in_math_dtype(read_mlp_at(model, rows, index, layer, tok.eos_id()).keys).mean(0);  // [M]
+  auto readout = read_mlp_at(model, rows, index, layer, tok.eos_id());
+  return {in_math_dtype(readout.keys), in_math_dtype(readout.values)};
+}
+
+}  // namespace
+
+torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                        int64_t layer, const RomeResources& resources) {
+  auto k_star = read_at_templates(model, tok, request, hp, layer, resources).keys.mean(0);  // [M]
   torch::Tensor u = k_star;
   if (hp.mom2_adjustment) {
     auto it = resources.inverse_moment.find(layer);
@@ -299,16 +311,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   out.target = (target_init + delta).detach();
   if (hp.random_prefix_keys) {
     // r-ROME: the key and MLP output averaged over the context templates (as u's key k* is)
-    std::vector<std::vector<int64_t>> rows;
-    std::vector<int64_t> index;
-    for (const auto& t : resources.context_templates) {
-      auto located = locate_subject(tok, fill_braces(t, request.prompt), request.subject, hp.fact_token);
-      rows.push_back(std::move(located.ids));
-      index.push_back(located.index);
-    }
-    auto readout = read_mlp_at(model, rows, index, layer, tok.eos_id());
-    out.k0 = in_math_dtype(readout.keys).mean(0);
-    out.o0 = in_math_dtype(readout.values).mean(0);
+    auto readout = read_at_templates(model, tok, request, hp, layer, resources);
+    out.k0 = readout.keys.mean(0);
+    out.o0 = readout.values.mean(0);
   } else {
     auto bare = locate_subject(tok, request.prompt, request.subject, hp.fact_token);
     auto readout = read_mlp_at(model, {bare.ids}, {bare.index}, layer, tok.eos_id());

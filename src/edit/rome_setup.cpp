@@ -7,6 +7,7 @@
 #include "editlab/util/error.h"
 #include "editlab/util/progress.h"
 #include "editlab/util/steady_clock.h"
+#include "editlab/model/device.h"
 
 namespace editlab {
 namespace fs = std::filesystem;
@@ -76,9 +77,7 @@ SecondMoment cached_layer_stats(LanguageModel& model, const Tokenizer& tok, cons
   const std::string dtype = r.dtype == "float64" ? "float64" : "float32";
   if (r.dtype == "float16") o.log("mom2_dtype float16: editlab accumulates in float32 instead (more precise)");
   // Keys computed by a bfloat16 / float16 model differ from float32's: their own cache entry.
-  const auto compute = model.dtype();
-  const std::string keys_dtype =
-      compute == torch::kBFloat16 ? "-keys_bfloat16" : compute == torch::kHalf ? "-keys_float16" : "";
+  const std::string keys_dtype = is_half_precision(model.dtype()) ? "-keys_" + compute_dtype_name(model.dtype()) : "";
   const std::string key = stats_cache_key(fingerprint, r.layer, hash_file(r.corpus), r.samples, dtype + keys_dtype);
   const fs::path file = o.cache_dir / "stats" / (key + ".safetensors");
   if (cache_file != nullptr) *cache_file = file;

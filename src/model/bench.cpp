@@ -216,10 +216,7 @@ nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
   nlohmann::json report;
   report["model"] = dir.string();
   report["threads"] = compute_threads();
-  report["dtype"] = s.dtype == torch::kDouble     ? "float64"
-                   : s.dtype == torch::kBFloat16 ? "bfloat16"
-                   : s.dtype == torch::kHalf     ? "float16"
-                                                 : "float32";
+  report["dtype"] = compute_dtype_name(s.dtype);
   report["shape"] = {{"batch", s.batch}, {"tokens", s.tokens}};
   double weight_bytes = 0;  // the checkpoint's files (the index's shards, or model.safetensors)
   const auto checkpoint = Checkpoint::open_dir(dir);

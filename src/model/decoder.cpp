@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "editlab/model/device.h"
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
 
@@ -113,7 +114,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
     kk = k.unsqueeze(2).expand({B, K, rep, S, D}).reshape({B, H, S, D});
     vv = v.unsqueeze(2).expand({B, K, rep, S, D}).reshape({B, H, S, D});
   }
-  const bool upcast = q.scalar_type() != torch::kFloat && q.scalar_type() != torch::kDouble;
+  const bool upcast = is_half_precision(q.scalar_type());
   auto qs = upcast ? q.to(torch::kFloat) : q;
   auto ks = upcast ? kk.to(torch::kFloat) : kk;
   auto scores = torch::matmul(qs, ks.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));  // [B, H, T, S]
@@ -240,42 +241,12 @@ torch::Tensor DecoderModel::run_block(int64_t layer, torch::Tensor x, const torc
 ForwardResult DecoderModel::forward(const ForwardRequest& request) {
   ModelClock::Scope clock;
   const auto& ids = request.input_ids;
-  if (!ids.defined() || ids.dim() != 2) fail("forward: input_ids must be a [batch, tokens] tensor");
   const int64_t L = config_.n_layer;
-  const int64_t B = ids.size(0), T = ids.size(1);
-  const int64_t P = request.cache != nullptr ? request.cache->length() : 0;
-  const int64_t last = request.last_layer.value_or(L - 1);
-  if (request.first_layer < 0 || request.first_layer > last || last >= L) {
-    fail("forward: layer range {}..{} is outside the model's 0..{}", request.first_layer, last, L - 1);
-  }
-  if (P + T > shape_.n_positions) {
-    fail("sequence of {} tokens is longer than the model's max_position_embeddings ({})", P + T, shape_.n_positions);
-  }
-  for (const auto& iv : request.interventions) {
-    if (iv.layer < 0 || iv.layer >= L) fail("intervention at layer {} is outside the model's 0..{}", iv.layer, L - 1);
-  }
-  for (const auto& p : request.patches) {
-    if (p.layer < 0 || p.layer >= L) fail("patch at layer {} is outside the model's 0..{}", p.layer, L - 1);
-  }
-  if (request.cache != nullptr && request.cache->keys.empty()) {
-    request.cache->keys.resize(L);
-    request.cache->values.resize(L);
-  }
-  auto options = torch::TensorOptions().device(ids.device());
-  torch::Tensor mask = request.attention_mask.defined() ? request.attention_mask.to(options.dtype(torch::kBool))
-                                                        : torch::ones({B, P + T}, options.dtype(torch::kBool));
-  if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != P + T) {
-    fail("forward: attention_mask must be [{}, {}]", B, P + T);
-  }
-  auto query_pos = torch::arange(P, P + T, options.dtype(torch::kLong)).unsqueeze(1);  // [T, 1]
-  auto key_pos = torch::arange(P + T, options.dtype(torch::kLong)).unsqueeze(0);       // [1, S]
-  auto causal = key_pos <= query_pos;
-  // Mistral's window counts the raw indices (HF's cache_position), not the position ids:
-  // key j is hidden from query i when j <= i - W.
-  if (config_.sliding_window) causal = causal & (key_pos > query_pos - *config_.sliding_window);
-  // A padding query also sees its own key (as in GPT-2): no softmax over nothing.
-  auto allowed = (causal.view({1, 1, T, P + T}) & mask.view({B, 1, 1, P + T})) |
-                 (key_pos == query_pos).view({1, 1, T, P + T});
+  // Mistral's window counts the raw indices (HF's cache_position), not the position ids.
+  const auto frame = begin_forward(request, L, shape_.n_positions, "max_position_embeddings", config_.sliding_window);
+  const int64_t P = frame.past, last = frame.last_layer;
+  const auto& mask = frame.mask;
+  const auto& allowed = frame.allowed;
 
   const auto compute_dtype = dtype();
   auto positions = positions_from_mask(mask).slice(1, P);  // [B, T]

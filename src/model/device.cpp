@@ -29,12 +29,23 @@ c10::Device parse_device(const std::string& text, const std::string& what) {
   fail("{} {}: expected cpu, cuda or cuda:N", what, text);
 }
 
+namespace {
+constexpr std::pair<const char*, c10::ScalarType> kComputeDtypes[] = {
+    {"float32", c10::kFloat}, {"float64", c10::kDouble}, {"bfloat16", c10::kBFloat16}, {"float16", c10::kHalf}};
+}  // namespace
+
 c10::ScalarType parse_compute_dtype(const std::string& text, const std::string& what) {
-  if (text == "float32") return c10::kFloat;
-  if (text == "float64") return c10::kDouble;
-  if (text == "bfloat16") return c10::kBFloat16;
-  if (text == "float16") return c10::kHalf;
+  for (const auto& [name, dtype] : kComputeDtypes) {
+    if (text == name) return dtype;
+  }
   fail("{} {}: expected float32, float64, bfloat16 or float16", what, text);
+}
+
+std::string compute_dtype_name(c10::ScalarType dtype) {
+  for (const auto& [name, d] : kComputeDtypes) {
+    if (d == dtype) return name;
+  }
+  fail("compute dtype {} is not one editlab computes in", c10::toString(dtype));
 }
 
 }  // namespace editlab

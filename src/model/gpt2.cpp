@@ -4,6 +4,7 @@
 
 #include "editlab/util/error.h"
 #include "editlab/util/model_clock.h"
+#include "editlab/model/device.h"
 
 namespace editlab {
 namespace {
@@ -74,7 +75,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     *past_v = v;
   }
   // bfloat16 / float16: the scores and their softmax in float32.
-  const bool upcast = q.scalar_type() == torch::kBFloat16 || q.scalar_type() == torch::kHalf;
+  const bool upcast = is_half_precision(q.scalar_type());
   auto scores = upcast ? torch::matmul(q.to(torch::kFloat), k.to(torch::kFloat).transpose(-1, -2))
                        : torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, P+T]
   if (scale != 1.0) scores = scores * scale;
@@ -217,8 +218,46 @@ void record_sites(ForwardResult& result, int64_t layer, const torch::Tensor& blo
 }
 
 torch::Tensor float_logits(const torch::Tensor& logits) {
-  const auto t = logits.scalar_type();
-  return t == torch::kBFloat16 || t == torch::kHalf ? logits.to(torch::kFloat) : logits;
+  return is_half_precision(logits.scalar_type()) ? logits.to(torch::kFloat) : logits;
+}
+
+ForwardFrame begin_forward(const ForwardRequest& request, int64_t n_layer, int64_t n_positions,
+                           const char* positions_key, std::optional<int64_t> sliding_window) {
+  const auto& ids = request.input_ids;
+  if (!ids.defined() || ids.dim() != 2) fail("forward: input_ids must be a [batch, tokens] tensor");
+  const int64_t L = n_layer;
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const int64_t P = request.cache != nullptr ? request.cache->length() : 0;
+  const int64_t last = request.last_layer.value_or(L - 1);
+  if (request.first_layer < 0 || request.first_layer > last || last >= L) {
+    fail("forward: layer range {}..{} is outside the model's 0..{}", request.first_layer, last, L - 1);
+  }
+  if (P + T > n_positions) {
+    fail("sequence of {} tokens is longer than the model's {} ({})", P + T, positions_key, n_positions);
+  }
+  for (const auto& iv : request.interventions) {
+    if (iv.layer < 0 || iv.layer >= L) fail("intervention at layer {} is outside the model's 0..{}", iv.layer, L - 1);
+  }
+  for (const auto& p : request.patches) {
+    if (p.layer < 0 || p.layer >= L) fail("patch at layer {} is outside the model's 0..{}", p.layer, L - 1);
+  }
+  if (request.cache != nullptr && request.cache->keys.empty()) {
+    request.cache->keys.resize(L);
+    request.cache->values.resize(L);
+  }
+  auto options = torch::TensorOptions().device(ids.device());
+  torch::Tensor mask = request.attention_mask.defined() ? request.attention_mask.to(options.dtype(torch::kBool))
+                                                        : torch::ones({B, P + T}, options.dtype(torch::kBool));
+  if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != P + T) {
+    fail("forward: attention_mask must be [{}, {}]", B, P + T);
+  }
+  auto query_pos = torch::arange(P, P + T, options.dtype(torch::kLong)).unsqueeze(1);  // [T, 1]
+  auto key_pos = torch::arange(P + T, options.dtype(torch::kLong)).unsqueeze(0);       // [1, P+T]
+  auto causal = key_pos <= query_pos;
+  if (sliding_window) causal = causal & (key_pos > query_pos - *sliding_window);  // key j hidden when j <= i - W
+  auto allowed = (causal.view({1, 1, T, P + T}) & mask.view({B, 1, 1, P + T})) |
+                 (key_pos == query_pos).view({1, 1, T, P + T});
+  return {B, T, P, last, std::move(mask), std::move(allowed)};
 }
 
 ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer) {
@@ -266,44 +305,10 @@ torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, t
 ForwardResult GPT2::forward(const ForwardRequest& request) {
   ModelClock::Scope clock;
   const auto& ids = request.input_ids;
-  if (!ids.defined() || ids.dim() != 2) fail("forward: input_ids must be a [batch, tokens] tensor");
-  const int64_t B = ids.size(0), T = ids.size(1);
-  const int64_t P = request.cache != nullptr ? request.cache->length() : 0;
-  const int64_t last = request.last_layer.value_or(config_.n_layer - 1);
-  if (request.first_layer < 0 || request.first_layer > last || last >= config_.n_layer) {
-    fail("forward: layer range {}..{} is outside the model's 0..{}", request.first_layer, last, config_.n_layer - 1);
-  }
-  if (P + T > config_.n_positions) {
-    fail("sequence of {} tokens is longer than the model's n_positions ({})", P + T, config_.n_positions);
-  }
-  for (const auto& iv : request.interventions) {
-    if (iv.layer < 0 || iv.layer >= config_.n_layer) {
-      fail("intervention at layer {} is outside the model's 0..{}", iv.layer, config_.n_layer - 1);
-    }
-  }
-  for (const auto& p : request.patches) {
-    if (p.layer < 0 || p.layer >= config_.n_layer) {
-      fail("patch at layer {} is outside the model's 0..{}", p.layer, config_.n_layer - 1);
-    }
-  }
-  if (request.cache != nullptr && request.cache->keys.empty()) {
-    request.cache->keys.resize(config_.n_layer);
-    request.cache->values.resize(config_.n_layer);
-  }
-  auto options = torch::TensorOptions().device(ids.device());
-  torch::Tensor mask = request.attention_mask.defined() ? request.attention_mask.to(options.dtype(torch::kBool))
-                                                        : torch::ones({B, P + T}, options.dtype(torch::kBool));
-  if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != P + T) {
-    fail("forward: attention_mask must be [{}, {}]", B, P + T);
-  }
-  auto query_pos = torch::arange(P, P + T, options.dtype(torch::kLong)).unsqueeze(1);  // [T, 1]
-  auto key_pos = torch::arange(P + T, options.dtype(torch::kLong)).unsqueeze(0);       // [1, P+T]
-  // A padding query also sees its own key: a left-padded row's first queries would otherwise see
-  // nothing, and their softmax over no key is NaN, which reaches every later layer through the
-  // padding's keys and values (0 x NaN). Real tokens always see themselves, so they do not change
-  // (Hugging Face unmasks such rows for the same reason).
-  auto allowed = ((key_pos <= query_pos).view({1, 1, T, P + T}) & mask.view({B, 1, 1, P + T})) |
-                 (key_pos == query_pos).view({1, 1, T, P + T});
+  const auto frame = begin_forward(request, config_.n_layer, config_.n_positions, "n_positions");
+  const int64_t P = frame.past, last = frame.last_layer;
+  const auto& mask = frame.mask;
+  const auto& allowed = frame.allowed;
 
   torch::Tensor x;
   if (request.first_layer == 0) {

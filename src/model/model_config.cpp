@@ -22,24 +22,7 @@ void read_any(const nlohmann::json& j, std::initializer_list<const char*> keys, 
   }
 }
 
-// bos/eos: an integer, a list of integers (the first one is kept), or null.
-int64_t read_token_id(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& source) {
-  auto it = j.find(key);
-  if (it == j.end()) return fallback;
-  if (it->is_null()) return -1;
-  if (it->is_array()) {
-    if (it->empty()) return -1;
-    nlohmann::json one = {{key, (*it)[0]}};
-    int64_t v = -1;
-    read_key(one, key, v, source);
-    return v;
-  }
-  int64_t v = fallback;
-  read_key(j, key, v, source);
-  return v;
-}
-
-// eos_token_id as every id it lists (an int, a list of ints, or null / absent: none).
+// bos/eos_token_id as every id it lists: an integer, a list of integers, or null (none).
 std::vector<int64_t> read_token_ids(const nlohmann::json& j, const char* key, const std::string& source) {
   std::vector<int64_t> ids;
   auto it = j.find(key);
@@ -52,6 +35,13 @@ std::vector<int64_t> read_token_ids(const nlohmann::json& j, const char* key, co
     ids.push_back(v);
   }
   return ids;
+}
+
+// The first of them (-1: none); `fallback` when the key is absent.
+int64_t read_token_id(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& source) {
+  if (!j.contains(key)) return fallback;
+  const auto ids = read_token_ids(j, key, source);
+  return ids.empty() ? -1 : ids[0];
 }
 
 void require_positive(int64_t value, const char* key, const std::string& source) {
@@ -264,8 +254,11 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   if (c.family == ModelFamily::kLlama && !j.contains("tie_word_embeddings")) c.tie_word_embeddings = false;
   c.bos_token_id = read_token_id(j, "bos_token_id", c.bos_token_id, source);
   c.eos_token_id = read_token_id(j, "eos_token_id", c.eos_token_id, source);
-  c.eos_token_ids = read_token_ids(j, "eos_token_id", source);
-  if (c.eos_token_ids.empty() && c.eos_token_id >= 0 && !j.contains("eos_token_id")) c.eos_token_ids = {c.eos_token_id};
+  if (j.contains("eos_token_id")) {
+    c.eos_token_ids = read_token_ids(j, "eos_token_id", source);
+  } else if (c.eos_token_id >= 0) {
+    c.eos_token_ids = {c.eos_token_id};  // the family's default
+  }
 
   require_positive(c.vocab_size, "vocab_size", source);
   require_positive(c.n_positions, "max_position_embeddings", source);

@@ -110,10 +110,7 @@ const std::string& LoadedModel::fingerprint() {
 
 LoadedModel load_model(const fs::path& dir, const LoadOptions& options) {
   if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face model directory)", dir.string());
-  if (options.dtype != torch::kFloat32 && options.dtype != torch::kFloat64 && options.dtype != torch::kBFloat16 &&
-      options.dtype != torch::kHalf) {
-    fail("unsupported compute dtype (use float32, float64, bfloat16 or float16)");
-  }
+  compute_dtype_name(options.dtype);  // an Error for a dtype editlab does not compute in
   if (options.dtype == torch::kHalf && options.device.is_cpu()) {
     fail(
         "--dtype float16 needs a CUDA device: libtorch's CPU kernels have no float16 matrix product; use bfloat16 "
@@ -190,14 +187,14 @@ void save_loaded_model(LoadedModel& loaded, const fs::path& out_dir) {
   }
   fs::create_directories(out_dir);
   const auto dtype = loaded.model->dtype();
-  const auto stored = dtype == torch::kBFloat16 || dtype == torch::kHalf ? dtype : torch::kFloat32;
+  const auto stored = is_half_precision(dtype) ? dtype : torch::kFloat32;
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (auto& [name, tensor] : loaded.model->parameters_by_name()) {
     tensors.emplace_back(name, tensor.detach().to(torch::kCPU, stored).contiguous());
   }
   save_tensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});
   auto config = loaded.config.to_json();
-  config["torch_dtype"] = stored == torch::kBFloat16 ? "bfloat16" : stored == torch::kHalf ? "float16" : "float32";
+  config["torch_dtype"] = compute_dtype_name(stored);
   write_file_atomically(out_dir / "config.json", config.dump(2) + "\n");
   for (const char* file : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
                            "vocab.json", "merges.txt", "added_tokens.json", "generation_config.json"}) {

@@ -160,6 +160,21 @@ torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, cons
 // the value with every add / replace applied is returned.
 torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, torch::Tensor value,
                                       const ForwardRequest& request, ForwardResult& result);
+// What every family's forward checks and prepares before its first layer: the request's layer
+// range, interventions and patches within the model's n_layer layers, P + T within n_positions
+// (`positions_key` names that setting in the error), the cache sized, the attention mask [B, P+T]
+// (all ones when the request has none) and `allowed` [B, 1, T, P+T]: causal (and within the
+// sliding window, counted on raw indices as HF's cache_position), masked keys hidden, every
+// query seeing its own key (a left-padded row's first queries would otherwise attend to nothing
+// and give NaN, which reaches later layers through the padding's keys and values; real tokens
+// always see themselves, so they do not change; HF unmasks such rows for the same reason).
+struct ForwardFrame {
+  int64_t batch = 0, tokens = 0, past = 0;  // B, T, P (the cache's length)
+  int64_t last_layer = 0;
+  torch::Tensor mask, allowed;
+};
+ForwardFrame begin_forward(const ForwardRequest& request, int64_t n_layer, int64_t n_positions,
+                           const char* positions_key, std::optional<int64_t> sliding_window = std::nullopt);
 // The result a forward fills: one capture per intervention and, with capture_sites, a slot per
 // layer in each list of sites.
 ForwardResult empty_forward_result(const ForwardRequest& request, int64_t n_layer);
