@@ -145,10 +145,12 @@ def conv1d(x, w, b):
     return torch.addmm(b, x.view(-1, x.size(-1)), w).view(size_out)
 
 
-def forward(w, ids, mask=None, mlp_hook=None):
+def forward(w, ids, mask=None, mlp_hook=None, block_hook=None, last_layer=None):
     """GPT2LMHeadModel logits [B, T, V]. Position ids from the mask (cumsum - 1), as HF's
     generate prepares them for padded batches. mlp_hook(layer, key, value) -> value, when given,
-    sees the input (key) and output (value) of every mlp.c_proj and may replace the output."""
+    sees the input (key) and output (value) of every mlp.c_proj and may replace the output;
+    block_hook(layer, x) -> x sees (and may replace) every block's output. With last_layer the
+    pass stops after that block and returns None."""
     B, T = ids.shape
     C, H = CONFIG["n_embd"], CONFIG["n_head"]
     D = C // H
@@ -175,6 +177,10 @@ def forward(w, ids, mask=None, mlp_hook=None):
         if mlp_hook is not None:
             out = mlp_hook(i, m, out)
         x = x + out
+        if block_hook is not None:
+            x = block_hook(i, x)
+        if last_layer is not None and i == last_layer:
+            return None
     x = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"])
     return torch.matmul(x, w["wte.weight"].t())
 

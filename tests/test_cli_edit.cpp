@@ -118,7 +118,7 @@ TEST_CASE("editlab edit and stats: bad input is one clear error, exit code 2", "
          "{}");
   expect(run_cli("edit " + model_arg + rome + " " + edit_flags), "--stats-corpus");  // no statistics
   expect(run_cli("edit " + model_arg + " --hparams /no/such.json " + edit_flags), "/no/such.json");
-  expect(run_cli("edit " + model_arg + rome + " --method memit " + edit_flags), "memit");
+  expect(run_cli("edit " + model_arg + rome + " --method mend " + edit_flags), "mend");
   // Complete ROME hyperparameters with one value changed (a partial file is itself an error).
   auto rome_with = [&](const char* file, const char* key, const nlohmann::json& value) {
     std::ifstream in(tmp / "rome.json");

@@ -245,8 +245,8 @@ TEST_CASE("experiment config: errors name the field", "[run]") {
   bad["generation"] = {{"beams", "five"}};
   CHECK_THROWS_WITH(parse(bad), Contains("generation: field \"beams\" must be an integer"));
   bad = ok;
-  bad["method"] = "memit";
-  CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, r-rome, ft, ft-l or none, found \"memit\""));
+  bad["method"] = "mend";
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, r-rome, memit, emmet, alphaedit, ft, ft-l or none, found \"mend\""));
   // dtype and device go through the CLI's parser: the CUDA check included.
   bad = ok;
   bad["dtype"] = "float8";
@@ -284,7 +284,7 @@ TEST_CASE("suite registry: names, defaults and the report's metric order", "[run
   CHECK(report::metric_less("benchmark/mquake/multi_hop/pass", "newsuite/x"));
   CHECK(report::metric_less("newsuite/x", "fluency/entropy_after"));
   for (const auto m : kEditMethods) CHECK(parse_edit_method(method_name(m)) == m);
-  CHECK(edit_method_names() == std::vector<std::string>{"rome", "r-rome", "ft", "ft-l"});
+  CHECK(edit_method_names() == std::vector<std::string>{"rome", "r-rome", "memit", "emmet", "alphaedit", "ft", "ft-l"});
   CHECK_FALSE(parse_edit_method("none").has_value());
 }
 

@@ -142,6 +142,24 @@ void print_text(const nlohmann::json& j) {
              j.contains("before") ? fmt::format(" (probes {:.2f} s)", j["seconds"]["probes"].get<double>())
                                   : std::string(" (no probes: --probe-edits or --probe TEXT to see generations)"));
   for (const auto& e : j["edits"]) {
+    if (e["diagnostics"].contains("z_layer")) {  // MEMIT, EMMET, AlphaEdit: one batch
+      const auto& d = e["diagnostics"];
+      for (const auto& z : d["z"]) {
+        const auto& losses = z["losses"];
+        fmt::print("  edit {}: z loss {:.4f} -> {:.4f} in {} evaluations{} at layer {}, |delta| {:.3g}\n",
+                   z["case_id"].get<std::string>(), losses.front()["loss"].get<double>(),
+                   losses.back()["loss"].get<double>(), losses.size(), z["early_stop"].get<bool>() ? " (early stop)" : "",
+                   d["z_layer"].get<int64_t>(), z["delta_norm"].get<double>());
+      }
+      for (const auto& l : d["layers"]) {
+        fmt::print("  layer {}: z error {:.4g} before its update, |dW| {:.4g}, |W| after {:.4g}\n",
+                   l["layer"].get<int64_t>(), l["z_error"].get<double>(), l["update_norm"].get<double>(),
+                   l["weight_norm"].get<double>());
+      }
+      fmt::print("  z {:.2f} s, layers {:.2f} s\n", d["seconds"]["z"].get<double>(),
+                 d["seconds"]["total"].get<double>() - d["seconds"]["z"].get<double>());
+      continue;
+    }
     if (!e["diagnostics"].contains("layers")) {  // FT: mean loss per pass over the requests
       const auto& losses = e["diagnostics"]["losses"];
       fmt::print("  loss {:.4f} -> {:.4f} in {} passes, {} optimizer steps, max |dW| {:.3g}\n",
@@ -231,10 +249,12 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EditCliOptions>();
   auto* sub = app.add_subcommand(
       "edit",
-      "apply ROME, r-ROME, FT or FT-L edits to a model; optionally probe and save it");
+      "apply ROME, r-ROME, MEMIT, EMMET, AlphaEdit, FT or FT-L edits to a model; optionally probe and save it");
   sub->footer(
-      "apply ROME, r-ROME, FT or FT-L edits: diagnostics and times; with --probe-edits / --probe, generations and "
-      "target probabilities before and after; with --save, the edited model as a Hugging Face directory");
+      "apply ROME, r-ROME, MEMIT, EMMET, AlphaEdit, FT or FT-L edits: diagnostics and times; with --probe-edits / "
+      "--probe, generations and target probabilities before and after; with --save, the edited model as a Hugging "
+      "Face directory. ROME and r-ROME apply the requests one after another; MEMIT, EMMET and AlphaEdit edit them "
+      "as one batch; FT trains on all of them together.");
   sub->add_option("--model", o->model_dir, "Hugging Face model directory")->required();
   sub->add_option("--method", o->method, fmt::format("{}", fmt::join(edit_method_names(), ", ")))
       ->check(CLI::IsMember(edit_method_names()))
@@ -264,16 +284,16 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory (any family; tokenizer files copied)");
   sub->add_flag("--json", o->json, "machine-readable output");
   sub->add_option("--stats", o->stats_file,
-                  "ROME: second-moment statistics of the edited layer (ROME's .npz or editlab's .safetensors)")
+                  "ROME and the MEMIT family: second-moment statistics of the edited layer, when it is one (ROME's .npz or editlab's .safetensors)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--stats-corpus", o->stats_corpus, "ROME: compute the statistics from this corpus (cached; default: the hyperparameters' mom2_dataset when it is a file, relative to the hparams file or the working directory)")
+  sub->add_option("--stats-corpus", o->stats_corpus, "ROME and the MEMIT family: compute the statistics of every edited layer from this corpus, in one pass (cached; default: the hyperparameters' mom2_dataset when it is a file, relative to the hparams file or the working directory)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--samples", o->samples, "ROME: texts of the corpus to use (default: mom2_n_samples)")
+  sub->add_option("--samples", o->samples, "ROME and the MEMIT family: texts of the corpus to use (default: mom2_n_samples)")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--context-templates", o->context_templates, "ROME: context templates to use (JSON list)")
+  sub->add_option("--context-templates", o->context_templates, "ROME and the MEMIT family: context templates to use (JSON list; MEMIT's must include \"{}\")")
       ->check(CLI::ExistingFile);
-  sub->add_option("--save-context-templates", o->save_context_templates, "ROME: write the templates used (JSON list)");
-  sub->add_option("--template-seed", o->template_seed, "ROME: seed of the sampled context templates")
+  sub->add_option("--save-context-templates", o->save_context_templates, "ROME and the MEMIT family: write the templates used (JSON list)");
+  sub->add_option("--template-seed", o->template_seed, "ROME and the MEMIT family: seed of the sampled context templates")
       ->capture_default_str();
   sub->add_option("--cache-dir", o->cache_dir,
                   "cache directory (default: $XDG_CACHE_HOME/editlab or ~/.cache/editlab)");

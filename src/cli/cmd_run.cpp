@@ -13,6 +13,7 @@ namespace {
 struct RunCliOptions {
   std::string experiment, out, shard, hparams;
   int64_t limit = 0;
+  int64_t edit_batch = 0;
   bool resume = false;
   std::string format = "md";
 };
@@ -21,6 +22,7 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   auto config = ExperimentConfig::load(o.experiment);
   if (!o.out.empty()) config = config.with("out", o.out);
   if (o.limit > 0) config = config.with("limit", o.limit);
+  if (o.edit_batch > 0) config = config.with("edit_batch", o.edit_batch);
   if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
   if (global.threads == 0 && config.threads > 0) set_compute_threads(config.threads);
@@ -73,6 +75,10 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
           },
           "K/N");
   sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
+  sub->add_option("--edit-batch", o->edit_batch,
+                  "records edited together (overrides the config's \"edit_batch\"): MEMIT, EMMET and AlphaEdit "
+                  "solve for the batch at once, the other methods apply it record by record")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")

@@ -1,5 +1,6 @@
 #include "editlab/edit/context_templates.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -12,14 +13,15 @@
 namespace editlab {
 namespace {
 
-// `count` samples of `length` tokens (the start token, GPT-2's <|endoftext|> or BOS, included), top-k sampling.
-std::vector<std::vector<int64_t>> sample(LanguageModel& model, int64_t start, int64_t length, int64_t count,
-                                         int64_t top_k, at::Generator& gen) {
+// `count` samples of `length` tokens (the prompt `start` included: GPT-2's <|endoftext|> or BOS for
+// ROME, a word for MEMIT), top-k sampling.
+std::vector<std::vector<int64_t>> sample(LanguageModel& model, const std::vector<int64_t>& start, int64_t length,
+                                         int64_t count, int64_t top_k, at::Generator& gen) {
   torch::NoGradGuard no_grad;
-  std::vector<std::vector<int64_t>> rows(count, std::vector<int64_t>{start});
+  std::vector<std::vector<int64_t>> rows(count, start);
   KVCache cache;
-  auto ids = torch::full({count, 1}, start, torch::kLong).to(model.device());
-  for (int64_t step = 1; step < length; ++step) {
+  auto ids = torch::tensor(start, torch::kLong).view({1, -1}).expand({count, -1}).contiguous().to(model.device());
+  for (int64_t step = static_cast<int64_t>(start.size()); step < length; ++step) {
     ForwardRequest request;
     request.input_ids = ids;
     request.cache = &cache;
@@ -50,13 +52,36 @@ std::vector<std::string> generate_context_templates(LanguageModel& model, const 
   const std::string eos_text = tokenizer.token_bytes(tokenizer.eos_id());
   for (auto [length, count] : length_params) {
     if (count == 0) continue;
-    for (const auto& row : sample(model, start, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
+    for (const auto& row : sample(model, {start}, length, count, std::min(top_k, model.shape().vocab_size), gen)) {
       std::string text = replace_invalid_utf8(tokenizer.decode(std::vector<int64_t>(row.begin() + 1, row.end())));
       text = replace_all(text, "\n\n", " ");
       text = replace_all(text, "<|endoftext|>", "");
       if (!eos_text.empty()) text = replace_all(text, eos_text, "");
       std::erase(text, '{');
       std::erase(text, '}');
+      templates.push_back(text + ". {}");
+    }
+  }
+  return templates;
+}
+
+std::vector<std::string> generate_memit_context_templates(LanguageModel& model, const Tokenizer& tokenizer,
+                                                          uint64_t seed, int64_t top_k) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<std::string> templates;
+  const std::string eos_text = tokenizer.token_bytes(tokenizer.eos_id());
+  const auto skip = static_cast<size_t>(tokenizer.prompt_prefix_size());
+  for (const char* word : {"The", "Therefore", "Because", "I", "You"}) {
+    const auto prompt = tokenizer.encode_prompt(word);
+    const int64_t length = std::max<int64_t>(10, static_cast<int64_t>(prompt.size()) + 1);
+    for (const auto& row : sample(model, prompt, length, 1, std::min(top_k, model.shape().vocab_size), gen)) {
+      // generate_fast decodes the prompt with the sample (skip_special_tokens: BOS dropped).
+      std::string text = replace_invalid_utf8(tokenizer.decode(std::vector<int64_t>(row.begin() + skip, row.end())));
+      text = replace_all(text, "\n\n", " ");
+      text = replace_all(text, "<|endoftext|>", "");
+      if (!eos_text.empty()) text = replace_all(text, eos_text, "");
+      std::replace(text.begin(), text.end(), '{', ' ');
+      std::replace(text.begin(), text.end(), '}', ' ');
       templates.push_back(text + ". {}");
     }
   }

@@ -2,6 +2,7 @@
 
 #include "editlab/edit/ft.h"
 #include "editlab/edit/hparams.h"
+#include "editlab/edit/memit.h"
 #include "editlab/edit/rome.h"
 #include "editlab/util/error.h"
 #include "editlab/util/text.h"
@@ -28,6 +29,34 @@ class RomeEditor final : public Editor {
   LanguageModel& model_;
   const Tokenizer& tokenizer_;
   RomeResources resources_;
+};
+
+// MEMIT, EMMET and AlphaEdit: every request of one apply() is one batch (one solve per layer).
+class MemitEditor final : public Editor {
+ public:
+  MemitEditor(EditMethod method, MemitHparams hparams, LanguageModel& model, const Tokenizer& tokenizer,
+              MemitResources resources)
+      : method_(method),
+        hparams_(std::move(hparams)),
+        model_(model),
+        tokenizer_(tokenizer),
+        resources_(std::move(resources)),
+        memory_(std::make_shared<AlphaEditMemory>()) {}
+  std::vector<EditResult> apply(const std::vector<EditRequest>& requests) override {
+    return {apply_memit(model_, tokenizer_, requests, hparams_, method_, resources_, memory_)};
+  }
+  EditMethod method() const override { return method_; }
+  nlohmann::json hparams() const override { return hparams_.to_json(std::string(method_name(method_))); }
+  nlohmann::json setup_seconds() const override { return resources_.setup_seconds; }
+  const std::vector<std::string>* context_templates() const override { return &resources_.context_templates; }
+
+ private:
+  EditMethod method_;
+  MemitHparams hparams_;
+  LanguageModel& model_;
+  const Tokenizer& tokenizer_;
+  MemitResources resources_;
+  std::shared_ptr<AlphaEditMemory> memory_;
 };
 
 class FtEditor final : public Editor {
@@ -111,6 +140,13 @@ std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hpa
     check_module_names(hparams_json, hp.layers, model, source);
     auto resources = prepare_rome(model, tokenizer, fingerprint, hp, rome_setup);
     return std::make_unique<RomeEditor>(std::move(hp), model, tokenizer, std::move(resources));
+  }
+  if (is_batch_method(method)) {
+    auto hp = MemitHparams::from_json(hparams_json, source, std::string(method_name(method)));
+    check_layers(hp.layers, model, source);
+    check_module_names(hparams_json, hp.layers, model, source);
+    auto resources = prepare_memit(model, tokenizer, fingerprint, hp, method, rome_setup);
+    return std::make_unique<MemitEditor>(method, std::move(hp), model, tokenizer, std::move(resources));
   }
   auto hp = FtHparams::from_json(hparams_json, source);
   check_layers(hp.layers, model, source);

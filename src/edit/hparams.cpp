@@ -199,10 +199,11 @@ void check_non_negative(double value, const char* key, const std::string& source
 
 }  // namespace
 
-RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& source) {
-  if (!j.is_object()) fail("{}: expected a JSON object of ROME hyperparameters", source);
-  check_keys(j, kRomeRequired, kRomeOptional, "ROME", source);
-  RomeHparams h;
+namespace {
+
+// The keys ROME, MEMIT, EMMET and AlphaEdit share (the target optimisation and the statistics),
+// read into h and range-checked.
+void read_rome_fields(const nlohmann::json& j, RomeHparams& h, const std::string& source) {
   read(j, "layers", h.layers, source);
   read(j, "fact_token", h.fact_token, source);
   read(j, "v_num_grad_steps", h.v_num_grad_steps, source);
@@ -212,19 +213,9 @@ RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& s
   read(j, "clamp_norm_factor", h.clamp_norm_factor, source);
   read(j, "kl_factor", h.kl_factor, source);
   read(j, "mom2_adjustment", h.mom2_adjustment, source);
-  read(j, "context_template_length_params", h.context_template_length_params, source);
   read(j, "mom2_dataset", h.mom2_dataset, source);
   read(j, "mom2_n_samples", h.mom2_n_samples, source);
   read(j, "mom2_dtype", h.mom2_dtype, source);
-  for (const char* off : {"bias_update", "dynamic"}) {
-    bool value = false;
-    read(j, off, value, source);
-    if (value) fail("{}: \"{}\": true is not implemented by editlab (rebuilding-rome's option; set it to false)", source, off);
-  }
-  if (j.contains("enable_random_prefix_keys")) {
-    bool value = false;
-    read(j, "enable_random_prefix_keys", value, source);
-  }
   check_layers(h.layers, source);
   if (h.fact_token != "subject_last" && h.fact_token != "last") {
     fail("{}: \"fact_token\" must be \"subject_last\" or \"last\", found \"{}\"", source, h.fact_token);
@@ -238,6 +229,40 @@ RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& s
   if (h.mom2_dtype != "float32" && h.mom2_dtype != "float64" && h.mom2_dtype != "float16") {
     fail("{}: \"mom2_dtype\" must be float16, float32 or float64, found \"{}\"", source, h.mom2_dtype);
   }
+}
+
+nlohmann::json rome_fields_json(const RomeHparams& h) {
+  return {{"layers", h.layers},
+          {"fact_token", h.fact_token},
+          {"v_num_grad_steps", h.v_num_grad_steps},
+          {"v_lr", h.v_lr},
+          {"v_loss_layer", h.v_loss_layer},
+          {"v_weight_decay", h.v_weight_decay},
+          {"clamp_norm_factor", h.clamp_norm_factor},
+          {"kl_factor", h.kl_factor},
+          {"mom2_adjustment", h.mom2_adjustment},
+          {"mom2_dataset", h.mom2_dataset},
+          {"mom2_n_samples", h.mom2_n_samples},
+          {"mom2_dtype", h.mom2_dtype}};
+}
+
+}  // namespace
+
+RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object of ROME hyperparameters", source);
+  check_keys(j, kRomeRequired, kRomeOptional, "ROME", source);
+  RomeHparams h;
+  read_rome_fields(j, h, source);
+  read(j, "context_template_length_params", h.context_template_length_params, source);
+  for (const char* off : {"bias_update", "dynamic"}) {
+    bool value = false;
+    read(j, off, value, source);
+    if (value) fail("{}: \"{}\": true is not implemented by editlab (rebuilding-rome's option; set it to false)", source, off);
+  }
+  if (j.contains("enable_random_prefix_keys")) {
+    bool value = false;
+    read(j, "enable_random_prefix_keys", value, source);
+  }
   for (auto [length, count] : h.context_template_length_params) {
     if (length < 2 || count < 0) {
       fail("{}: \"context_template_length_params\" entries are [length >= 2, count >= 0], found [{}, {}]", source,
@@ -248,19 +273,83 @@ RomeHparams RomeHparams::from_json(const nlohmann::json& j, const std::string& s
 }
 
 nlohmann::json RomeHparams::to_json() const {
-  return {{"layers", layers},
-          {"fact_token", fact_token},
-          {"v_num_grad_steps", v_num_grad_steps},
-          {"v_lr", v_lr},
-          {"v_loss_layer", v_loss_layer},
-          {"v_weight_decay", v_weight_decay},
-          {"clamp_norm_factor", clamp_norm_factor},
-          {"kl_factor", kl_factor},
-          {"mom2_adjustment", mom2_adjustment},
-          {"context_template_length_params", context_template_length_params},
-          {"mom2_dataset", mom2_dataset},
-          {"mom2_n_samples", mom2_n_samples},
-          {"mom2_dtype", mom2_dtype}};
+  auto j = rome_fields_json(*this);
+  j["context_template_length_params"] = context_template_length_params;
+  return j;
+}
+
+namespace {
+
+// MEMIT's MEMITHyperParams, EMMET's and AlphaEdit's dataclasses (module names: kAcceptedElsewhere).
+constexpr std::string_view kMemitRequired[] = {
+    "layers",         "fact_token",        "v_num_grad_steps", "v_lr",          "v_loss_layer",
+    "v_weight_decay", "clamp_norm_factor", "kl_factor",        "mom2_adjustment", "mom2_update_weight",
+    "mom2_dataset",   "mom2_n_samples",    "mom2_dtype"};
+constexpr std::string_view kEmmetRequired[] = {
+    "layers",         "fact_token",        "v_num_grad_steps", "v_lr",          "v_loss_layer",
+    "v_weight_decay", "clamp_norm_factor", "kl_factor",        "mom2_adjustment", "mom2_update_weight",
+    "mom2_dataset",   "mom2_n_samples",    "mom2_dtype",       "update_norm_lambda", "emmet_lambda"};
+constexpr std::string_view kAlphaEditRequired[] = {
+    "layers",         "fact_token",        "v_num_grad_steps", "v_lr",          "v_loss_layer",
+    "v_weight_decay", "clamp_norm_factor", "kl_factor",        "mom2_adjustment", "mom2_update_weight",
+    "mom2_dataset",   "mom2_n_samples",    "mom2_dtype",       "nullspace_threshold", "L2"};
+// layer_selection: "all" as every published file has it; calculate_objective_value (EMMET's
+// diagnostics of the objective, off in its files) only false.
+constexpr std::string_view kMemitOptional[] = {"layer_selection", "calculate_objective_value"};
+
+}  // namespace
+
+MemitHparams MemitHparams::from_json(const nlohmann::json& j, const std::string& source, const std::string& method) {
+  if (!j.is_object()) fail("{}: expected a JSON object of {} hyperparameters", source, method);
+  if (method == "emmet") {
+    check_keys(j, kEmmetRequired, kMemitOptional, "EMMET", source);
+  } else if (method == "alphaedit") {
+    check_keys(j, kAlphaEditRequired, kMemitOptional, "AlphaEdit", source);
+  } else {
+    check_keys(j, kMemitRequired, kMemitOptional, "MEMIT", source);
+  }
+  MemitHparams h;
+  read_rome_fields(j, h, source);
+  read(j, "mom2_update_weight", h.mom2_update_weight, source);
+  read(j, "update_norm_lambda", h.update_norm_lambda, source);
+  read(j, "emmet_lambda", h.emmet_lambda, source);
+  read(j, "nullspace_threshold", h.nullspace_threshold, source);
+  read(j, "L2", h.L2, source);
+  std::string selection = "all";
+  read(j, "layer_selection", selection, source);
+  if (selection != "all") fail("{}: \"layer_selection\" must be \"all\" (as every published file), found \"{}\"", source, selection);
+  bool objective = false;
+  read(j, "calculate_objective_value", objective, source);
+  if (objective) fail("{}: \"calculate_objective_value\": true is not implemented by editlab (EMMET's diagnostics; set it to false)", source);
+  if (h.fact_token != "subject_last") fail("{}: \"fact_token\" must be \"subject_last\" for {} (the reference rejects \"last\")", source, method);
+  check_non_negative(h.mom2_update_weight, "mom2_update_weight", source);
+  check_non_negative(h.update_norm_lambda, "update_norm_lambda", source);
+  check_non_negative(h.emmet_lambda, "emmet_lambda", source);
+  check_positive(h.nullspace_threshold, "nullspace_threshold", source);
+  check_non_negative(h.L2, "L2", source);
+  std::vector<int64_t> sorted = h.layers;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted != h.layers || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    fail("{}: \"layers\" must be ascending without repeats ({} writes them in order; the last is where z is optimised)",
+         source, method);
+  }
+  return h;
+}
+
+nlohmann::json MemitHparams::to_json(const std::string& method) const {
+  auto j = rome_fields_json(*this);
+  j["layer_selection"] = "all";
+  if (method != "alphaedit") j["mom2_update_weight"] = mom2_update_weight;
+  if (method == "emmet") {
+    j["update_norm_lambda"] = update_norm_lambda;
+    j["emmet_lambda"] = emmet_lambda;
+  }
+  if (method == "alphaedit") {
+    j["mom2_update_weight"] = mom2_update_weight;  // in the file, unused by the update
+    j["nullspace_threshold"] = nullspace_threshold;
+    j["L2"] = L2;
+  }
+  return j;
 }
 
 FtHparams FtHparams::from_json(const nlohmann::json& j, const std::string& source) {

@@ -32,13 +32,18 @@ std::vector<std::string> read_corpus_texts(const fs::path& path, int64_t limit) 
   return texts;
 }
 
-SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokenizer,
-                                   const std::vector<std::string>& texts, int64_t layer, torch::ScalarType dtype,
-                                   int64_t max_batch_tokens,
-                                   const std::function<void(const StatsProgress&)>& progress) {
-  if (layer < 0 || layer >= model.shape().n_layer) {
-    fail("layer {} is out of range (the model has layers 0..{})", layer, model.shape().n_layer - 1);
+std::vector<SecondMoment> compute_second_moments(LanguageModel& model, const Tokenizer& tokenizer,
+                                                 const std::vector<std::string>& texts,
+                                                 const std::vector<int64_t>& layers, torch::ScalarType dtype,
+                                                 int64_t max_batch_tokens,
+                                                 const std::function<void(const StatsProgress&)>& progress) {
+  if (layers.empty()) fail("statistics: no layer given");
+  for (int64_t layer : layers) {
+    if (layer < 0 || layer >= model.shape().n_layer) {
+      fail("layer {} is out of range (the model has layers 0..{})", layer, model.shape().n_layer - 1);
+    }
   }
+  const int64_t deepest = *std::max_element(layers.begin(), layers.end());
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int64_t>> rows;
   for (const auto& text : texts) {
@@ -52,7 +57,10 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() < rows[b].size(); });
 
   const int64_t M = model.shape().d_mlp;
-  SecondMoment stats{torch::zeros({M, M}, torch::TensorOptions().dtype(dtype).device(model.device())), 0};
+  std::vector<SecondMoment> stats;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    stats.push_back({torch::zeros({M, M}, torch::TensorOptions().dtype(dtype).device(model.device())), 0});
+  }
   StatsProgress report{0, static_cast<int64_t>(texts.size()), 0, 0};
   torch::NoGradGuard no_grad;
   for (size_t begin = 0; begin < order.size();) {
@@ -66,25 +74,37 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
     ForwardRequest request;
     request.input_ids = ids;
     request.attention_mask = mask;
-    request.last_layer = layer;  // nothing past the layer is computed
-    MlpIntervention read;
-    read.layer = layer;
-    read.capture_key = true;
-    request.interventions.push_back(read);
-    auto keys = model.forward(request).captures[0].key;         // [B, T, M]
-    auto flat = keys.index({mask.to(torch::kBool)}).to(dtype);  // [tokens, M]
-    stats.mom2.addmm_(flat.t(), flat);
-    stats.count += flat.size(0);
+    request.last_layer = deepest;  // one pass to the deepest layer; nothing past it is computed
+    for (int64_t layer : layers) {
+      MlpIntervention read;
+      read.layer = layer;
+      read.capture_key = true;
+      request.interventions.push_back(read);
+    }
+    auto result = model.forward(request);
+    const auto real = mask.to(torch::kBool);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      auto flat = result.captures[i].key.index({real}).to(dtype);  // [tokens, M]
+      stats[i].mom2.addmm_(flat.t(), flat);
+      stats[i].count += flat.size(0);
+    }
     report.texts_done += end - begin;
-    report.tokens = stats.count;
+    report.tokens = stats[0].count;
     report.seconds = seconds_since(start);
     if (progress) progress(report);
     begin = end;
   }
   report.texts_done = report.texts_total;
   if (progress) progress(report);
-  if (stats.count == 0) fail("the corpus gave no tokens");
+  if (stats[0].count == 0) fail("the corpus gave no tokens");
   return stats;
+}
+
+SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokenizer,
+                                   const std::vector<std::string>& texts, int64_t layer, torch::ScalarType dtype,
+                                   int64_t max_batch_tokens,
+                                   const std::function<void(const StatsProgress&)>& progress) {
+  return compute_second_moments(model, tokenizer, texts, {layer}, dtype, max_batch_tokens, progress)[0];
 }
 
 std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer, const std::string& corpus_hash,

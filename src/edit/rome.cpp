@@ -172,16 +172,19 @@ SplitRows split_rows(const VBatch& b, int64_t pad_id, torch::Device device) {
 
 }  // namespace
 
-VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
-                  int64_t layer, const torch::Tensor& u, const RomeResources& resources) {
+TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
+                             const RomeHparams& hp, int64_t layer, Site site, const std::vector<std::string>& templates,
+                             RomeResources::VPass v_pass) {
+  if (site != Site::kMlp && site != Site::kBlock) fail("optimize_target: the site must be the MLP or the block output");
+  const bool at_block = site == Site::kBlock;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   double forward_seconds = 0, backward_seconds = 0;
-  VBatch b = build_v_batch(tok, request, hp, resources.context_templates);
+  VBatch b = build_v_batch(tok, request, hp, templates);
   const auto device = model.device();
   const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
   const int64_t n_target = b.target_ids.size();
-  const bool suffix = resources.v_pass == RomeResources::VPass::suffix;
+  const bool suffix = v_pass == RomeResources::VPass::suffix;
   // With the suffix pass every position below is relative to the row's start.
   std::vector<int64_t> offset(n_rows, 0);
   ForwardRequest base;
@@ -225,8 +228,13 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   base.logit_batch = long_tensor(logit_row, device);
   base.logit_position = long_tensor(logit_pos, device);
   base.capture_residual_before = layer;
-  base.interventions.push_back(
-      {layer, torch::arange(n_rows, torch::kLong).to(device), long_tensor(lookup, device), false, true, {}, {}});
+  const auto rows_t = torch::arange(n_rows, torch::kLong).to(device);
+  const auto lookup_t = long_tensor(lookup, device);
+  if (at_block) {
+    base.capture_sites = true;  // the block's output at the first lookup: target_init
+  } else {
+    base.interventions.push_back({layer, rows_t, lookup_t, false, true, {}, {}});
+  }
   torch::Tensor residual, target_init, kl_init;
   {
     torch::NoGradGuard no_grad;
@@ -235,9 +243,11 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
     auto result = model.forward(base);
     base.cache = nullptr;
     residual = result.residual_in;
-    target_init = in_math_dtype(result.captures[0].value[0]).clone();  // [C]
+    target_init = in_math_dtype(at_block ? result.sites.block[layer][0][lookup[0]] : result.captures[0].value[0])
+                      .clone();                                        // [C]
     kl_init = torch::log_softmax(result.logits[-1], -1).unsqueeze(0);  // [1, V]
   }
+  base.capture_sites = false;
   // The steps start at `layer`: the cache of the layers below is not read again.
   for (int64_t l = 0; l < layer && l < static_cast<int64_t>(prefix_cache.keys.size()); ++l) {
     prefix_cache.keys[l] = torch::Tensor();
@@ -248,15 +258,19 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   torch::optim::Adam optimizer({delta}, torch::optim::AdamOptions(hp.v_lr));
   ForwardRequest step = base;
   step.capture_residual_before.reset();
-  if (resources.v_pass != RomeResources::VPass::full) {
+  if (v_pass != RomeResources::VPass::full) {
     step.first_layer = layer;
     step.residual = residual;
   }
-  step.interventions[0].capture_value = false;
+  if (at_block) {
+    step.patches.push_back({Site::kBlock, layer, rows_t, lookup_t, {}, /*add=*/true});
+  } else {
+    step.interventions[0].capture_value = false;
+  }
   const double prepare_seconds = seconds_since(start);
   // The share of the full computation (every layer, every real token) that a step runs.
   const int64_t n_layer = model.shape().n_layer;
-  const int64_t step_layers = resources.v_pass == RomeResources::VPass::full ? n_layer : n_layer - layer;
+  const int64_t step_layers = v_pass == RomeResources::VPass::full ? n_layer : n_layer - layer;
   double tokens = 0, touched = 0;
   for (int64_t r = 0; r < n_rows; ++r) {
     const auto len = static_cast<int64_t>(b.rows[r].size());
@@ -269,7 +283,11 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   bool early_stop = false;
   for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
     optimizer.zero_grad();
-    step.interventions[0].add_value = delta;
+    if (at_block) {
+      step.patches[0].value = delta;
+    } else {
+      step.interventions[0].add_value = delta;
+    }
     KVCache cache = prefix_cache;
     if (suffix) step.cache = &cache;
     auto t = Clock::now();
@@ -307,8 +325,35 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
     if (norm > max_norm) delta.mul_(max_norm / norm);  // project into the L2 ball
   }
 
-  VResult out;
+  TargetResult out;
   out.target = (target_init + delta).detach();
+  out.target_init = target_init.detach();
+  out.diagnostics = {{"losses", losses},
+                     {"steps", losses.size()},
+                     {"early_stop", early_stop},
+                     {"delta_norm", delta.norm().item<double>()},
+                     {"target_init_norm", target_init.norm().item<double>()},
+                     {"rewriting_prompts", n_rewrite},
+                     {"target_tokens", n_target},
+                     {"prompts_retokenized_differently", b.retokenized_differently},
+                     {"v_pass", v_pass_name(v_pass)},
+                     {"step_work_fraction", touched / tokens},
+                     // Where the optimisation's time went: the pass without delta, then the
+                     // steps' forward and backward.
+                     {"seconds",
+                      {{"prepare", prepare_seconds},
+                       {"forward", forward_seconds},
+                       {"backward", backward_seconds},
+                       {"total", seconds_since(start)}}}};
+  return out;
+}
+
+VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                  int64_t layer, const torch::Tensor& u, const RomeResources& resources) {
+  auto optimised = optimize_target(model, tok, request, hp, layer, Site::kMlp, resources.context_templates,
+                                   resources.v_pass);
+  VResult out;
+  out.target = optimised.target;
   if (hp.random_prefix_keys) {
     // r-ROME: the key and MLP output averaged over the context templates (as u's key k* is)
     auto readout = read_at_templates(model, tok, request, hp, layer, resources);
@@ -322,25 +367,9 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tok, const EditRequest&
   }
   const auto divisor = torch::dot(out.k0, u.to(out.k0.scalar_type()));
   out.v = (out.target - out.o0) / divisor;
-  out.diagnostics = {{"losses", losses},
-                     {"steps", losses.size()},
-                     {"early_stop", early_stop},
-                     {"delta_norm", delta.norm().item<double>()},
-                     {"target_init_norm", target_init.norm().item<double>()},
-                     {"k0_dot_u", divisor.item<double>()},
-                     {"v_norm", out.v.norm().item<double>()},
-                     {"rewriting_prompts", n_rewrite},
-                     {"target_tokens", n_target},
-                     {"prompts_retokenized_differently", b.retokenized_differently},
-                     {"v_pass", v_pass_name(resources.v_pass)},
-                     {"step_work_fraction", touched / tokens},
-                     // Where compute_v's time went: the pass without delta, then the steps'
-                     // forward and backward.
-                     {"seconds",
-                      {{"prepare", prepare_seconds},
-                       {"forward", forward_seconds},
-                       {"backward", backward_seconds},
-                       {"total", seconds_since(start)}}}};
+  out.diagnostics = std::move(optimised.diagnostics);
+  out.diagnostics["k0_dot_u"] = divisor.item<double>();
+  out.diagnostics["v_norm"] = out.v.norm().item<double>();
   return out;
 }
 

@@ -204,7 +204,14 @@ torch::Tensor GPT2::run_block(int64_t layer, torch::Tensor x, const torch::Tenso
 
 torch::Tensor apply_site_patches(Site site, int64_t layer, torch::Tensor x, const ForwardRequest& request) {
   for (const auto& p : request.patches) {
-    if (p.site == site && p.layer == layer) x = x.index_put({p.batch, p.position}, p.value);
+    if (p.site != site || p.layer != layer) continue;
+    if (p.add) {
+      // In x's dtype, as an MLP intervention's add_value (its gradient reaches a float32 delta).
+      auto add = p.value.to(x.scalar_type()).expand({p.batch.size(0), x.size(-1)});
+      x = x.index_put({p.batch, p.position}, add, /*accumulate=*/true);
+    } else {
+      x = x.index_put({p.batch, p.position}, p.value);
+    }
   }
   return x;
 }

@@ -54,6 +54,19 @@ class RunningMeans {
   std::map<std::string, std::pair<double, int64_t>> sums_;
 };
 
+// One edit batch's edits (the experiment config's edit_batch): MEMIT, EMMET and AlphaEdit edit
+// every request of the batch's records at once (one shared result); the other methods apply the
+// records one after another. The model stays edited; undo `all` in reverse.
+struct BatchEdits {
+  std::vector<EditResult> all;
+  std::vector<std::pair<size_t, size_t>> of_record;  // [begin, end) in `all`, per record
+  bool shared = false;                                // one result for the whole batch
+  // The diagnostics a record's result carries: its own edits', or the shared one's with only
+  // its own requests' z (and the batch's size).
+  nlohmann::json details_of(size_t record, const ProbeRecord& r) const;
+};
+BatchEdits apply_batch(Editor& editor, const std::vector<const ProbeRecord*>& records);
+
 // The sequential loop over `order` (README "Sequential editing"); writes out/sequential.jsonl.
 LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& order);
 

@@ -168,10 +168,13 @@ struct UndoGuard {
   }
 };
 
-// The independent loop: per record, probe the unedited model, apply the record's edits, probe,
-// undo; each result appended to the journal as it is finished.
-run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const std::vector<int64_t>& todo,
-                                       Journal& journal, const std::string& label) {
+// The independent loop: per edit batch (one record unless edit_batch says more), probe the
+// unedited model, apply the batch's edits, probe, undo; each record's result appended to the
+// journal as its batch is finished. Batches are consecutive runs of edit_batch records of
+// `assigned`, so a resumed run edits the same batches (a batch cut by an interrupt is edited
+// again whole, and only its missing records are journaled).
+run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const std::vector<int64_t>& assigned,
+                                       const std::vector<int64_t>& todo, Journal& journal, const std::string& label) {
   using namespace run_detail;
   const auto& config = ctx.config;
   auto& model = *ctx.model.model;
@@ -183,60 +186,120 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
     means.add(r);
     failed += r.value("status", "") != "ok";
   }
+  const std::set<int64_t> pending(todo.begin(), todo.end());
+  const auto batch_size = static_cast<size_t>(std::max<int64_t>(1, config.edit_batch));
+  struct Slot {
+    int64_t index = 0;
+    bool wanted = false;  // not yet in the journal
+    nlohmann::json result;
+    std::optional<ProbeRecord> record;
+    std::optional<RecordProbes> probes;
+    Observation before;
+    uint64_t seed = 0;
+    double edit_seconds = 0, probe_seconds = 0;
+    Clock::time_point start;
+  };
   Progress progress(label, static_cast<int64_t>(todo.size()), "records");
-  for (int64_t index : todo) {
+  for (size_t b = 0; b < assigned.size(); b += batch_size) {
+    std::vector<Slot> slots;
+    for (size_t p = b; p < std::min(assigned.size(), b + batch_size); ++p) {
+      Slot s;
+      s.index = assigned[p];
+      s.wanted = pending.count(s.index) > 0;
+      slots.push_back(std::move(s));
+    }
+    if (std::none_of(slots.begin(), slots.end(), [](const Slot& s) { return s.wanted; })) continue;
     if (ctx.stop_requested()) {
       out.interrupted = true;
       break;
     }
-    const auto record_start = Clock::now();
-    nlohmann::json result = {{"index", index}, {"case_id", case_id_of(ctx.dataset[index], index)}};
-    double edit_seconds = 0, probe_seconds = 0;
-    try {
-      const auto record = parse_record(ctx, index);
-      const RecordProbes probes(record, config.suites);
-      const uint64_t seed = record_seed(config, index);
-      auto t = Clock::now();
-      const auto before = probes.observe(model, tokenizer, seed);
-      probe_seconds += seconds_since(t);
-      std::vector<EditResult> edits;
-      nlohmann::json metrics;
-      {
-        UndoGuard guard{edits};
-        if (ctx.editor) {
-          t = Clock::now();
-          edits = ctx.editor->apply(record.requests);
-          edit_seconds = seconds_since(t);
-          t = Clock::now();
-          const auto after = probes.observe(model, tokenizer, seed);
-          probe_seconds += seconds_since(t);
-          metrics = probes.metrics(before, after);
-        } else {
-          metrics = probes.metrics(before, before);
+    // Parse every record of the batch (the batch edits them all); probe the wanted ones unedited.
+    std::vector<const ProbeRecord*> editable;
+    std::vector<size_t> editable_slot;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      auto& s = slots[k];
+      s.start = Clock::now();
+      s.result = {{"index", s.index}, {"case_id", case_id_of(ctx.dataset[s.index], s.index)}};
+      try {
+        s.record = parse_record(ctx, s.index);
+        if (s.wanted) {
+          s.probes.emplace(*s.record, config.suites);
+          s.seed = record_seed(config, s.index);
+          const auto t = Clock::now();
+          s.before = s.probes->observe(model, tokenizer, s.seed);
+          s.probe_seconds += seconds_since(t);
+        }
+      } catch (const std::exception& e) {
+        mark_failed(s.result, e);
+        s.probes.reset();
+      }
+      if (s.record) {
+        editable.push_back(&*s.record);
+        editable_slot.push_back(k);
+      }
+    }
+    {
+      BatchEdits edits;
+      UndoGuard guard{edits.all};
+      bool edit_failed = false;
+      if (ctx.editor && !editable.empty()) {
+        const auto t = Clock::now();
+        try {
+          edits = apply_batch(*ctx.editor, editable);
+        } catch (const std::exception& e) {
+          edit_failed = true;
+          for (auto& s : slots) {
+            if (s.wanted && s.probes) mark_failed(s.result, e);
+          }
+        }
+        const double seconds = seconds_since(t) / static_cast<double>(editable.size());
+        for (size_t k : editable_slot) slots[k].edit_seconds = seconds;
+      }
+      for (size_t e = 0; e < editable.size() && !edit_failed; ++e) {
+        auto& s = slots[editable_slot[e]];
+        if (!s.wanted || !s.probes) continue;
+        try {
+          nlohmann::json metrics;
+          if (ctx.editor) {
+            const auto t = Clock::now();
+            const auto after = s.probes->observe(model, tokenizer, s.seed);
+            s.probe_seconds += seconds_since(t);
+            metrics = s.probes->metrics(s.before, after);
+          } else {
+            metrics = s.probes->metrics(s.before, s.before);
+          }
+          s.result["status"] = "ok";
+          s.result["metrics"] = std::move(metrics["metrics"]);
+          s.result["details"] = std::move(metrics["details"]);
+          if (ctx.editor) {
+            auto details = edits.details_of(e, *s.record);
+            if (details.contains("edits")) {
+              s.result["details"]["edits"] = std::move(details["edits"]);
+              details.erase("edits");
+            }
+            if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
+          }
+        } catch (const std::exception& ex) {
+          mark_failed(s.result, ex);
         }
       }
-      result["status"] = "ok";
-      result["metrics"] = std::move(metrics["metrics"]);
-      result["details"] = std::move(metrics["details"]);
-      if (!edits.empty()) result["details"]["edit"] = edits.front().diagnostics;
-      if (edits.size() > 1) {
-        for (const auto& e : edits) result["details"]["edits"].push_back(e.diagnostics);
+    }
+    for (auto& s : slots) {
+      if (!s.wanted) continue;
+      if (s.result.value("status", "") != "ok") {
+        ++failed;
+        fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", s.index, s.result["case_id"].get<std::string>(),
+                   s.result["error"].get<std::string>());
       }
-    } catch (const std::exception& e) {
-      mark_failed(result, e);
+      const double total = seconds_since(s.start);
+      s.result["seconds"] = {{"edit", s.edit_seconds},
+                             {"probe", s.probe_seconds},
+                             {"other", std::max(0.0, total - s.edit_seconds - s.probe_seconds)}};
+      journal.append(s.result);
+      means.add(s.result);
+      journal.records().push_back(std::move(s.result));
+      ++out.processed;
     }
-    if (result["status"] == "failed") {
-      ++failed;
-      fmt::print(stderr, "\nrecord {} (case_id {}) failed: {}\n", index, result["case_id"].get<std::string>(),
-                 result["error"].get<std::string>());
-    }
-    const double total = seconds_since(record_start);
-    result["seconds"] = {
-        {"edit", edit_seconds}, {"probe", probe_seconds}, {"other", total - edit_seconds - probe_seconds}};
-    journal.append(result);
-    means.add(result);
-    journal.records().push_back(std::move(result));
-    ++out.processed;
     progress.update(out.processed, means.text(failed));
   }
   if (ctx.stop_requested() && out.processed < static_cast<int64_t>(todo.size())) out.interrupted = true;
@@ -248,6 +311,54 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
 }  // namespace
 
 namespace run_detail {
+
+BatchEdits apply_batch(Editor& editor, const std::vector<const ProbeRecord*>& records) {
+  BatchEdits out;
+  if (is_batch_method(editor.method())) {
+    std::vector<EditRequest> requests;
+    for (const auto* r : records) requests.insert(requests.end(), r->requests.begin(), r->requests.end());
+    out.all = editor.apply(requests);
+    out.shared = true;
+    for (size_t i = 0; i < records.size(); ++i) out.of_record.emplace_back(0, out.all.size());
+    return out;
+  }
+  for (const auto* r : records) {
+    auto results = editor.apply(r->requests);
+    const size_t begin = out.all.size();
+    for (auto& e : results) out.all.push_back(std::move(e));
+    out.of_record.emplace_back(begin, out.all.size());
+  }
+  return out;
+}
+
+nlohmann::json BatchEdits::details_of(size_t record, const ProbeRecord& r) const {
+  const auto [begin, end] = of_record.at(record);
+  if (begin == end) return nullptr;
+  if (!shared) {
+    nlohmann::json d = all[begin].diagnostics;
+    if (end - begin > 1) {
+      d = {{"edits", nlohmann::json::array()}};
+      for (size_t i = begin; i < end; ++i) d["edits"].push_back(all[i].diagnostics);
+    }
+    return d;
+  }
+  // One result for the batch: its layers, and the z diagnostics of this record's own requests.
+  nlohmann::json d = all[begin].diagnostics;
+  if (d.contains("z")) {
+    nlohmann::json own = nlohmann::json::array();
+    for (const auto& z : d["z"]) {
+      for (const auto& q : r.requests) {
+        if (z.value("case_id", "") == q.case_id) {
+          own.push_back(z);
+          break;
+        }
+      }
+    }
+    d["z"] = std::move(own);
+  }
+  d["batch_records"] = of_record.size();
+  return d;
+}
 
 std::string case_id_of(const nlohmann::json& record, int64_t index) {
   if (record.is_object() && record.contains("case_id") && !record["case_id"].is_null()) {
@@ -323,8 +434,10 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   const auto selected = select_records(config, dataset);
   std::vector<int64_t> assigned;
   const Shard shard = options.shard.value_or(Shard{});
+  // Shards take whole edit batches (consecutive runs of edit_batch selected records) in turn.
   for (size_t p = 0; p < selected.size(); ++p) {
-    if (static_cast<int64_t>(p) % shard.count == shard.index - 1) assigned.push_back(selected[p]);
+    const auto batch = static_cast<int64_t>(p) / std::max<int64_t>(1, config.edit_batch);
+    if (batch % shard.count == shard.index - 1) assigned.push_back(selected[p]);
   }
 
   if (config.sequential && shard.count > 1)
@@ -361,7 +474,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   auto loop = config.sequential
                   ? run_detail::run_sequential(ctx, todo)
                   : run_independent(
-                        ctx, todo, *journal,
+                        ctx, assigned, todo, *journal,
                         fmt::format("{} {}", config.method_label(),
                                     shard.count > 1 ? fmt::format("shard {}/{}", shard.index, shard.count) : "run"));
   const bool interrupted = loop.interrupted;

@@ -23,6 +23,12 @@ std::vector<std::string> generate_context_templates(LanguageModel& model, const 
                                                     const std::vector<std::pair<int64_t, int64_t>>& length_params,
                                                     uint64_t seed, int64_t top_k = 5);
 
+// MEMIT's (and EMMET's, AlphaEdit's) context templates without the "{}" group: one sample of 10
+// tokens (the prompt included, as generate_fast's max_out_len counts) from each of "The",
+// "Therefore", "Because", "I", "You", each written "<sample>. {}" with braces replaced by spaces.
+std::vector<std::string> generate_memit_context_templates(LanguageModel& model, const Tokenizer& tokenizer,
+                                                          uint64_t seed, int64_t top_k = 5);
+
 std::vector<std::string> load_context_templates(const std::filesystem::path& path);
 void save_context_templates(const std::filesystem::path& path, const std::vector<std::string>& templates);
 

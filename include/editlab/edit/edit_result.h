@@ -4,6 +4,7 @@
 // subtraction of u v^T would not.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct EditResult {
   nlohmann::json diagnostics = nlohmann::json::object();
   double seconds = 0;
   bool undone = false;
+  // What else undo restores: an editor's state that the edit extended (AlphaEdit's record of
+  // the earlier edits' keys). Undo in reverse order of the edits.
+  std::function<void()> on_undo;
 };
 
 // Restores every changed weight to its original contents (bit-exact). Idempotent.

@@ -51,6 +51,31 @@ struct RomeHparams {
   nlohmann::json to_json() const;
 };
 
+// MEMIT, EMMET and AlphaEdit (kmeng01/memit hparams/MEMIT, unified-model-editing hparams/EMMET,
+// AlphaEdit hparams/AlphaEdit): ROME's keys for the target optimisation (layers, fact_token, v_*,
+// clamp_norm_factor, kl_factor, mom2_*; context_template_length_params is not theirs: MEMIT's
+// templates are fixed, context_templates.h), plus layer_selection ("all") and the solve's weights.
+// mom2_adjustment is required and read, but MEMIT always uses C, as the reference does.
+struct MemitHparams : RomeHparams {
+  double mom2_update_weight = 20000;  // lambda in Delta = R K^T (lambda C + K K^T)^-1 (MEMIT, EMMET)
+  // EMMET: C' = mom2_update_weight C + update_norm_lambda I; D = K^T C'^-1 K + emmet_lambda I
+  // (the lambda only for more than one edit).
+  double update_norm_lambda = 0;
+  double emmet_lambda = 0.1;
+  // AlphaEdit: P projects on the span of C's singular vectors with singular value below
+  // nullspace_threshold; L2 is alpha in (P (K_p K_p^T + K K^T) + alpha I).
+  double nullspace_threshold = 2e-2;
+  double L2 = 10;
+
+  MemitHparams() {
+    layers = {13, 14, 15, 16, 17};
+    clamp_norm_factor = 0.75;
+  }
+  // method: memit, emmet or alphaedit (each has its own required keys).
+  static MemitHparams from_json(const nlohmann::json& j, const std::string& source, const std::string& method);
+  nlohmann::json to_json(const std::string& method) const;
+};
+
 struct FtHparams {
   std::vector<int64_t> layers = {0};
   int64_t num_steps = 25;

@@ -39,6 +39,14 @@ SecondMoment compute_second_moment(LanguageModel& model, const Tokenizer& tokeni
                                    int64_t max_batch_tokens = 4096,
                                    const std::function<void(const StatsProgress&)>& progress = {});
 
+// The statistics of several layers in one pass over the corpus (to the deepest of them; MEMIT
+// edits five or six layers), in the order of `layers`; each equals compute_second_moment's.
+std::vector<SecondMoment> compute_second_moments(LanguageModel& model, const Tokenizer& tokenizer,
+                                                 const std::vector<std::string>& texts,
+                                                 const std::vector<int64_t>& layers, torch::ScalarType dtype,
+                                                 int64_t max_batch_tokens = 4096,
+                                                 const std::function<void(const StatsProgress&)>& progress = {});
+
 // The cache file name for one set of statistics: every input that changes the result is in it.
 std::string stats_cache_key(const std::string& model_fingerprint, int64_t layer, const std::string& corpus_hash,
                             int64_t samples, const std::string& dtype);

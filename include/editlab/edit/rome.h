@@ -48,6 +48,21 @@ struct VResult {
   nlohmann::json diagnostics;  // losses per step, norms
 };
 
+// The optimisation that ROME's compute_v and MEMIT's compute_z share: delta, added to `site`'s output
+// in `layer` (Site::kMlp: the MLP output, ROME; Site::kBlock: the block output, MEMIT) at the
+// subject's lookup in every rewriting prompt (each template filled with the prompt, the target's
+// head appended) and in the KL prompt "{} is a", minimises the target's NLL + KL + weight decay,
+// clamped to clamp_norm_factor times the initial value's norm. target = target_init + delta, where
+// target_init is the site's output at the first prompt's lookup.
+struct TargetResult {
+  torch::Tensor target, target_init;  // [C], in ROME's arithmetic dtype
+  nlohmann::json diagnostics;         // losses per step, norms, seconds
+};
+TargetResult optimize_target(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
+                             const RomeHparams& hparams, int64_t layer, Site site,
+                             const std::vector<std::string>& templates,
+                             RomeResources::VPass v_pass = RomeResources::VPass::suffix);
+
 torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
                         const RomeHparams& hparams, int64_t layer, const RomeResources& resources);
 

@@ -6,11 +6,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "editlab/edit/hparams.h"
 #include "editlab/edit/layer_stats.h"
+#include "editlab/edit/memit.h"
 #include "editlab/edit/rome.h"
 #include "editlab/util/atomic_file.h"
 #include "editlab/util/setting_name.h"
@@ -53,7 +55,26 @@ SecondMoment cached_layer_stats(LanguageModel& model, const Tokenizer& tokenizer
                                 const StatsRequest& request, const RomeSetupOptions& options,
                                 std::filesystem::path* cache_file = nullptr);
 
+// The statistics for several layers: each from the cache, the missing ones computed in one pass
+// over the corpus (then cached). `r.layer` is ignored; `cache_files` receives the files, in order.
+std::map<int64_t, SecondMoment> cached_layers_stats(LanguageModel& model, const Tokenizer& tokenizer,
+                                                    const std::string& fingerprint, const std::vector<int64_t>& layers,
+                                                    const StatsRequest& request, const RomeSetupOptions& options,
+                                                    std::vector<std::filesystem::path>* cache_files = nullptr);
+
+// C for every layer of hparams.layers as the options say (stats_file for one layer, a corpus, or
+// mom2_dataset); `method` names the editor in the error when none is given.
+std::map<int64_t, SecondMoment> edit_layer_stats(LanguageModel& model, const Tokenizer& tokenizer,
+                                                 const std::string& fingerprint, const RomeHparams& hparams,
+                                                 const RomeSetupOptions& options, const char* method);
+
 RomeResources prepare_rome(LanguageModel& model, const Tokenizer& tokenizer, const std::string& fingerprint,
                            const RomeHparams& hparams, const RomeSetupOptions& options);
+
+// MEMIT's, EMMET's or AlphaEdit's: the context templates (the file's, or "{}" and five samples,
+// cached per model and seed), C per edit layer (MEMIT, EMMET) or its null-space projection P
+// (AlphaEdit; cached beside the statistics).
+MemitResources prepare_memit(LanguageModel& model, const Tokenizer& tokenizer, const std::string& fingerprint,
+                             const MemitHparams& hparams, EditMethod method, const RomeSetupOptions& options);
 
 }  // namespace editlab

@@ -41,14 +41,16 @@ struct MlpIntervention {
 // bias included), of its MLP (mlp.c_proj) or of the whole block (the residual stream after it).
 enum class Site { kAttention, kMlp, kBlock };
 
-// Replaces the output of `site` in `layer` at (batch[i], position[i]) by value[i]. `batch` and
-// `position` are int64 tensors of equal length P; value is [P, C].
+// Replaces the output of `site` in `layer` at (batch[i], position[i]) by value[i], or with `add`
+// adds value there (MEMIT's delta on the block output; autograd flows through). `batch` and
+// `position` are int64 tensors of equal length P; value is [P, C] (or [C] with add).
 struct SitePatch {
   Site site = Site::kBlock;
   int64_t layer = 0;
   torch::Tensor batch;
   torch::Tensor position;
   torch::Tensor value;
+  bool add = false;
 };
 
 // Every site's output in every layer run, [B, T, C] each, indexed by layer (undefined for the

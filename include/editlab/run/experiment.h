@@ -24,6 +24,11 @@
 //    "sequential": {"every": 10, "first": 10},    edits accumulate (no undo); every `every` edits
 //                                                  the records edited so far are probed against
 //                                                  the unedited model's baseline (true = every 1)
+//    "edit_batch": 1,                              records edited together (the reference code's
+//                                                  num_edits): MEMIT, EMMET and AlphaEdit solve
+//                                                  for the batch at once; ROME, r-ROME and FT apply
+//                                                  the batch's records one after another; then every
+//                                                  record of the batch is probed (changes results)
 //    "out": "out/run"}                             output directory (--out overrides)
 #pragma once
 
@@ -55,7 +60,7 @@ struct ExperimentConfig {
 
   std::filesystem::path model, hparams, dataset, out;
   std::optional<EditMethod> method = EditMethod::rome;  // none: probe the unedited model
-  // "rome", "r-rome", "ft", "ft-l" or "none", as reports and tables name the run's method.
+  // "rome", "r-rome", "memit", ..., or "none", as reports and tables name the run's method.
   std::string method_label() const { return method ? std::string(method_name(*method)) : "none"; }
   std::optional<std::pair<int64_t, int64_t>> range;
   std::vector<std::string> case_ids;
@@ -67,6 +72,7 @@ struct ExperimentConfig {
   c10::Device device = c10::kCPU;
   report::BootstrapOptions bootstrap;
   std::optional<SequentialOptions> sequential;
+  int64_t edit_batch = 1;  // records per edit batch
   // ROME's resources.
   std::filesystem::path stats, stats_corpus, context_templates, cache_dir;
   std::optional<int64_t> samples;
