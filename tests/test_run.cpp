@@ -246,7 +246,7 @@ TEST_CASE("experiment config: errors name the field", "[run]") {
   CHECK_THROWS_WITH(parse(bad), Contains("generation: field \"beams\" must be an integer"));
   bad = ok;
   bad["method"] = "mend";
-  CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, r-rome, memit, emmet, alphaedit, ft, ft-l or none, found \"mend\""));
+  CHECK_THROWS_WITH(parse(bad), Contains("field \"method\" must be rome, r-rome, memit, emmet, alphaedit, rome-patch, ike, ft, ft-l or none, found \"mend\""));
   // dtype and device go through the CLI's parser: the CUDA check included.
   bad = ok;
   bad["dtype"] = "float8";
@@ -284,7 +284,7 @@ TEST_CASE("suite registry: names, defaults and the report's metric order", "[run
   CHECK(report::metric_less("benchmark/mquake/multi_hop/pass", "newsuite/x"));
   CHECK(report::metric_less("newsuite/x", "fluency/entropy_after"));
   for (const auto m : kEditMethods) CHECK(parse_edit_method(method_name(m)) == m);
-  CHECK(edit_method_names() == std::vector<std::string>{"rome", "r-rome", "memit", "emmet", "alphaedit", "ft", "ft-l"});
+  CHECK(edit_method_names() == std::vector<std::string>{"rome", "r-rome", "memit", "emmet", "alphaedit", "rome-patch", "ike", "ft", "ft-l"});
   CHECK_FALSE(parse_edit_method("none").has_value());
 }
 
@@ -517,4 +517,113 @@ TEST_CASE("implication success conditioned on knowledge: success_known over the 
   CHECK(m["implication/transitive/success_known"] == nlohmann::json{1.0});  // probe 0 only
   CHECK_FALSE(m.contains("implication/symmetric/known"));  // no target_old: nothing to know
   CHECK_FALSE(m.contains("implication/symmetric/success_known"));
+}
+
+TEST_CASE("editlab run with edit_batch: shards take whole batches, resume re-edits a cut batch", "[run_cli]") {
+  RunFixture f("ft", 7);
+  const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+  REQUIRE(run_cli(f.run("--edit-batch 3 --out " + dir("whole"))).exit_code == 0);
+  auto whole = read_json(f.tmp / "whole/report.json");
+  CHECK(whole["config"]["edit_batch"] == 3);
+  // FT applies a batch's records one after another, each record keeping its own edit's
+  // diagnostics; every record of the batch is then scored on the model all three edits made.
+  REQUIRE(run_cli(f.run("--out " + dir("single"))).exit_code == 0);
+  auto single = read_json(f.tmp / "single/report.json");
+  CHECK(whole["records"][0]["details"]["edit"].contains("losses"));
+  for (int i : {0, 1, 2}) {
+    CHECK(whole["records"][i]["metrics"]["fluency/entropy_before"] ==
+          single["records"][i]["metrics"]["fluency/entropy_before"]);  // the same unedited model
+    CHECK(whole["records"][i]["metrics"] != single["records"][i]["metrics"]);
+  }
+  CHECK(whole["run_id"] != single["run_id"]);
+  // Shards: batches {0,1,2}, {3,4,5}, {6} in turn.
+  REQUIRE(run_cli(f.run("--edit-batch 3 --shard 1/2 --out " + dir("s1"))).exit_code == 0);
+  REQUIRE(run_cli(f.run("--edit-batch 3 --shard 2/2 --out " + dir("s2"))).exit_code == 0);
+  CHECK(read_json(f.tmp / "s1/report.json")["selection"]["indices"] == nlohmann::json({0, 1, 2, 6}));
+  CHECK(read_json(f.tmp / "s2/report.json")["selection"]["indices"] == nlohmann::json({3, 4, 5}));
+  REQUIRE(run_cli("merge " + dir("s1/report.json") + " " + dir("s2/report.json") + " --out " + dir("merged.json"))
+              .exit_code == 0);
+  auto merged = read_json(f.tmp / "merged.json");
+  CHECK(without_timings(merged)["records"] == without_timings(whole)["records"]);
+  // A journal cut inside the second batch (records 0-2 and 4 done): resume edits the batch whole
+  // again and journals only 3 and 5; the report equals the uninterrupted run's.
+  fs::create_directories(f.tmp / "cut");
+  {
+    std::ifstream in(f.tmp / "whole/journal.jsonl");
+    std::ofstream out(f.tmp / "cut/journal.jsonl");
+    std::string line;
+    for (int i = 0; std::getline(in, line); ++i) {
+      if (i <= 3 || i == 5) out << line << '\n';  // header, records 0-2, record 4
+    }
+  }
+  const auto resumed = run_cli(f.run("--edit-batch 3 --resume --out " + dir("cut")));
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  auto a = read_json(f.tmp / "cut/report.json");
+  whole["config"]["out"] = a["config"]["out"];
+  CHECK(without_timings(a) == without_timings(whole));
+}
+
+TEST_CASE("editlab run with MEMIT: a batch solved at once, each record with its own z", "[run_cli]") {
+  RunFixture f("memit", 6);
+  std::ofstream(f.tmp / "corpus.txt") << "The Eiffel Tower is in Paris.\n\nThe Louvre is a museum in Paris.\n\n"
+                                         "Big Ben is a clock in London.\n\nThe Prado is in Madrid, Spain.\n";
+  std::ofstream(f.tmp / "memit.json") << nlohmann::json{{"layers", {0}},
+                                                        {"layer_selection", "all"},
+                                                        {"fact_token", "subject_last"},
+                                                        {"v_num_grad_steps", 5},
+                                                        {"v_lr", 0.5},
+                                                        {"v_loss_layer", 1},
+                                                        {"v_weight_decay", 0.5},
+                                                        {"clamp_norm_factor", 0.75},
+                                                        {"kl_factor", 0.0625},
+                                                        {"mom2_adjustment", true},
+                                                        {"mom2_update_weight", 10},
+                                                        {"mom2_dataset", "corpus.txt"},
+                                                        {"mom2_n_samples", 100},
+                                                        {"mom2_dtype", "float32"}}
+                                             .dump();
+  const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+  const auto r = run_cli(f.run("--hparams " + dir("memit.json") + " --edit-batch 3 --out " + dir("out")));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto report = read_json(f.tmp / "out/report.json");
+  CHECK(report["hparams"]["mom2_update_weight"] == 10);
+  const auto& first = report["records"][0];
+  REQUIRE(first["status"] == "ok");
+  CHECK(first["details"]["edit"]["batch_records"] == 3);
+  CHECK(first["details"]["edit"]["z"].size() == 1);  // its own request's z only
+  CHECK(first["details"]["edit"]["layers"].size() == 1);
+  // Record 3 cannot be parsed: its batch ({3, 4, 5}) is edited without it.
+  CHECK(report["records"][3]["status"] == "failed");
+  CHECK(report["records"][4]["details"]["edit"]["batch_records"] == 2);
+}
+
+TEST_CASE("editlab run with rome-patch and ike: every suite at inference, the weights untouched", "[run_cli]") {
+  for (const std::string method : {"rome-patch", "ike"}) {
+    RunFixture f(method, 4);
+    const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+    if (method == "ike") {
+      std::ofstream(f.tmp / "ike.json") << R"({"copy": 0, "update": 0, "retain": 0})";  // n_positions 64
+    } else {
+      std::ofstream(f.tmp / "ike.json") << nlohmann::json{
+          {"layers", {0}},        {"fact_token", "subject_last"}, {"v_num_grad_steps", 5}, {"v_lr", 0.5},
+          {"v_loss_layer", 1},    {"v_weight_decay", 0.5},        {"clamp_norm_factor", 4}, {"kl_factor", 0.0625},
+          {"mom2_adjustment", true}, {"mom2_dataset", "none"},    {"mom2_n_samples", 10}, {"mom2_dtype", "float32"}};
+    }
+    const auto r = run_cli(f.run("--hparams " + dir("ike.json") + " --out " + dir("out")));
+    INFO(method << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto report = read_json(f.tmp / "out/report.json");
+    CHECK(report["summary"]["ok"] == 3);  // record 3 is broken
+    const auto& d = report["records"][0]["details"]["edit"];
+    CHECK(d["weights_changed"] == false);
+    if (method == "ike") {
+      CHECK_THAT(d["context"].get<std::string>(), Contains("New Fact: The Eiffel Tower is located in Berlin\nPrompt: "));
+    } else {
+      CHECK(report["records"][0]["metrics"]["efficacy/success"][0] == 1.0);
+    }
+    // The implication generations ran with the context on top of their length.
+    CHECK(report["records"][0]["details"].contains("implications"));
+  }
 }

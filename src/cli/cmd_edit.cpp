@@ -5,6 +5,7 @@
 #include "common.h"
 #include "editlab/edit/context_templates.h"
 #include "editlab/edit/editor.h"
+#include "editlab/edit/inference_edit.h"
 #include "editlab/model/generate.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/util/error.h"
@@ -91,6 +92,11 @@ std::unique_ptr<Editor> make_cli_editor(LoadedModel& m, const EditCliOptions& o)
   if (o.samples > 0) setup.samples = o.samples;
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   setup.stats_progress = stderr_stats_progress();
+  const auto method = *parse_edit_method(o.method);
+  setup.inference = prepare_inference_editing(method, m);
+  if (method == EditMethod::ike && !o.edit_file.empty()) {
+    setup.inference->facts = ike_facts(load_json_records(o.edit_file, "edit file"));  // demonstrations: the other edits
+  }
   auto editor = make_editor(*parse_edit_method(o.method), read_hparams_file(o.hparams), o.hparams, *m.model,
                             *m.tokenizer, m.fingerprint(), setup);
   if (!o.save_context_templates.empty() && editor->context_templates()) {
@@ -142,6 +148,22 @@ void print_text(const nlohmann::json& j) {
              j.contains("before") ? fmt::format(" (probes {:.2f} s)", j["seconds"]["probes"].get<double>())
                                   : std::string(" (no probes: --probe-edits or --probe TEXT to see generations)"));
   for (const auto& e : j["edits"]) {
+    if (e["method"] == "ike") {
+      fmt::print("  context: {} characters, {} facts to draw demonstrations from (weights unchanged)\n",
+                 e["diagnostics"]["context_characters"].get<int64_t>(),
+                 e["diagnostics"]["demonstration_pool"].get<int64_t>());
+      continue;
+    }
+    if (e["method"] == "rome-patch") {
+      for (const auto& l : e["diagnostics"]["layers"]) {
+        const auto& losses = l["losses"];
+        fmt::print("  layer {}: delta loss {:.4f} -> {:.4f} in {} evaluations, |delta| {:.3g}, added at inference at "
+                   "the subject's last token (weights unchanged)\n",
+                   l["layer"].get<int64_t>(), losses.front()["loss"].get<double>(), losses.back()["loss"].get<double>(),
+                   losses.size(), l["delta_norm"].get<double>());
+      }
+      continue;
+    }
     if (e["diagnostics"].contains("z_layer")) {  // MEMIT, EMMET, AlphaEdit: one batch
       const auto& d = e["diagnostics"];
       for (const auto& z : d["z"]) {
@@ -183,6 +205,10 @@ void print_text(const nlohmann::json& j) {
 }
 
 void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
+  if (!o.save_dir.empty() && is_inference_method(*parse_edit_method(o.method))) {
+    fail("--save: {} does not change the weights (it edits at inference), so there is no edited model to save",
+         o.method);
+  }
   auto m = load(global, o.model_dir);
   auto requests = requests_of(o);
   // Probes run only when asked, so that the command's time is the edit's.

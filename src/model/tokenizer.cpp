@@ -401,14 +401,30 @@ std::vector<int64_t> Tokenizer::encode(std::string_view utf8, bool add_special_t
 }
 
 std::vector<int64_t> Tokenizer::encode_prompt(std::string_view utf8) const {
-  return encode_as(utf8, static_cast<int>(detail::HfTokenizer::EncodeMode::kPrompt));
+  const auto mode = static_cast<int>(detail::HfTokenizer::EncodeMode::kPrompt);
+  if (context_ && !context_->text.empty()) return encode_as(context_->text + std::string(utf8), mode);
+  return encode_as(utf8, mode);
+}
+
+int64_t Tokenizer::prompt_context_tokens(std::string_view utf8) const {
+  if (!context_ || context_->text.empty()) return 0;
+  const auto mode = static_cast<int>(detail::HfTokenizer::EncodeMode::kPrompt);
+  return static_cast<int64_t>(encode_prompt(utf8).size()) - static_cast<int64_t>(encode_as(utf8, mode).size());
+}
+
+Tokenizer Tokenizer::with_prompt_context(std::shared_ptr<const PromptContext> context) const {
+  Tokenizer copy(*this);
+  copy.context_ = std::move(context);
+  return copy;
 }
 
 std::vector<int64_t> Tokenizer::encode_continuation(std::string_view utf8) const {
   return encode_as(utf8, static_cast<int>(detail::HfTokenizer::EncodeMode::kContinuation));
 }
 
-int64_t Tokenizer::prompt_prefix_size() const { return static_cast<int64_t>(encode_prompt("").size()); }
+int64_t Tokenizer::prompt_prefix_size() const {
+  return static_cast<int64_t>(encode_as("", static_cast<int>(detail::HfTokenizer::EncodeMode::kPrompt)).size());
+}
 
 std::string Tokenizer::decode_continuation(std::span<const int64_t> context, std::span<const int64_t> ids) const {
   if (!hf_ || context.empty()) return decode(ids);

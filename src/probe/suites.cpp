@@ -66,7 +66,8 @@ std::string benchmark_generation(LanguageModel& model, const Tokenizer& tokenize
   if (mquake) {
     g.max_new_tokens = std::min<int64_t>(20, limit - static_cast<int64_t>(ids.size()));
   } else {
-    g.max_length = std::min<int64_t>(ripple_edits_max_length(prompt), limit);
+    // ripple_edits_max_length counts the prompt's own tokens, not an in-context editor's context.
+    g.max_length = std::min<int64_t>(ripple_edits_max_length(prompt) + tokenizer.prompt_context_tokens(prompt), limit);
   }
   const auto out = generate(model, ids, g);
   std::vector<int64_t> kept;
@@ -155,10 +156,12 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   if (options_.has(Suite::implication)) {
     GenerateOptions g;
     g.num_beams = options_.beams;
-    g.max_length = options_.max_length;
     g.eos_token_id = tokenizer.eos_id();
     for (const auto& imp : record_.implications) {
       const auto ids = tokenizer.encode_prompt(imp.prompt);
+      // max_length counts the prompt's own tokens (an in-context editor's context comes on top).
+      g.max_length = std::min(options_.max_length + tokenizer.prompt_context_tokens(imp.prompt),
+                              model.shape().n_positions);
       const auto out = generate(model, ids, g);
       o.generations.push_back(tokenizer.decode_continuation(ids, std::span(out.ids).subspan(ids.size())));
     }
@@ -174,9 +177,10 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   }
   if (options_.has(Suite::fluency)) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    const int64_t length = std::min(options_.fluency_max_length, model.shape().n_positions);
     for (const auto& p : record_.generation_prompts) {
       const auto ids = tokenizer.encode_prompt(p);
+      const int64_t length =
+          std::min(options_.fluency_max_length + tokenizer.prompt_context_tokens(p), model.shape().n_positions);
       if (static_cast<int64_t>(ids.size()) >= length)
         fail("generation prompt \"{}\" is longer than {} tokens", p, length);
       const auto sampled = sample_top_k(model, ids, length, options_.fluency_top_k, gen);

@@ -10,6 +10,7 @@
 
 #include "editlab/edit/editor.h"
 #include "editlab/edit/hparams.h"
+#include "editlab/edit/inference_edit.h"
 #include "editlab/edit/request.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/probe/record.h"
@@ -119,8 +120,12 @@ std::vector<int64_t> records_to_run(const ExperimentConfig& config, const RunOpt
 
 // The editor of the config's method, with ROME's resources as the config's "rome" names them.
 std::unique_ptr<Editor> make_run_editor(const ExperimentConfig& config, const nlohmann::json& hparams_json,
-                                        LoadedModel& model) {
+                                        LoadedModel& model, const std::vector<nlohmann::json>& dataset) {
   RomeSetupOptions setup;
+  // rome-patch and ike wrap the model or the tokenizer (before the loop takes them from `model`);
+  // IKE's demonstrations come from the dataset's records.
+  setup.inference = prepare_inference_editing(*config.method, model);
+  if (config.method == EditMethod::ike) setup.inference->facts = ike_facts(dataset);
   if (!config.cache_dir.empty()) setup.cache_dir = config.cache_dir;
   setup.use_cache = config.cache;
   setup.context_templates_file = config.context_templates;
@@ -462,7 +467,7 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
 
   std::unique_ptr<Editor> editor;
   if (config.method && !todo.empty()) {
-    editor = make_run_editor(config, hparams_json, model);
+    editor = make_run_editor(config, hparams_json, model, dataset);
     const auto editor_setup = editor->setup_seconds();  // items() of a temporary would dangle
     for (const auto& [part, seconds] : editor_setup.items()) setup_split[part] = seconds;
   }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,8 @@
 #include "editlab/util/setting_name.h"
 
 namespace editlab {
+
+struct InferenceEditing;
 
 struct RomeSetupOptions {
   std::filesystem::path cache_dir = default_cache_dir();
@@ -35,6 +38,8 @@ struct RomeSetupOptions {
   // How errors name the settings above ("stats_file", "stats_corpus"; util/setting_name.h).
   SettingName setting_names;
   std::optional<int64_t> samples;      // overrides hparams.mom2_n_samples
+  // rome-patch and ike: what prepare_inference_editing made (inference_edit.h); null otherwise.
+  std::shared_ptr<InferenceEditing> inference;
   std::function<void(const std::string&)> log = [](const std::string&) {};
   std::function<void(const StatsProgress&)> stats_progress;
 };

@@ -45,6 +45,13 @@ namespace detail {
 class HfTokenizer;
 }
 
+// A text put before every prompt that Tokenizer::encode_prompt tokenizes (in-context editing: IKE's
+// demonstrations and new fact). The tokenizer copies made with with_prompt_context share it; the
+// editor that owns it changes `text` between records (empty: prompts as they are).
+struct PromptContext {
+  std::string text;
+};
+
 class Tokenizer {
  public:
   // vocab_json: {"token string": id, ...} with ids 0..n-1, each once (GPT-2: n = 50257).
@@ -78,6 +85,12 @@ class Tokenizer {
   // "▁", "▁Paris". encode_prompt(p) + encode_continuation(" " + t) is the tokenization of
   // p + " " + t whenever no token crosses the boundary (GPT-2's files: always encode(t)).
   std::vector<int64_t> encode_continuation(std::string_view utf8) const;
+  // A copy whose encode_prompt(p) is the encoding of context->text + p (one text, tokenized as a
+  // whole, as IKE's prompts are); everything else is unchanged.
+  Tokenizer with_prompt_context(std::shared_ptr<const PromptContext> context) const;
+  // How many of encode_prompt(text)'s ids the prompt context added (0 without one): generation
+  // lengths that count the prompt count the text's own tokens only.
+  int64_t prompt_context_tokens(std::string_view utf8) const;
   // How many ids encode_prompt puts before the text (0 or 1 for the supported families).
   int64_t prompt_prefix_size() const;
   // The exact bytes the ids stand for. A cut through a multi-byte character gives a partial
@@ -119,6 +132,7 @@ class Tokenizer {
   std::vector<int64_t> encode_as(std::string_view utf8, int mode) const;
   std::shared_ptr<const Impl> impl_;             // vocab.json + merges.txt
   std::shared_ptr<const detail::HfTokenizer> hf_;  // tokenizer.json
+  std::shared_ptr<const PromptContext> context_;   // with_prompt_context
 };
 
 // Hugging Face's clean_up_tokenization (PreTrainedTokenizerBase), the optional tidy-up of
