@@ -395,4 +395,30 @@ nlohmann::json FtHparams::to_json() const {
           {"objective", objective}};
 }
 
+IkeHparams IkeHparams::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object of IKE hyperparameters", source);
+  IkeHparams h;
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const auto& v = item.value();
+    if (key == "alg_name" || key == "model_name" || key == "device") continue;
+    int64_t* field = key == "copy" ? &h.copy : key == "update" ? &h.update : key == "retain" ? &h.retain : nullptr;
+    if (field != nullptr) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 1000)
+        fail("{}: \"{}\" must be an integer in 0..1000, found {}", source, key, v.dump());
+      *field = v.get<int64_t>();
+    } else if (key == "seed") {
+      if (!v.is_number_unsigned()) fail("{}: \"seed\" must be a non-negative integer, found {}", source, v.dump());
+      h.seed = v.get<uint64_t>();
+    } else {
+      fail("{}: unknown key \"{}\" (IKE hyperparameters: copy, update, retain, seed)", source, key);
+    }
+  }
+  return h;
+}
+
+nlohmann::json IkeHparams::to_json() const {
+  return {{"copy", copy}, {"update", update}, {"retain", retain}, {"seed", seed}};
+}
+
 }  // namespace editlab

@@ -5,12 +5,14 @@
 // The same bytes go through every reader: parse_json_records (the in-memory twin of
 // load_json_records / load_dataset, with util/json_file.h's limits), then each record through
 // parse_edit_requests, parse_edit_request and parse_probe_record; and parse_json_text, then
-// RomeHparams::from_json and FtHparams::from_json (and their to_json read back); and the bytes as
+// RomeHparams::from_json, MemitHparams::from_json (MEMIT, EMMET, AlphaEdit), IkeHparams::from_json
+// and FtHparams::from_json (and their to_json read back); and the bytes as
 // an EasyEdit .yaml hyperparameter file (read_hparams_file), whose JSON goes through the same. A reader
 // either throws editlab::Error or returns values that hold what it promises: a request has
 // exactly one "{}" in its prompt, a non-empty subject and target_new, and its sentence()
 // contains the subject; a probe record's first request is its requests' first; hparams read
 // back from to_json equal themselves.
+#include <algorithm>
 #include <string>
 
 #include "editlab/edit/hparams.h"
@@ -64,6 +66,20 @@ void check_hparams_json(const nlohmann::json& j) {
     const RomeHparams h = RomeHparams::from_json(j, "hparams.json");
     FUZZ_CHECK(!h.layers.empty());
     FUZZ_CHECK(RomeHparams::from_json(h.to_json(), "to_json").to_json() == h.to_json());
+  } catch (const Error&) {
+  }
+  for (const char* method : {"memit", "emmet", "alphaedit"}) {
+    try {
+      const MemitHparams h = MemitHparams::from_json(j, "hparams.json", method);
+      FUZZ_CHECK(!h.layers.empty() && std::is_sorted(h.layers.begin(), h.layers.end()));
+      FUZZ_CHECK(MemitHparams::from_json(h.to_json(method), "to_json", method).to_json(method) == h.to_json(method));
+    } catch (const Error&) {
+    }
+  }
+  try {
+    const IkeHparams h = IkeHparams::from_json(j, "ike.json");
+    FUZZ_CHECK(h.copy >= 0 && h.update >= 0 && h.retain >= 0);
+    FUZZ_CHECK(IkeHparams::from_json(h.to_json(), "to_json").to_json() == h.to_json());
   } catch (const Error&) {
   }
   try {

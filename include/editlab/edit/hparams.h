@@ -76,6 +76,15 @@ struct MemitHparams : RomeHparams {
   nlohmann::json to_json(const std::string& method) const;
 };
 
+// IKE (inference_edit.h): how many demonstrations of each kind precede every prompt, and the seed
+// of their draw. Every key optional (IKE's 4, 12, 16); alg_name, model_name, device accepted.
+struct IkeHparams {
+  int64_t copy = 4, update = 12, retain = 16;
+  uint64_t seed = 0;
+  static IkeHparams from_json(const nlohmann::json& j, const std::string& source);
+  nlohmann::json to_json() const;
+};
+
 struct FtHparams {
   std::vector<int64_t> layers = {0};
   int64_t num_steps = 25;

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "editlab/edit/hparams.h"  // IkeHparams
 #include "editlab/edit/method.h"
 #include "editlab/edit/request.h"
 #include "editlab/model/language_model.h"
@@ -77,13 +78,6 @@ struct IkeFact {
 
 // The facts of a dataset's records (first request of each; records that do not parse are left out).
 std::vector<IkeFact> ike_facts(const std::vector<nlohmann::json>& records);
-
-struct IkeHparams {
-  int64_t copy = 4, update = 12, retain = 16;  // IKE's 32 demonstrations
-  uint64_t seed = 0;
-  static IkeHparams from_json(const nlohmann::json& j, const std::string& source);
-  nlohmann::json to_json() const;
-};
 
 // IKE's context for `request`: `copy` copy, `update` update and `retain` retain demonstrations, each
 // from a different other fact drawn with a generator seeded by hparams.seed and the request's
