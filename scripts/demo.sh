@@ -8,7 +8,7 @@
 #      in both directions, and Michelle Obama's alias ("M. Obama is married to");
 #   4. CounterFact+ runs over the toy-world dataset for the unedited model, ROME, FT and FT-L:
 #      the summary table with confidence intervals, the plots, and what they show.
-# Everything goes to out/demo/ (reports, journals, plots, summary.md). Installs and builds what it
+# Everything goes to out/demo/ (reports, journals, plots, summary.md, report.html). Installs and builds what it
 # needs through scripts/setup.sh. usage: scripts/demo.sh [--records N] (default 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +86,7 @@ for name in unedited rome ft ft-l; do
   reports+=("$OUT/$name/report.json")
 done
 editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format md | tee "$OUT/summary.md"
+editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format html --out "$OUT/report.html"
 /usr/bin/python3 scripts/plot_report.py "${reports[@]}" --out "$OUT/plots" >/dev/null && echo "plots: $OUT/plots/"
 
 section "What this run measured"

@@ -15,6 +15,7 @@ packages=(
   python3-matplotlib                         # scripts/plot_report.py
   slurm-wlm munge                            # scripts/slurm/ and its test (a single-node Slurm)
   jq                                         # scripts/demo.sh reads the reports
+  chromium                                   # the HTML report opened in a headless browser (tests/html/)
   clang libclang-rt-14-dev                   # scripts/fuzz.sh: libFuzzer, ASan, UBSan (CI replays the corpora)
 )
 

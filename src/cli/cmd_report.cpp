@@ -4,7 +4,9 @@
 #include <map>
 
 #include "common.h"
+#include "editlab/report/html.h"
 #include "editlab/report/report.h"
+#include "editlab/util/atomic_file.h"
 #include "editlab/util/error.h"
 
 namespace editlab::cli {
@@ -14,6 +16,7 @@ struct ReportOptions {
   std::vector<std::string> inputs;
   std::string format = "md";
   std::vector<std::string> names;
+  std::string out;
 };
 
 // The last `depth` components of a path, without the ".json" of the file name.
@@ -65,6 +68,16 @@ void run_report(const ReportOptions& opt) {
     std::cout << report::markdown_table(reports, names) << std::flush;
     return;
   }
+  if (opt.format == "html") {
+    const auto html = report::html_report(reports, names);
+    if (opt.out.empty()) {
+      std::cout << html << std::flush;
+    } else {
+      write_file_atomically(opt.out, html);
+      fmt::print(stderr, "wrote {} ({} bytes)\n", opt.out, html.size());
+    }
+    return;
+  }
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (size_t i = 0; i < reports.size(); ++i) {
     nlohmann::ordered_json entry = nlohmann::ordered_json::object();
@@ -88,9 +101,17 @@ void setup_report(CLI::App& app, const GlobalOptions&) {
       "the summary table of one or more reports (Markdown or JSON)");
   sub->footer("print the summary table of one or more reports side by side (Markdown: one column per report, "
       "\"mean [CI low, CI high]\"), or with --format json a JSON array of {name, path, method, complete, "
-      "summary, aggregates}, one per report");
+      "summary, aggregates}, one per report; with --format html one self-contained HTML page (no network): "
+      "charts of each method side by side, the summary, and every record in a table that sorts and filters "
+      "(ready filters \"NS held but NS+ failed\" and \"made the fact loud\"; #filter=ns-plus-failed, "
+      "#filter=loud, #report=NAME or #q=TEXT in the URL set them)");
   sub->add_option("reports", opt->inputs, "report.json files")->required()->check(CLI::ExistingFile);
-  sub->add_option("--format", opt->format, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
+  sub->add_option("--format", opt->format,
+                  "md, json, or html (one self-contained page: charts, the summary, every record in a table that "
+                  "sorts and filters)")
+      ->check(CLI::IsMember({"md", "json", "html"}))
+      ->capture_default_str();
+  sub->add_option("--out", opt->out, "write to this file instead of stdout (html)");
   sub->add_option("--names", opt->names,
                   "column names, comma-separated, one per report (default: the method, plus the path where "
                   "two reports share a method)")
