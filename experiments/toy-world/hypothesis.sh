@@ -18,7 +18,7 @@ reports=()
 for m in "${methods[@]}"; do reports+=("$OUT/$m/report.json"); done
 kinds=(transitive_memorised transitive_composed symmetric inverse alias)
 "$EDITLAB" report "${reports[@]}" --names "$(IFS=,; echo "${methods[*]}")" |
-  grep -E '^\| (metric|---|efficacy/success|paraphrase/success|specificity/NS|specificity_plus/NS\+|loud/rate|implication/[a-z_]+/(success_known|success)|implication/relation_specificity/success) '
+  grep -E '^\|---|^\| (metric|efficacy/success|paraphrase/success|specificity/NS|specificity_plus/NS\+|loud/rate|implication/[a-z_]+/(success_known|success)|implication/relation_specificity/success) '
 echo
 # "mean [lo, hi]" of a metric, or null
 ci() { jq -c --arg k "$2" '.aggregates[$k] | if . == null then null else [.mean, .ci[0], .ci[1], .values] end' "$OUT/$1/report.json"; }

@@ -275,7 +275,7 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EditCliOptions>();
   auto* sub = app.add_subcommand(
       "edit",
-      "apply ROME, r-ROME, MEMIT, EMMET, AlphaEdit, FT or FT-L edits to a model; optionally probe and save it");
+      "apply edits (ROME, r-ROME, MEMIT, EMMET, AlphaEdit, rome-patch, IKE, FT, FT-L); optionally probe and save");
   sub->footer(
       "apply ROME, r-ROME, MEMIT, EMMET, AlphaEdit, FT or FT-L edits: diagnostics and times; with --probe-edits / "
       "--probe, generations and target probabilities before and after; with --save, the edited model as a Hugging "

@@ -98,7 +98,7 @@ void setup_report(CLI::App& app, const GlobalOptions&) {
   auto opt = std::make_shared<ReportOptions>();
   auto* sub = app.add_subcommand(
       "report",
-      "the summary table of one or more reports (Markdown or JSON)");
+      "the summary table of one or more reports (Markdown, JSON, or an HTML page with charts and records)");
   sub->footer("print the summary table of one or more reports side by side (Markdown: one column per report, "
       "\"mean [CI low, CI high]\"), or with --format json a JSON array of {name, path, method, complete, "
       "summary, aggregates}, one per report; with --format html one self-contained HTML page (no network): "

@@ -72,7 +72,7 @@ extern "C" void on_sigbus(int) {
 int main(int argc, char** argv) {
   std::signal(SIGBUS, on_sigbus);
   using namespace editlab::cli;
-  CLI::App app{"editlab: model-editing experiments (ROME, FT, FT-L) on GPT-2 models", "editlab"};
+  CLI::App app{"editlab: model-editing experiments (ROME, r-ROME, MEMIT, EMMET, AlphaEdit, FT, FT-L, IKE, inference-time patching) on GPT-2, GPT-J, GPT-NeoX, Llama, Mistral and Qwen2 models", "editlab"};
   app.set_version_flag("--version", std::string("editlab ") + EDITLAB_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
