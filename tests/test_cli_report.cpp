@@ -143,5 +143,10 @@ TEST_CASE("editlab report: Markdown side by side, JSON aggregates", "[cli_report
   REQUIRE(j[0]["summary"]["failed"] == 1);
 
   require_error(run_cli("report " + a + " " + c + " --names one"), "--names: 1 names for 2 reports");
-  require_error(run_cli("report " + a + " --format html"), "html");
+  require_error(run_cli("report " + a + " --format pdf"), "pdf");
+  // html: the page on stdout, or in --out's file.
+  const auto page = run_cli("report " + a + " " + c + " --format html");
+  REQUIRE(page.exit_code == 0);
+  CHECK(page.out.starts_with("<!DOCTYPE html>"));
+  CHECK_THAT(page.out, Contains("id=\"records\""));
 }
