@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (gcc; libtorch itself
-# is not instrumented), in build-asan/. Too slow for CI on 2 cores (README "Tests": a 28 min build
+# is not instrumented), in build-asan/. Too slow for CI on 2 cores (docs/reliability.md "Tests": a 28 min build
 # and 22 min of tests here); run it by hand after changing readers, parsers or memory handling.
 #   scripts/asan-tests.sh [extra ctest args, e.g. -R safetensors]
 # The `install` test is left out: it builds an uninstrumented program against the instrumented

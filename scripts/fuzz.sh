@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs editlab's fuzz targets (tests/fuzz/, README "Fuzzing"). See --help.
+# Builds and runs editlab's fuzz targets (tests/fuzz/, docs/reliability.md "Fuzzing"). See --help.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

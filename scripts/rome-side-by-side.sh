@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ROME on a GPT-2-small-shaped model, side by side (issue 15, README "Performance"): the whole
+# ROME on a GPT-2-small-shaped model, side by side (issue 15, docs/performance.md): the whole
 # `editlab edit` command (process start, model load, statistics load and inverse, the edit; no
 # probes) against the reference algorithm's apply_rome_to_model alone
 # (scripts/time_rome_reference.py: kmeng01/rome's compute_u / compute_v in PyTorch eager, every v

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-pthread       # libtorch, and a fast BLAS for it (see README)
+  libtorch-dev libopenblas0-pthread       # libtorch, and a fast BLAS for it (see docs/performance.md)
   libcli11-dev nlohmann-json3-dev libfmt-dev catch2 libpcre2-dev libzip-dev libxxhash-dev
   libicu-dev                              # Unicode normalization and properties (tokenizer.json)
   libyaml-cpp-dev                         # EasyEdit's .yaml hyperparameter files

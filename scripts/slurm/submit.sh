@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits a sharded `editlab run` to Slurm: a job array with one shard per array task
 # (run-shard.sbatch) and a merge job that starts when every shard has succeeded (merge.sbatch)
-# and writes OUT/report.json. See README "Sharding over a Slurm cluster".
+# and writes OUT/report.json. See docs/commands.md "Sharding over a Slurm cluster".
 #
 # usage: scripts/slurm/submit.sh EXPERIMENT.json --shards N --out DIR
 #            [--editlab PATH] [--partition P] [--time T] [--cpus-per-task C] [--mem M]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI regression of metrics (README "editlab compare", "editlab's own CI"): runs the fixed experiments of this folder
+# CI regression of metrics (docs/commands.md "editlab compare", "editlab's own CI"): runs the fixed experiments of this folder
 # (the first 50 toy-world records, ROME and FT) and compares each report with its committed
 # baseline under tolerance.json; then checks that a deliberately broken edit (ROME at a wrong
 # layer) is caught, i.e. that `editlab compare` exits 1.
