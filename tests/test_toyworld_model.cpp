@@ -1,6 +1,6 @@
 // The shipped toy-world model (data/toy-world/, made by scripts/make-toy-world.sh): what it knows,
 // measured as `editlab toy-world check` measures it and asserted at the figures it reached (a
-// point below each, for thread-count rounding; README, "The toy world"), and the seed's ROME edit
+// point below each, for thread-count rounding; docs/toy-world.md), and the seed's ROME edit
 // on it end to end (ROME as published, configs/rome/toy-world.json): "The Louvre is located in" ->
 // Rome becomes the greedy answer for the rewrite prompt and its held-out paraphrases, and undo
 // restores every weight bit for bit.
@@ -35,7 +35,7 @@ nlohmann::json read_json(const fs::path& path) {
 
 TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
   auto loaded = load_model(toy_dir() / "model");
-  // The shape the README and the manifest describe, within issue 12's 32 MB budget.
+  // The shape docs/toy-world.md and the manifest describe, within issue 12's 32 MB budget.
   CHECK(loaded.config.n_layer == 6);
   CHECK(loaded.config.n_embd == 128);
   CHECK(fs::file_size(toy_dir() / "model/model.safetensors") <= 32'000'000);
@@ -50,9 +50,9 @@ TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
   };
   // Measured on the shipped model (manifest.json "check"), a point or two below for thread-count
   // rounding; issue 12's targets in comments.
-  CHECK(share("train_phrasings") >= 0.946 - 0.01);      // target >= 0.95: missed by 0.4 points (README)
+  CHECK(share("train_phrasings") >= 0.946 - 0.01);      // target >= 0.95: missed by 0.4 points (docs/toy-world.md)
   CHECK(share("held_out_phrasings") >= 0.875 - 0.01);   // target >= 0.80
-  CHECK(share("transitive_unstated") >= 0.432 - 0.03);  // target >= 0.80: missed (README); 74 landmarks
+  CHECK(share("transitive_unstated") >= 0.432 - 0.03);  // target >= 0.80: missed (docs/toy-world.md); 74 landmarks
   CHECK(share("marriages") >= 0.903 - 0.02);            // target >= 0.90 (62 prompts)
   CHECK(share("transitive_stated") >= 0.973 - 0.02);
   CHECK(share("composed_unstated") >= 0.302 - 0.02);

@@ -51,7 +51,7 @@ void setup_compare(CLI::App& app, const GlobalOptions&) {
   sub->add_option("candidate", opt->candidate, "the report to judge")->required()->check(CLI::ExistingFile);
   sub->add_option("--tolerance", opt->tolerance,
                   "tolerance file: {\"default\": {\"abs\": 0.05}, \"metrics\": {\"efficacy/success\": {\"abs\": 0.02}, "
-                  "\"specificity/NKL\": {\"ci\": true}, \"implication/*/success\": {\"optional\": true}}} (see README)")
+                  "\"specificity/NKL\": {\"ci\": true}, \"implication/*/success\": {\"optional\": true}}} (see docs/commands.md, editlab compare)")
       ->check(CLI::ExistingFile);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt] { run_compare(*opt); });

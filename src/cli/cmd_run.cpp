@@ -56,7 +56,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
       "(resumable) and a report with aggregates and confidence intervals. With \"sequential\" in the config the "
       "edits accumulate instead, and every k edits all records edited so far are probed against the unedited "
       "model (steps in out/sequential.jsonl and the report's \"sequential\")");
-  sub->add_option("experiment", o->experiment, "experiment config (JSON; see README \"Experiment config\")")
+  sub->add_option("experiment", o->experiment, "experiment config (JSON; see docs/formats.md)")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "output directory (overrides the config's \"out\")");
@@ -89,7 +89,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
     suites += fmt::format("  {:<18} {}/{{{}}}\n", fmt::format("{}{}", s.name, s.by_default ? " *" : ""), s.name,
                           s.metrics);
   }
-  sub->footer(suites + "Reports, journals and the config's fields: README \"Experiment config\", \"Metrics\", \"Report\".");
+  sub->footer(suites + "Reports, journals and the config's fields: docs/formats.md.");
   sub->callback([o, &global] { run_run(*o, global); });
 }
 

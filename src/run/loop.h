@@ -67,7 +67,7 @@ struct BatchEdits {
 };
 BatchEdits apply_batch(Editor& editor, const std::vector<const ProbeRecord*>& records);
 
-// The sequential loop over `order` (README "Sequential editing"); writes out/sequential.jsonl.
+// The sequential loop over `order` (docs/benchmarks-and-sequential.md); writes out/sequential.jsonl.
 LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& order);
 
 }  // namespace editlab::run_detail

@@ -12,7 +12,7 @@
 //   A model trained only on this corpus can then answer it by generalising, not by knowing
 //   words it never saw with the relation. (Measured: held-out endings that training follows
 //   with something else fail whatever the model knows: "The birthplace of {s} was" gets
-//   " born", "{s} wed" gets a first name; see README, "The toy world".)
+//   " born", "{s} wed" gets a first name; see docs/toy-world.md.)
 // - the only designed overlap is the seed's: "{s} is located in {o}." (a city) and
 //   "{s} is located in the country of {o}." (a country). The city phrasing is canonical and so
 //   twice as frequent, which keeps " Paris" ahead of " the" after "The Louvre is located in".

@@ -1,6 +1,6 @@
 // Importers of the public knowledge-editing benchmarks into editlab's dataset format (a
-// CounterFact record plus `implications`, `benchmark_tests` and `source`; README "Importing
-// RippleEdits and MQuAKE"):
+// CounterFact record plus `implications`, `benchmark_tests` and `source`; docs/benchmarks-and-sequential.md,
+// the import section):
 //  - RippleEdits (Cohen et al. 2024, edenbiran/RippleEdits): the edit carries Wikidata ids, not
 //    labels; subject and targets are recovered from the edit's prompt, which the reference builds
 //    as `template(subject) + " " + target + "."` with the relation's template.

@@ -1,5 +1,5 @@
-// The pass rules of the benchmarks' own generation tests (README "Importing RippleEdits and
-// MQuAKE"), as their reference code applies them, kept apart from editlab's probability-based
+// The pass rules of the benchmarks' own generation tests (docs/benchmarks-and-sequential.md,
+// the import section), as their reference code applies them, kept apart from editlab's probability-based
 // implication metrics:
 //
 //   RippleEdits (src/queryexecutor.py, src/testrunner.py): greedy generation up to

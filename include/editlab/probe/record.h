@@ -1,7 +1,7 @@
 // A CounterFact record as the probe suites read it: the requested rewrite and its prompts
 // (paraphrase, neighborhood, attribute, generation), plus editlab's optional `implications`
-// [{kind, prompt, target_new, target_old}], `mention_prompts` and `benchmark_tests` (README
-// "Experiment config", the list after its table). `requested_rewrite` may be a list (MQuAKE:
+// [{kind, prompt, target_new, target_old}], `mention_prompts` and `benchmark_tests` (docs/formats.md,
+// the dataset records). `requested_rewrite` may be a list (MQuAKE:
 // edits applied together).
 // Unknown fields are ignored, so the real counterfact.json (and CounterFact+'s) loads as it is.
 #pragma once

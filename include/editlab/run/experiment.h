@@ -1,4 +1,4 @@
-// The experiment config of `editlab run` (JSON; README "Experiment config"). Every field but
+// The experiment config of `editlab run` (JSON; docs/formats.md). Every field but
 // "model" and "dataset" has a default; unknown fields are errors (a typo must not silently run
 // the wrong experiment); errors name the file and the field. Relative paths are taken relative
 // to the config file's directory, so a config and its data can move together.

@@ -13,7 +13,7 @@
 // country ("The Louvre is located in Paris. Paris is a city in France."). The subject and the
 // country then share a document, as they would in real text, without the composed fact ("The
 // Louvre is located in the country of France") ever being stated for a subject whose country is
-// held out. Measured on the shipped recipe at 700 steps (README, "The toy world"): landmark ->
+// held out. Measured on the shipped recipe at 700 steps (docs/toy-world.md): landmark ->
 // country for never-stated subjects 28% without bridges, 47% with probability 0.5, 72% with 1
 // (the default); the other figures rise too.
 //
