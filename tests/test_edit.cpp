@@ -216,7 +216,12 @@ TEST_CASE("ROME's v: the suffix and layers-L..N passes equal the full computatio
   // layers L..N from the recorded residual stream; suffix (the default) runs layers L..N over each
   // row's positions from min(lookup, first target position) on, with the earlier positions' keys
   // and values cached. With fact_token "last" the loss also reads positions before the lookup.
-  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  // On the toy world's 6-layer model, so that the passes from a middle layer run too. Layers below
+  // the last: at the last layer the delta reaches the targets' logits only where the lookup is the
+  // last prompt token, so the loss's gradient is the KL term's, zero at delta = 0 up to rounding,
+  // which Adam normalises into full-size steps: two passes then follow their own rounding noise
+  // (seen on the 2-layer fixture with PyTorch 2.11's CPU kernels: cosine 0.998 between passes).
+  auto loaded = load_model(test::source_dir() / "data/toy-world/model", {torch::kFloat64, torch::kCPU});
   auto& model = *loaded.model;
   auto resources = reference_resources(model);
   REQUIRE(resources.v_pass == RomeResources::VPass::suffix);
@@ -224,7 +229,7 @@ TEST_CASE("ROME's v: the suffix and layers-L..N passes equal the full computatio
   hp.mom2_adjustment = false;  // u from k* alone: the layers below need no statistics
   for (const char* fact_token : {"subject_last", "last"}) {
     hp.fact_token = fact_token;
-    for (int64_t layer = 0; layer < model.shape().n_layer; ++layer) {
+    for (int64_t layer : {0, 2, 4}) {
       for (const auto& c : reference()["cases"]) {
         const auto request = request_of(c["request"]);
         const auto u = compute_u(model, *loaded.tokenizer, request, hp, layer, resources);
@@ -267,7 +272,7 @@ TEST_CASE("a ROME edit is rank one, maps k0 to its target, and undoes bit-exactl
   auto before = model.mlp_out_weight(0).clone();
   auto edit = apply_rome(model, *loaded.tokenizer, request, hp, resources);
   auto diff = (model.mlp_out_weight(0) - before).to(torch::kDouble);
-  auto s = torch::linalg::svdvals(diff, c10::nullopt);
+  auto s = torch::linalg_svdvals(diff);
   REQUIRE((s[1] / s[0]).item<double>() < 1e-5);  // rank one up to float32 rounding
   // The layer now outputs the target for k0.
   auto u = edit.rome[0].u;

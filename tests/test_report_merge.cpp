@@ -1,6 +1,7 @@
 // editlab merge: the shards of one run give the unsharded report (records, summary, aggregates);
 // every way shards can fail to be one run is a clear error naming the file.
 #include "catch_torch.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <fstream>
 

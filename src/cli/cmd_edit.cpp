@@ -1,6 +1,7 @@
 // editlab edit: one edit (or a file of them, applied in order), its diagnostics and times; when asked,
 // the probes' beam-search generations and the targets' probabilities before and after.
 #include <chrono>
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include "common.h"
 #include "editlab/edit/context_templates.h"

@@ -19,7 +19,7 @@ namespace editlab {
 namespace fs = std::filesystem;
 namespace {
 
-std::string hash_tensor(const torch::Tensor& t) {
+std::string hash_tensor_data(const torch::Tensor& t) {
   auto c = t.contiguous().cpu();
   return hash_bytes(c.data_ptr(), c.numel() * c.element_size());
 }
@@ -138,7 +138,7 @@ bool load_cached_stats(const fs::path& file, const std::string& key, SecondMomen
     }
     auto compute = mom2->dtype == DType::F64 ? torch::kFloat64 : torch::kFloat32;
     auto tensor = to_tensor(st, *mom2, compute).clone();
-    if (meta.count("editlab.mom2_hash") == 0 || hash_tensor(tensor) != meta.at("editlab.mom2_hash")) {
+    if (meta.count("editlab.mom2_hash") == 0 || hash_tensor_data(tensor) != meta.at("editlab.mom2_hash")) {
       why = "its data does not match its recorded hash (corrupt)";
       return false;
     }
@@ -155,7 +155,7 @@ void save_cached_stats(const fs::path& file, const std::string& key, const Secon
   fs::create_directories(file.parent_path());
   auto mom2 = stats.mom2.contiguous().cpu();
   save_tensors(file, {{"mom2.mom2", mom2}, {"mom2.count", torch::tensor({stats.count}, torch::kLong)}},
-               {{"editlab.key", key}, {"editlab.mom2_hash", hash_tensor(mom2)}});
+               {{"editlab.key", key}, {"editlab.mom2_hash", hash_tensor_data(mom2)}});
 }
 
 }  // namespace editlab

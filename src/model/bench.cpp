@@ -1,4 +1,5 @@
 #include "editlab/util/compute_threads.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 #include "editlab/model/bench.h"
 
 #include <sys/resource.h>

@@ -1,4 +1,5 @@
 #include "decoder.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <cmath>
 #include <limits>

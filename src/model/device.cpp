@@ -1,5 +1,6 @@
 #include "editlab/model/device.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/cuda.h>
 
 #include "editlab/util/error.h"
@@ -15,9 +16,15 @@ c10::Device parse_device(const std::string& text, const std::string& what) {
       fail("{} {}: expected cpu, cuda or cuda:N", what, text);
     }
     if (!torch::cuda::is_available()) {
+      // A CUDA libtorch registers its device guard when it loads: then the driver or the device is missing.
+      if (c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA)) {
+        fail("{} {}: this editlab has CUDA, but no CUDA device is visible (no GPU, no driver, or "
+             "CUDA_VISIBLE_DEVICES hides them)",
+             what, text);
+      }
       fail(
           "{} {}: this libtorch has no usable CUDA (Debian's libtorch is CPU-only; build editlab against a CUDA "
-          "libtorch to use a GPU)",
+          "libtorch to use a GPU: scripts/setup-cuda.sh)",
           what, text);
     }
     const c10::Device device(text);

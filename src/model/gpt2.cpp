@@ -1,4 +1,5 @@
 #include "editlab/model/gpt2.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <cmath>
 

@@ -1,4 +1,5 @@
 #include "editlab/run/experiment.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <algorithm>
 #include <fstream>

@@ -1,6 +1,7 @@
 // The GPT-2 trainer (see trainer.h for the corpus, batch and checkpoint rules).
 // Legend: B batch_size, T block_size, V vocab_size.
 #include "editlab/util/compute_threads.h"
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 #include "editlab/train/trainer.h"
 
 #include <xxhash.h>
