@@ -93,6 +93,17 @@ TEST_CASE("editlab compare: exit 0 within, 1 outside, 2 bad input", "[cli_report
     const auto j = nlohmann::json::parse(r.out);
     REQUIRE(j["passed"] == false);
     REQUIRE(j["metrics"][0]["verdict"] == "outside");
+    // The same verdict as a page: the exit status unchanged, the metric outside in the first row.
+    const auto page_path = (tmp / "compare.html").string();
+    r = run_cli("compare " + base + " " + worse + " --format html --out " + shell_quote(page_path));
+    REQUIRE(r.exit_code == 1);
+    std::ifstream in(page_path);
+    const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto table = page.find("id=\"comparison\"");
+    REQUIRE(table != std::string::npos);
+    const auto first_row = page.find("<tr class=", table);
+    CHECK(page.substr(first_row).starts_with("<tr class=\"failed\"><td>efficacy/success"));
+    CHECK_THAT(page, Contains("id=\"records\""));
   }
   SECTION("0 again with a tolerance that allows it") {
     const auto tol =

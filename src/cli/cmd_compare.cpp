@@ -5,13 +5,15 @@
 
 #include "common.h"
 #include "editlab/report/compare.h"
+#include "editlab/report/html.h"
+#include "editlab/util/atomic_file.h"
 #include "editlab/report/report.h"
 
 namespace editlab::cli {
 namespace {
 
 struct CompareOptions {
-  std::string baseline, candidate, tolerance;
+  std::string baseline, candidate, tolerance, format = "md", out;
   bool json = false;
 };
 
@@ -24,7 +26,15 @@ void run_compare(const CompareOptions& opt) {
   for (const auto& p : comparison.unused_patterns) {
     std::cerr << "editlab: warning: " << opt.tolerance << ": \"" << p << "\" matches no metric of either report\n";
   }
-  if (opt.json) {
+  if (opt.format == "html") {
+    const auto page = report::html_comparison(baseline, candidate, comparison);
+    if (opt.out.empty()) {
+      std::cout << page << std::flush;
+    } else {
+      write_file_atomically(opt.out, page);
+      std::cerr << "wrote " << opt.out << " (" << page.size() << " bytes)\n";
+    }
+  } else if (opt.json) {
     auto j = report::comparison_json(comparison);
     j["baseline"] = opt.baseline;
     j["candidate"] = opt.candidate;
@@ -54,6 +64,12 @@ void setup_compare(CLI::App& app, const GlobalOptions&) {
                   "\"specificity/NKL\": {\"ci\": true}, \"implication/*/success\": {\"optional\": true}}} (see docs/commands.md, editlab compare)")
       ->check(CLI::ExistingFile);
   sub->add_flag("--json", opt->json, "machine-readable output");
+  sub->add_option("--format", opt->format,
+                  "md (the table; default) or html (one self-contained page: the verdict with the metrics outside "
+                  "their tolerance first, then the charts and records of editlab report --format html)")
+      ->check(CLI::IsMember({"md", "html"}))
+      ->capture_default_str();
+  sub->add_option("--out", opt->out, "write the html page to this file instead of stdout");
   sub->callback([opt] { run_compare(*opt); });
 }
 

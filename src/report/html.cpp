@@ -438,4 +438,37 @@ std::string html_report(const std::vector<nlohmann::ordered_json>& reports, cons
   return h;
 }
 
+std::string html_comparison(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& candidate,
+                            const Comparison& comparison) {
+  std::string page = html_report({baseline, candidate}, {"baseline", "candidate"});
+  std::vector<const MetricComparison*> rows;
+  for (const auto& m : comparison.metrics) rows.push_back(&m);
+  std::stable_sort(rows.begin(), rows.end(), [](const MetricComparison* a, const MetricComparison* b) {
+    const auto bad = [](const MetricComparison* m) { return m->verdict == Verdict::outside || m->verdict == Verdict::missing; };
+    return bad(a) && !bad(b);
+  });
+  auto opt = [](const std::optional<double>& v) { return v ? num(*v) : std::string("–"); };
+  auto interval = [](const std::optional<std::pair<double, double>>& ci) {
+    return ci ? fmt::format(" [{}, {}]", num(ci->first), num(ci->second)) : std::string();
+  };
+  std::string section = fmt::format(
+      "<h2 id=\"verdict\">Comparison: {}</h2><p>{} metric(s) outside their tolerance or missing; candidate minus "
+      "baseline, metrics outside first.</p>",
+      comparison.passed() ? "every metric within its tolerance" : "<span style=\"color:#a00\">failed</span>",
+      comparison.failures());
+  for (const auto& w : comparison.warnings) section += "<p>warning: " + escape(w) + "</p>";
+  section += "<table id=\"comparison\"><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>difference</th>"
+             "<th>verdict</th></tr></thead><tbody>";
+  for (const auto* m : rows) {
+    const bool bad = m->verdict == Verdict::outside || m->verdict == Verdict::missing;
+    section += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
+                           bad ? "failed" : "", escape(m->metric), opt(m->baseline_mean), interval(m->baseline_ci),
+                           opt(m->candidate_mean), interval(m->candidate_ci), opt(m->diff), verdict_name(m->verdict));
+  }
+  section += "</tbody></table>\n";
+  const auto at = page.find("</ul>\n");
+  page.insert(at == std::string::npos ? 0 : at + 6, section);
+  return page;
+}
+
 }  // namespace editlab::report

@@ -13,9 +13,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "editlab/report/compare.h"
+
 namespace editlab::report {
 
 std::string html_report(const std::vector<nlohmann::ordered_json>& reports, const std::vector<std::string>& names);
+
+// `editlab compare --format html`: the same page for a baseline and a candidate, opening with the
+// verdict and every metric's comparison, those outside their tolerance (or missing) first.
+std::string html_comparison(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& candidate,
+                            const Comparison& comparison);
 
 // A record's flags for the ready filters: NS held (mean NS >= 0.5) but NS+ failed (mean NS+ < 0.5);
 // the fact made loud (loud/rate above loud/rate_before, or loud/rate > 0 without a "before").
