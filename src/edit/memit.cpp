@@ -152,7 +152,6 @@ EditResult apply_memit(LanguageModel& model, const Tokenizer& tok, const std::ve
   }
   if (method == EditMethod::alphaedit) {
     // As the reference: the batch's keys, recomputed on the edited model, join the memory.
-    std::vector<int64_t> counts;
     for (int64_t layer : hp.layers) {
       auto [k, unused] = memit_keys_and_outputs(model, tok, requests, hp, resources.context_templates, layer, z_layer);
       memory->keys[layer].push_back(k);

@@ -73,6 +73,24 @@ Bar bar_of(const Json& report, const std::string& metric) {
   return b;
 }
 
+// A chart's opening: the figure and SVG elements, the title, and five horizontal grid lines with
+// their values between lo and hi; y maps a value to its height.
+template <typename Y>
+std::string chart_open(const std::string& id, double W, double H, const std::string& label, const std::string& title,
+                       double left, double right, double lo, double hi, const Y& y) {
+  std::string svg = fmt::format(
+      "<figure class=\"chart\" id=\"{}\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
+      "role=\"img\" aria-label=\"{}\"><text x=\"{:.0f}\" y=\"16\" class=\"title\">{}</text>",
+      id, W, H, escape(label), W / 2, escape(title));
+  for (int t = 0; t <= 4; ++t) {
+    const double v = lo + (hi - lo) * t / 4.0;
+    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>"
+                       "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\">{}</text>",
+                       left, W - right, y(v), y(v), left - 4, y(v) + 4, num(v));
+  }
+  return svg;
+}
+
 // A grouped bar chart: one group per metric, one bar per report with its interval as a whisker.
 std::string bar_chart(const std::string& id, const std::string& title, const std::vector<std::string>& metrics,
                       const std::vector<Json>& reports, const std::vector<std::string>& names) {
@@ -94,17 +112,7 @@ std::string bar_chart(const std::string& id, const std::string& title, const std
   const double left = 50, right = 10, top = 28, bottom = 60;
   const double plot_w = W - left - right, plot_h = H - top - bottom;
   auto y = [&](double v) { return top + plot_h * (hi - v) / (hi - lo); };
-  std::string svg = fmt::format(
-      "<figure class=\"chart\" id=\"{}\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
-      "role=\"img\" aria-label=\"{}\"><text x=\"{:.0f}\" y=\"16\" class=\"title\">{}</text>",
-      id, W, H, escape(title), W / 2, escape(title));
-  // Axis and grid: five ticks.
-  for (int t = 0; t <= 4; ++t) {
-    const double v = lo + (hi - lo) * t / 4.0;
-    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>"
-                       "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\">{}</text>",
-                       left, W - right, y(v), y(v), left - 4, y(v) + 4, num(v));
-  }
+  std::string svg = chart_open(id, W, H, title, title, left, right, lo, hi, y);
   const double group_w = plot_w / static_cast<double>(metrics.size());
   const double bar_w = std::min(22.0, (group_w - 12) / static_cast<double>(reports.size()));
   for (size_t g = 0; g < metrics.size(); ++g) {
@@ -170,17 +178,8 @@ std::string sequential_chart(const std::string& id, const std::string& metric, c
   const double W = 420, H = 240, left = 50, right = 10, top = 28, bottom = 50;
   auto x = [&](double e) { return left + (W - left - right) * e / max_edits; };
   auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
-  std::string svg = fmt::format(
-      "<figure class=\"chart\" id=\"{}\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
-      "role=\"img\" aria-label=\"{} against edits\"><text x=\"{:.0f}\" y=\"16\" class=\"title\">{} against the number "
-      "of edits</text>",
-      id, W, H, escape(metric), W / 2, escape(metric));
-  for (int t = 0; t <= 4; ++t) {
-    const double v = lo + (hi - lo) * t / 4.0;
-    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>"
-                       "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\">{}</text>",
-                       left, W - right, y(v), y(v), left - 4, y(v) + 4, num(v));
-  }
+  std::string svg = chart_open(id, W, H, metric + " against edits", metric + " against the number of edits", left,
+                               right, lo, hi, y);
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"label\">edits (max {:.0f})</text>", W / 2, H - 12,
                      max_edits);
   for (size_t i = 0; i < reports.size(); ++i) {
