@@ -7,16 +7,24 @@
 #   3. symmetric implication: "Michelle Obama is married to" -> Donald Trump, both couples probed
 #      in both directions, and Michelle Obama's alias ("M. Obama is married to");
 #   4. CounterFact+ runs over the toy-world dataset for the unedited model, ROME, FT and FT-L:
-#      the summary table with confidence intervals, the plots, and what they show.
-# Everything goes to out/demo/ (reports, journals, plots, summary.md, report.html). Installs and builds what it
-# needs through scripts/setup.sh. usage: scripts/demo.sh [--records N] (default 200)
+#      the summary table with confidence intervals, the plots, and what they show;
+#   5. the implication questions on data/toy-world/implications.json (edits chosen for what they
+#      imply: at least 120 probes of each kind) with ROME, FT and FT-L, each kind judged on the
+#      probes whose old implied fact the unedited model knew.
+# Everything goes to out/demo/ (reports, journals, plots, summary.md, report.html, conclusions.txt).
+# Installs and builds what it needs through scripts/setup.sh.
+# usage: scripts/demo.sh [--records N] [--implications N]
+#   --records N        CounterFact records in section 4 (default 200)
+#   --implications N   implications.json records in section 5 (default all 480; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=200
+implications=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --records) records="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --implications) implications="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,6 +97,16 @@ editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format md | tee "
 editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format html --out "$OUT/report.html"
 /usr/bin/python3 scripts/plot_report.py "${reports[@]}" --out "$OUT/plots" >/dev/null && echo "plots: $OUT/plots/"
 
+section "5. Implications over ${implications} records of implications.json: ROME, FT, FT-L"
+implication_methods=()
+if [ "$implications" != 0 ]; then
+  limit=(); [ "$implications" = all ] || limit=(--limit "$implications")
+  for name in rome ft ft-l; do
+    editlab run "experiments/toy-world/implications-$name.json" "${limit[@]}" --out "$OUT/implications-$name" --format none
+    implication_methods+=("$name")
+  done
+fi
+
 section "What this run measured"
 # mean and interval of a metric in a report, as "0.81 [0.76, 0.86]"
 m() { jq -r --arg k "$2" '.aggregates[$k] | if . == null then "n/a" else "\(.mean*100|round/100) [\(.ci[0]*100|round/100), \(.ci[1]*100|round/100)]" end' "$OUT/$1/report.json"; }
@@ -99,6 +117,33 @@ mk() { jq -r --arg k "implication/$2" '.aggregates as $a | ($a[$k + "/success_kn
   if $s == null then "n/a (no probe the unedited model knew)" else "\($s.mean*100|round/100) [\($s.ci[0]*100|round/100), \($s.ci[1]*100|round/100)] over \($s.values) known probes (of \($n.values))" end' "$OUT/$1/report.json"; }
 # "A < B" for two jq expressions over numbers ("0.02 + 0.1"); false when either is not a number (null)
 lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b | type) == \"number\" then \$a < \$b else false end" 2>/dev/null || echo false; }
+# ci BOUND: the lower (0) or upper (1) end of a metric's interval in implications-NAME's report, or null
+ci() { jq -r --arg k "implication/$2/success_known" ".aggregates[\$k].ci[$3] // \"null\"" "$OUT/implications-$1/report.json"; }
+# The verdict on one implication kind: ROME against the seed's claim (it ignores implications:
+# success on known probes below 0.5), then FT against ROME (intervals apart or not).
+implication_verdict() {
+  local kind=$1 lo hi verdict
+  lo=$(ci rome "$kind" 0); hi=$(ci rome "$kind" 1)
+  if [ "$hi" = null ]; then
+    verdict="not measured: the unedited model knew none of these implied facts"
+  elif [ "$(lt "$hi" 0.5)" = true ]; then
+    verdict="ROME mostly leaves the implied fact unchanged (interval below 0.5): as the seed found, ROME ignores this implication"
+  elif [ "$(lt 0.5 "$lo")" = true ]; then
+    verdict="ROME's edit carries to the implied fact in most known probes (interval above 0.5): unlike the seed's finding, ROME follows this implication here"
+  else
+    verdict="undecided for ROME (the interval includes 0.5)"
+  fi
+  if [ "$hi" != null ] && [ "$(ci ft "$kind" 1)" != null ]; then
+    if [ "$(lt "$hi" "$(ci ft "$kind" 0)")" = true ]; then
+      verdict+="; FT carries it more often than ROME (intervals apart)"
+    elif [ "$(lt "$(ci ft "$kind" 1)" "$lo")" = true ]; then
+      verdict+="; FT carries it less often than ROME (intervals apart)"
+    else
+      verdict+="; FT and ROME not told apart (intervals overlap)"
+    fi
+  fi
+  echo "$verdict."
+}
 {
   echo "Efficacy (ROME / FT / FT-L): $(m rome efficacy/success) / $(m ft efficacy/success) / $(m ft-l efficacy/success)."
   echo "Specificity vs Specificity+ (NS -> NS+): unedited $(m unedited specificity/NS) -> $(m unedited specificity_plus/NS+);" \
@@ -124,31 +169,26 @@ lt() { jq -n "($1) as \$a | ($2) as \$b | if (\$a | type) == \"number\" and (\$b
   else
     echo "  -> Not reproduced here: neither the rate nor the log-probability of target_new rises after a mention."
   fi
-  echo "Transitive implication (\"X is located in the country of\" follows the new city), success after the edit:"
-  echo "  memorised (the old country is stated in training): ROME $(m rome implication/transitive_memorised/success);" \
-       "FT $(m ft implication/transitive_memorised/success); FT-L $(m ft-l implication/transitive_memorised/success)."
-  echo "  composed (never stated; the model derives it): ROME $(m rome implication/transitive_composed/success);" \
-       "FT $(m ft implication/transitive_composed/success); FT-L $(m ft-l implication/transitive_composed/success)."
-  echo "  Over the probes whose old country the unedited model knew: memorised ROME $(mk rome transitive_memorised);" \
-       "composed ROME $(mk rome transitive_composed)."
-  # The seed's question is about memorised implied facts (the Louvre's country in GPT-2 XL).
-  known_hi=$(jq -r '.aggregates["implication/transitive_memorised/success_known"].ci[1] // "null"' "$OUT/rome/report.json")
-  known_lo=$(jq -r '.aggregates["implication/transitive_memorised/success_known"].ci[0] // "null"' "$OUT/rome/report.json")
-  if [ "$known_hi" = null ]; then
-    echo "  -> Not measured: the unedited model knew none of the memorised implied facts."
-  elif [ "$(lt "$known_hi" 0.5)" = true ]; then
-    echo "  -> Reproduced on the memorised, known probes: ROME mostly leaves the implied fact unchanged (the interval lies below 0.5)."
-  elif [ "$(lt 0.5 "$known_lo")" = true ]; then
-    echo "  -> Not reproduced here: on the memorised probes the model knew, ROME's edit carries to the implied country in most records."
+  if [ ${#implication_methods[@]} -eq 0 ]; then
+    echo "Implications: not run (--implications 0)."
   else
-    echo "  -> Undecided: on the memorised probes the model knew, the interval for ROME includes 0.5; more probes are needed (issue 25)."
+    echo "Implications (implications.json, $(jq '.summary.records' "$OUT/implications-rome/report.json") records): success after the edit" \
+         "over the probes whose old implied fact the unedited model knew (n: known probes of all probes), and over all probes."
+    for kind in transitive_memorised transitive_composed symmetric inverse alias; do
+      case $kind in
+        transitive_memorised) what="transitive, memorised (\"X is located in the country of\" follows the new city; the old country is stated in training; the seed's question)" ;;
+        transitive_composed) what="transitive, composed (the same, but the old country is never stated: the model derives it; a question the seed could not ask)" ;;
+        symmetric) what="symmetric (\"B is married to\" A after editing A -> B)" ;;
+        inverse) what="inverse (\"The capital of Italy is\" Paris after editing Paris -> capital of Italy)" ;;
+        alias) what="alias (\"B. Obama was born in\" follows an edit of \"Barack Obama was born in\")" ;;
+      esac
+      echo "  $what:"
+      for name in "${implication_methods[@]}"; do
+        printf '    %-5s %s; all probes %s\n' "$name" "$(mk "implications-$name" "$kind")" "$(m "implications-$name" "implication/$kind/success")"
+      done
+      echo "    -> $(implication_verdict "$kind")"
+    done
   fi
-  echo "Symmetric implication (\"B is married to\" A after editing A -> B), success: ROME $(m rome implication/symmetric/success);" \
-       "over the known probes: ROME $(mk rome symmetric)."
-  echo "Inverse implication, success over the known probes: ROME $(mk rome inverse)."
-  echo "Alias (\"B. Obama was born in\" follows an edit of \"Barack Obama was born in\"), success before -> after:" \
-       "ROME $(m rome implication/alias/success_before) -> $(m rome implication/alias/success); FT $(m ft implication/alias/success);" \
-       "FT-L $(m ft-l implication/alias/success)."
   echo "Relation specificity (the edited subject's other attributes hold against target_new), success before -> after:" \
        "ROME $(m rome implication/relation_specificity/success_before) -> $(m rome implication/relation_specificity/success);" \
        "FT $(m ft implication/relation_specificity/success); FT-L $(m ft-l implication/relation_specificity/success)."

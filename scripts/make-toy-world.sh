@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the embedded toy world and its trained model (data/toy-world/) from the seed, in
 # about 45 minutes on two CPU cores (measured: 45.4 min):
-#   1. editlab toy-world generate   world.json, train.txt, stats.txt, counterfact.json, seed-examples.json
+#   1. editlab toy-world generate   world.json, train.txt, stats.txt, counterfact.json, seed-examples.json,
+#                                   implications.json
 #   2. editlab toy-world bpe        a byte-level BPE on train.txt (vocab.json, merges.txt)
 #   3. editlab train                a 6-layer GPT-2 on train.txt (the recipe below; docs/toy-world.md)
 #   4. editlab toy-world check      what the model knows, against the toy world's targets
@@ -77,11 +78,14 @@ run generate - "$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN
 run bpe - "$EDITLAB" toy-world bpe --corpus "$WORK/world/train.txt" --vocab-size 4096 --out "$WORK/bpe"
 run train - "$EDITLAB" --threads "$THREADS" train --corpus "$WORK/world/train.txt" --tokenizer "$WORK/bpe" \
   --out "$WORK/model" --steps "$STEPS" "${TRAIN_ARGS[@]}"
-run check "$WORK/check.json" "$EDITLAB" --threads "$THREADS" toy-world check --model "$WORK/model" --world "$WORK/world" --json
-"$EDITLAB" --threads "$THREADS" toy-world check --model "$WORK/model" --world "$WORK/world" | tee "$WORK/check.txt"
+# What the model knows, on the world and on the datasets' own prompts.
+CHECK_ARGS=(--model "$WORK/model" --world "$WORK/world" --dataset "$WORK/world/counterfact.json"
+            --dataset "$WORK/world/implications.json")
+run check "$WORK/check.json" "$EDITLAB" --threads "$THREADS" toy-world check "${CHECK_ARGS[@]}" --json
+"$EDITLAB" --threads "$THREADS" toy-world check "${CHECK_ARGS[@]}" | tee "$WORK/check.txt"
 
 for f in config.json model.safetensors vocab.json merges.txt; do cp "$WORK/model/$f" "$OUT/model/$f"; done
-for f in world.json counterfact.json seed-examples.json stats.txt; do cp "$WORK/world/$f" "$OUT/$f"; done
+for f in world.json counterfact.json seed-examples.json implications.json stats.txt; do cp "$WORK/world/$f" "$OUT/$f"; done
 
 /usr/bin/python3 - "$WORK" "$OUT" "$SEED" "$THREADS" "$(seconds_since "$TOTAL_START")" \
   "$(git rev-parse HEAD 2>/dev/null || echo unknown)" "$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true || echo false)" <<'EOF'
@@ -110,7 +114,7 @@ manifest = {
     "stages": stages,
     "total_seconds": round(float(total), 1),
     "files": {name: {"bytes": os.path.getsize(os.path.join(out, name)), "sha256": sha256(os.path.join(out, name))}
-              for name in ["world.json", "counterfact.json", "seed-examples.json", "stats.txt",
+              for name in ["world.json", "counterfact.json", "seed-examples.json", "implications.json", "stats.txt",
                            "model/config.json", "model/model.safetensors", "model/vocab.json", "model/merges.txt"]},
     "not_committed": {"train.txt": {
         "bytes": os.path.getsize(train_txt), "sha256": sha256(train_txt),

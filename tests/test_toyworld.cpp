@@ -431,6 +431,46 @@ TEST_CASE("counterfact records are valid", "[toyworld]") {
   }
 }
 
+TEST_CASE("implications.json: enough probes of every kind, each edit distinct and of a trained fact", "[toyworld]") {
+  const World& w = world();
+  const auto cases = make_implication_cases(w, {.dataset = {.seed = 1}, .probes_per_kind = 120});
+  std::map<std::string, int> kinds;
+  std::set<std::tuple<EntityId, R, EntityId>> edited;
+  for (const EditCase& c : cases) {
+    INFO(c.case_id << ": " << fill_prompt(c.prompt, w.entity(c.subject).name) << " -> " << w.entity(c.target_new).name);
+    CHECK(c.case_id == static_cast<int>(&c - cases.data()));
+    CHECK(edited.emplace(c.subject, c.relation, c.target_new).second);
+    REQUIRE(w.fact(c.subject, c.relation) != nullptr);
+    CHECK(w.fact(c.subject, c.relation)->trained);
+    CHECK(w.object(c.subject, c.relation) == c.target_true);
+    CHECK(c.target_new != c.target_true);
+    CHECK(w.entity(c.target_new).type == w.entity(c.target_true).type);
+    bool implies = false;
+    for (const auto& i : c.implications) {
+      ++kinds[i.kind];
+      CHECK(i.probe.answer != i.target_old);
+      if (i.kind != "relation_specificity") {
+        implies = true;
+        if (i.kind != "alias") CHECK(w.object(i.probe.subject, i.probe.relation) == i.target_old);
+      }
+      if (i.kind == "inverse") CHECK((i.probe.subject == c.target_new && i.probe.answer == c.subject));
+    }
+    CHECK(implies);  // every record is there for an implication
+  }
+  CHECK(kinds["relation_specificity"] == 0);  // counterfact.json has them
+  for (const char* kind : kImplicationKinds) {
+    INFO(kind);
+    CHECK(kinds[kind] >= 120);
+  }
+  // Deterministic, and the kind's count follows the option.
+  CHECK(make_implication_cases(w, {.dataset = {.seed = 1}, .probes_per_kind = 120}).size() == cases.size());
+  const auto small = make_implication_cases(w, {.dataset = {.seed = 1}, .probes_per_kind = 10});
+  CHECK(small.size() < cases.size());
+  // 62 marriages cannot give a million symmetric probes: a clear error, not an endless loop.
+  CHECK_THROWS_WITH(make_implication_cases(w, {.dataset = {.seed = 1}, .probes_per_kind = 1'000'000}),
+                    Catch::Matchers::Contains("symmetric implication probes"));
+}
+
 TEST_CASE("seed examples: the Louvre, the British Museum and the two couples", "[toyworld]") {
   const World& w = world();
   const auto cases = make_seed_cases(w, 1);
@@ -474,7 +514,8 @@ TEST_CASE("the same seed gives identical files, another seed different ones", "[
   write_toy_world(b.path(), options);
   options.seed = 2;
   write_toy_world(c.path(), options);
-  for (const char* name : {"world.json", "train.txt", "stats.txt", "counterfact.json", "seed-examples.json"}) {
+  for (const char* name :
+       {"world.json", "train.txt", "stats.txt", "counterfact.json", "seed-examples.json", "implications.json"}) {
     INFO(name);
     CHECK(slurp(a / name) == slurp(b / name));
     CHECK_FALSE(slurp(a / name).empty());

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "editlab/util/compute_threads.h"
 #include "editlab/model/tokenizer.h"
+#include "editlab/probe/record.h"
 #include "editlab/toyworld/bpe_trainer.h"
 #include "editlab/toyworld/check.h"
 #include "editlab/toyworld/toy_world.h"
@@ -46,8 +47,8 @@ void run_generate(const GenerateOptions& opt) {
   fmt::print("  trained facts stated in train.txt: min {}, mean {:.1f} times; {} of {} never\n",
              summary.train.min_statements, summary.train.mean_statements, summary.train.unseen_trained_facts,
              summary.train.trained_facts);
-  fmt::print("  datasets: counterfact.json {} records, seed-examples.json {} records\n", summary.records,
-             summary.seed_examples);
+  fmt::print("  datasets: counterfact.json {} records, seed-examples.json {} records, implications.json {} records\n",
+             summary.records, summary.seed_examples, summary.implication_records);
   for (const auto& [name, bytes] : summary.files) fmt::print("  wrote {} ({} bytes)\n", name, bytes);
   fmt::print("  took {:.1f} s\n", seconds_since(start));
 }
@@ -102,8 +103,9 @@ void setup_generate(CLI::App& parent) {
       "generate",
       "write the toy world into --out: world.json (entities, facts, logic rules, phrasings, which "
       "subjects have their country stated in training), train.txt and stats.txt (documents "
-      "separated by a blank line), counterfact.json and seed-examples.json (CounterFact-format "
-      "edit records with implication and mention probes). Deterministic: the same options give "
+      "separated by a blank line), counterfact.json, seed-examples.json and implications.json "
+      "(CounterFact-format edit records with implication and mention probes; implications.json's edits are "
+      "chosen for what they imply). Deterministic: the same options give "
       "byte-identical files");
   sub->add_option("--seed", opt->world.seed, "random seed of the world, corpora and datasets")->capture_default_str();
   sub->add_option("--out", opt->out, "output directory (created if missing)")->required();
@@ -115,6 +117,11 @@ void setup_generate(CLI::App& parent) {
       ->capture_default_str();
   sub->add_option("--records", opt->world.records, "records in counterfact.json")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--implication-probes", opt->world.implication_probes,
+                  "at least this many probes of each implication kind (symmetric, inverse, transitive_composed, "
+                  "transitive_memorised, alias) in implications.json")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--bridge", opt->world.bridge_probability,
                   "probability that a fact whose object is a city (a landmark's, a company's, a person's) is "
@@ -159,6 +166,7 @@ void setup_bpe(CLI::App& parent) {
 
 struct CheckCommandOptions {
   std::string model, world;
+  std::vector<std::string> datasets;
   bool json = false;
 };
 
@@ -168,8 +176,12 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
   std::filesystem::path world_file = opt.world;
   if (std::filesystem::is_directory(world_file)) world_file /= "world.json";
   const auto world = toyworld::read_world_json(world_file);
+  toyworld::CheckOptions check_options;
+  for (const auto& path : opt.datasets) {
+    check_options.datasets.push_back({std::filesystem::path(path).stem().string(), load_dataset(path)});
+  }
   auto loaded = load(global, opt.model);
-  const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world);
+  const auto result = toyworld::check_model(*loaded.model, *loaded.tokenizer, world, check_options);
   if (opt.json) {
     auto j = toyworld::to_json(result);
     nlohmann::ordered_json out = {{"model", opt.model},
@@ -223,6 +235,11 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
       "the figures against the toy world's targets (exit code 0 whatever they are)");
   sub->add_option("--model", opt->model, "Hugging Face model directory trained on the world")->required();
   sub->add_option("--world", opt->world, "the world's directory (or its world.json)")->required();
+  sub->add_option("--dataset", opt->datasets,
+                  "also check a dataset's own prompts (repeatable): its rewrite, paraphrase and neighbourhood prompts "
+                  "against target_true, and each implication kind's probes against the implied fact before the edit "
+                  "(e.g. data/toy-world/counterfact.json, data/toy-world/implications.json)")
+      ->check(CLI::ExistingFile);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_check(*opt, global); });
 }

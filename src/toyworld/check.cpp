@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "editlab/probe/record.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/toyworld/phrasings.h"
 #include "editlab/util/error.h"
@@ -174,6 +175,47 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
        std::nullopt,
        {}},
   };
+  // The datasets' own prompts: their figures are added (and sized) before pointers into them are taken.
+  struct DatasetProbe {
+    size_t figure;
+    std::string prompt, answer;
+  };
+  std::vector<DatasetProbe> dataset_probes;
+  {
+    std::map<std::string, size_t> index;  // figure key -> position in result.figures
+    auto dataset_figure = [&](const std::string& key, std::string description, std::optional<double> target) {
+      const auto [it, added] = index.emplace(key, result.figures.size());
+      if (added) result.figures.push_back({key, std::move(description), {}, target, {}});
+      return it->second;
+    };
+    for (const auto& dataset : options.datasets) {
+      const std::string& n = dataset.name;
+      const size_t rewrite = dataset_figure(n + "/rewrite", n + ": rewrite prompts -> target_true", 0.95);
+      const size_t paraphrase = dataset_figure(n + "/paraphrase", n + ": paraphrase prompts -> target_true", 0.85);
+      const size_t neighborhood =
+          dataset_figure(n + "/neighborhood", n + ": neighbourhood prompts -> target_true", std::nullopt);
+      for (size_t i = 0; i < dataset.records.size(); ++i) {
+        const ProbeRecord r = parse_probe_record(dataset.records[i], fmt::format("{}: record {}", n, i));
+        const std::string& truth = r.request.target_true;
+        if (truth.empty()) continue;
+        dataset_probes.push_back({rewrite, r.request.sentence(), truth});
+        for (const auto& p : r.paraphrase_prompts) dataset_probes.push_back({paraphrase, p, truth});
+        for (const auto& p : r.neighborhood_prompts) dataset_probes.push_back({neighborhood, p, truth});
+        for (const auto& imp : r.implications) {
+          const bool attribute = imp.kind == "relation_specificity";
+          const std::string& fact = attribute ? imp.target_new : imp.target_old;
+          if (fact.empty()) continue;
+          std::optional<double> bar;
+          if (imp.kind == "transitive_memorised" || imp.kind == "inverse" || imp.kind == "symmetric") bar = 0.90;
+          if (imp.kind == "transitive_composed") bar = 0.70;
+          const size_t f = dataset_figure(
+              n + "/implied/" + imp.kind,
+              fmt::format("{}: {} probes -> {}", n, imp.kind, attribute ? "the attribute" : "target_old"), bar);
+          dataset_probes.push_back({f, imp.prompt, fact});
+        }
+      }
+    }
+  }
   auto figure = [&](const char* key) {
     for (auto& f : result.figures) {
       if (f.key == key) return &f;
@@ -249,6 +291,11 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
         probes.push_back({canonical, answer, {&both->tally, &reversal->tally}, both});
       }
     }
+  }
+
+  for (auto& p : dataset_probes) {
+    CheckFigure* f = &result.figures[p.figure];
+    probes.push_back({std::move(p.prompt), std::move(p.answer), {&f->tally}, f});
   }
 
   std::vector<ScoreRequest> requests;

@@ -2,6 +2,9 @@
 #include "editlab/toyworld/datasets.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
 
 #include "editlab/toyworld/phrasings.h"
 #include "editlab/util/error.h"
@@ -23,9 +26,6 @@ constexpr Relation kAllRelations[] = {Relation::located_in,        Relation::bor
                                       Relation::works_for,         Relation::sponsored_by,
                                       Relation::works_as,          Relation::opened_in,
                                       Relation::founded_in};
-
-// Relation-specificity probes per record (each costs two beam searches in the implication suite).
-constexpr int kMaxRelationSpecificity = 2;
 
 class CaseBuilder {
  public:
@@ -127,7 +127,7 @@ class CaseBuilder {
   // The subject's other attributes must not change ("The Louvre was designed by" keeps its
   // architect after the Louvre -> Rome): target_new of the probe is the attribute's true object,
   // target_old the edit's target_new, which an edit that makes the subject "loud" pushes into
-  // every prompt about it. Up to kMaxRelationSpecificity trained, directly stated attributes,
+  // every prompt about it. Up to options_.max_relation_specificity trained, directly stated attributes,
   // those whose object has target_new's type first.
   void add_relation_specificity(EditCase& c) {
     std::vector<Relation> others;
@@ -142,7 +142,7 @@ class CaseBuilder {
     // there the edit's object is a real competitor, not a word of the wrong kind.
     const EntityType type = world_.entity(c.target_new).type;
     std::ranges::stable_partition(others, [&](Relation r) { return spec(r).object == type; });
-    for (size_t i = 0; i < others.size() && static_cast<int>(i) < kMaxRelationSpecificity; ++i) {
+    for (size_t i = 0; i < others.size() && static_cast<int>(i) < options_.max_relation_specificity; ++i) {
       ProbePrompt p = probe(c.subject, others[i], true);
       c.implications.push_back({"relation_specificity", std::move(p), c.target_new});
     }
@@ -226,6 +226,75 @@ std::vector<EditCase> make_counterfact_cases(const World& world, const DatasetOp
   if (static_cast<int>(cases.size()) < options.records) {
     fail("datasets: asked for {} records, but the world has only {} editable facts", options.records, cases.size());
   }
+  return cases;
+}
+
+std::vector<EditCase> make_implication_cases(const World& world, const ImplicationDatasetOptions& options) {
+  if (options.probes_per_kind < 1) fail("datasets: probes per implication kind must be >= 1, got {}", options.probes_per_kind);
+  Rng rng(options.dataset.seed, "implications");
+  DatasetOptions dataset = options.dataset;
+  dataset.max_relation_specificity = 0;  // counterfact.json has them; here they would only cost time
+  CaseBuilder builder(world, rng, dataset);
+
+  // The edits that imply each kind: a city edit implies the subject's country (transitive, memorised
+  // or composed by whether that country is stated), a marriage its other direction, a capital its
+  // inverse, any fact of a person with an alias the same fact under the alias. Only facts stated in
+  // training are edited, so that the edited fact itself is one the model can know.
+  std::map<std::string, std::vector<const Fact*>> sources;
+  for (const Fact& f : world.facts) {
+    if (!f.trained || spec(f.relation).composed_of) continue;
+    if (f.relation != Relation::city_in_country) {
+      if (const auto composed = composition_starting_with(f.relation)) {
+        const Fact* implied = world.fact(f.subject, *composed);
+        sources[implied != nullptr && implied->trained ? "transitive_memorised" : "transitive_composed"].push_back(&f);
+      }
+    }
+    if (spec(f.relation).symmetric) sources["symmetric"].push_back(&f);
+    if (spec(f.relation).inverse) sources["inverse"].push_back(&f);
+    if (!world.entity(f.subject).alias.empty()) sources["alias"].push_back(&f);
+  }
+  for (auto& [kind, facts] : sources) rng.shuffle(facts);
+
+  std::map<std::string, int> counts;
+  std::set<std::tuple<EntityId, Relation, EntityId>> edited;
+  std::vector<EditCase> cases;
+  // The scarce kinds first; the records of one kind count toward the others they imply (a marriage
+  // of a person with an alias gives a symmetric and an alias probe).
+  for (const std::string kind : kImplicationKinds) {
+    const auto& facts = sources[kind];
+    // Round after round over the kind's facts, each round a new target_new per fact, until the
+    // kind has its probes; a round that adds none means the world has no more to give.
+    while (counts[kind] < options.probes_per_kind) {
+      const int before = counts[kind];
+      for (const Fact* f : facts) {
+        if (counts[kind] >= options.probes_per_kind) break;
+        std::optional<EntityId> target_new;
+        for (int attempt = 0; attempt < 8 && !target_new; ++attempt) {
+          const auto t = pick_target_new(world, *f, rng);
+          if (t && !edited.contains({f->subject, f->relation, *t})) target_new = t;
+        }
+        if (!target_new) continue;
+        EditCase c;
+        c.case_id = static_cast<int>(cases.size());
+        c.subject = f->subject;
+        c.relation = f->relation;
+        c.target_true = f->object;
+        c.target_new = *target_new;
+        builder.fill(c);
+        if (c.neighborhood.empty() && f->relation != Relation::married_to) continue;
+        edited.insert({f->subject, f->relation, *target_new});
+        for (const auto& i : c.implications) ++counts[i.kind];
+        cases.push_back(std::move(c));
+      }
+      if (counts[kind] == before) {
+        fail("datasets: the world gives only {} {} implication probes, {} were asked for", counts[kind], kind,
+             options.probes_per_kind);
+      }
+    }
+  }
+  // Kinds interleaved, so that the first n records (`--limit n`) hold each kind in proportion.
+  rng.shuffle(cases);
+  for (size_t i = 0; i < cases.size(); ++i) cases[i].case_id = static_cast<int>(i);
   return cases;
 }
 

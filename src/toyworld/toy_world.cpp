@@ -84,6 +84,16 @@ ToyWorldSummary write_toy_world(const std::filesystem::path& out_dir, const ToyW
   for (const auto& c : make_seed_cases(world, options.seed)) seed_records.push_back(to_counterfact_json(world, c));
   summary.seed_examples = static_cast<int>(seed_records.size());
   write("seed-examples.json", dump_one_per_line(seed_records));
+
+  ImplicationDatasetOptions implication_options;
+  implication_options.dataset.seed = options.seed;
+  implication_options.probes_per_kind = options.implication_probes;
+  auto implication_records = nlohmann::ordered_json::array();
+  for (const auto& c : make_implication_cases(world, implication_options)) {
+    implication_records.push_back(to_counterfact_json(world, c));
+  }
+  summary.implication_records = static_cast<int>(implication_records.size());
+  write("implications.json", dump_one_per_line(implication_records));
   return summary;
 }
 

@@ -11,6 +11,7 @@
 //                        must compose located_in and city_in_country           target >= 90%
 //   marriages            "A is married to" -> B for both directions of every couple
 //                                                                              target >= 90%
+// and, for each dataset in CheckOptions::datasets, the same on the dataset's own prompts;
 // and, without targets: the composed facts of every subject type whose country is never stated
 // (landmarks, companies, people; canonical phrasing), and the marriages whose direction is
 // never stated (the reverse of a one-way couple). Per relation: training and held-out phrasings
@@ -76,9 +77,25 @@ struct CheckResult {
   const CheckFigure& figure(const std::string& key) const;  // throws Error when missing
 };
 
+// A dataset whose own prompts are checked too (`--dataset`): its records as load_dataset reads them.
+struct CheckDataset {
+  std::string name;  // the file's stem, "counterfact": figure keys are "counterfact/rewrite", ...
+  std::vector<nlohmann::json> records;
+};
+
 struct CheckOptions {
   int max_misses = 5;  // wrong answers kept per figure
   int64_t max_batch_tokens = 4096;
+  // Each adds figures on the dataset's own prompts (issue 25's bars in parentheses):
+  //   <name>/rewrite        the rewrite prompt answers target_true               (>= 95%)
+  //   <name>/paraphrase     every paraphrase prompt answers target_true          (>= 85%)
+  //   <name>/neighborhood   every neighbourhood prompt answers target_true
+  //   <name>/implied/<kind> every implication probe answers its target_old, the implied fact
+  //                         before the edit: transitive_memorised and inverse (>= 90%, memorised
+  //                         facts), symmetric (>= 90%, marriages), transitive_composed (>= 70%),
+  //                         alias and the rest without a bar; relation_specificity's fact is the
+  //                         probe's target_new (the attribute that must hold)
+  std::vector<CheckDataset> datasets;
 };
 
 // world.json as written by `editlab toy-world generate`; throws Error naming the file and field.

@@ -79,6 +79,8 @@ struct DatasetOptions {
   int max_attribute = 10;
   int max_mentions = 5;
   int max_generation = 3;
+  // Relation-specificity probes per record (each costs two beam searches in the implication suite).
+  int max_relation_specificity = 2;
 };
 
 // Random edits of distinct facts, case_id 0..n-1. Throws Error if the world has too few editable
@@ -90,6 +92,24 @@ std::vector<EditCase> make_counterfact_cases(const World& world, const DatasetOp
 // British Museum -> Paris, the Colosseum -> Paris, and the Obamas' and Trumps' marriages swapped
 // in both directions ("Michelle Obama is married to" Donald Trump, ...).
 std::vector<EditCase> make_seed_cases(const World& world, uint64_t seed);
+
+// The implication kinds implications.json is built for, scarcest first.
+inline constexpr const char* kImplicationKinds[] = {"symmetric", "inverse", "transitive_composed",
+                                                    "transitive_memorised", "alias"};
+
+struct ImplicationDatasetOptions {
+  DatasetOptions dataset;    // its `records` is not used
+  int probes_per_kind = 120;  // at least this many probes of each of kImplicationKinds
+};
+
+// implications.json: edits chosen for what they imply, so that every kind of kImplicationKinds has
+// at least options.probes_per_kind probes (counterfact.json's random edits give a handful of
+// symmetric and inverse ones). Only facts stated in training are edited; a fact is edited again
+// with another target_new when its kind needs more probes than it has facts (58 marriages give 116
+// symmetric probes). Records are built as counterfact.json's (same fields and probes, but no
+// relation_specificity probes: counterfact.json has them), shuffled so that the kinds are
+// interleaved, with case_id 0..n-1. Throws Error when the world cannot give that many probes of a kind.
+std::vector<EditCase> make_implication_cases(const World& world, const ImplicationDatasetOptions& options);
 
 nlohmann::ordered_json to_counterfact_json(const World& world, const EditCase& edit);
 

@@ -7,6 +7,8 @@
 //                        statistics; held apart from training
 //   counterfact.json     CounterFact-format edit records (datasets.h), a JSON array
 //   seed-examples.json   the seed's own cases, in the same format
+//   implications.json    edits chosen for what they imply, >= implication_probes probes of each
+//                        implication kind, in the same format
 // JSON files hold one record (entity, fact, relation) per line, so they diff well. Each file is
 // written atomically. Same options -> byte-identical files.
 #pragma once
@@ -33,6 +35,7 @@ struct ToyWorldOptions {
   double biography_share = 0.5;     // see corpus.h
   double alias_probability = 0.2;   // see corpus.h
   int records = 600;
+  int implication_probes = 120;  // per implication kind in implications.json (see datasets.h)
 };
 
 struct ToyWorldSummary {
@@ -40,6 +43,7 @@ struct ToyWorldSummary {
   CorpusStats train, stats;
   int records = 0;
   int seed_examples = 0;
+  int implication_records = 0;
   std::vector<std::pair<std::string, int64_t>> files;  // name, bytes
 };
 
