@@ -35,3 +35,24 @@ TEST_CASE("HTML report: ready-filter flags, escaping, one row per record", "[com
   CHECK(html.find("id=\"chart-efficacy\"") != std::string::npos);
   CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));  // the SVG namespace, nothing fetched
 }
+
+TEST_CASE("HTML report: a record's page lists every probe kept by --details", "[compare]") {
+  auto with = test::ok_record(0, {{"efficacy/success", {1}}});
+  with["details"] = {{"requests", {{{"prompt", "The Louvre is located in"}, {"target_new", "Rome"}, {"target_true", "Paris"}}}},
+                     {"probes",
+                      {{{"suite", "efficacy"}, {"prompt", "The Louvre is located in"}, {"target_new", "Rome"},
+                        {"target_true", "Paris"}, {"p_new", {0.001, 0.75}}, {"p_true", {0.9, 0.02}}},
+                       {{"suite", "implication"}, {"kind", "transitive"}, {"prompt", "The Louvre is in the country of"},
+                        {"target_new", "Italy"}, {"target_true", "France"}, {"p_new", {0.01, 0.4}},
+                        {"p_true", {0.8, 0.3}}, {"generation", {" France.", " Italy."}}}}}};
+  auto without = test::ok_record(1, {{"efficacy/success", {0}}});
+  auto r = test::make_report({with, without}, {0, 1}, std::nullopt, "rome");
+  const auto html = report::html_report({r}, {"rome"});
+  CHECK(html.find("<b>edit</b> The Louvre is located in: <s>Paris</s> &rarr; <b>Rome</b>") != std::string::npos);
+  CHECK(html.find("<td>efficacy</td><td>The Louvre is located in</td><td>Rome</td><td>0.001 &rarr; 0.750</td>"
+                  "<td>Paris</td><td>0.900 &rarr; 0.020</td>") != std::string::npos);
+  CHECK(html.find("<td>implication/transitive</td>") != std::string::npos);
+  CHECK(html.find(" France.<br>&rarr;  Italy.") != std::string::npos);
+  // The record without them says how to keep them.
+  CHECK(html.find("run with <code>--details</code>") != std::string::npos);
+}

@@ -521,6 +521,54 @@ TEST_CASE("implication success conditioned on knowledge: success_known over the 
   CHECK_FALSE(m.contains("implication/symmetric/success_known"));
 }
 
+TEST_CASE("details: every probe's p(target_new), p(target_true) before and after, only when asked", "[run]") {
+  auto j = record(0, "{} is located in", "The Louvre", "Berlin", "Paris");
+  j["paraphrase_prompts"] = {"The Louvre can be found in"};
+  j["neighborhood_prompts"] = {"The Colosseum is located in"};
+  j["implications"] = {{{"kind", "transitive"}, {"prompt", "The Louvre is in the country of"},
+                        {"target_new", "Germany"}, {"target_old", "France"}}};
+  const auto rec = parse_probe_record(j, "test");
+  SuiteOptions options;
+  options.suites = {Suite::efficacy, Suite::paraphrase, Suite::implication};
+  auto score = [](double nll) {
+    TargetScore s;
+    s.nll = nll;
+    return s;
+  };
+  // The plan: efficacy (new, true), paraphrase (new, true), the implication's (new, old).
+  Observation before, after;
+  before.scores = {score(3.0), score(0.5), score(2.0), score(0.7), score(4.0), score(0.1)};
+  after.scores = {score(0.2), score(2.5), score(0.3), score(1.5), score(1.0), score(2.0)};
+  before.generations = {" France."};
+  after.generations = {" Germany."};
+  CHECK_FALSE(RecordProbes(rec, options).metrics(before, after)["details"].contains("probes"));
+  options.details = true;
+  const RecordProbes probes(rec, options);
+  const auto out = probes.metrics(before, after);
+  const auto& d = out["details"];
+  REQUIRE(d["requests"].size() == 1);
+  CHECK(d["requests"][0]["prompt"] == "The Louvre is located in");
+  CHECK(d["requests"][0]["target_new"] == "Berlin");
+  const auto& p = d["probes"];
+  REQUIRE(p.size() == 3);
+  CHECK(p[0]["suite"] == "efficacy");
+  CHECK(p[0]["prompt"] == "The Louvre is located in");
+  CHECK(p[0]["target_true"] == "Paris");
+  CHECK(p[0]["p_new"][0].get<double>() == Approx(std::exp(-3.0)));
+  CHECK(p[0]["p_new"][1].get<double>() == Approx(std::exp(-0.2)));
+  CHECK(p[0]["p_true"][1].get<double>() == Approx(std::exp(-2.5)));
+  // The magnitude the metrics report is p_new - p_true after.
+  CHECK(out["metrics"]["efficacy/magnitude"][0].get<double>() ==
+        Approx(p[0]["p_new"][1].get<double>() - p[0]["p_true"][1].get<double>()));
+  CHECK(p[1]["suite"] == "paraphrase");
+  CHECK(p[1]["prompt"] == "The Louvre can be found in");
+  CHECK(p[2]["suite"] == "implication");
+  CHECK(p[2]["kind"] == "transitive");
+  CHECK(p[2]["target_true"] == "France");
+  CHECK(p[2]["p_true"][0].get<double>() == Approx(std::exp(-0.1)));
+  CHECK(p[2]["generation"] == nlohmann::json{" France.", " Germany."});
+}
+
 TEST_CASE("editlab run with edit_batch: shards take whole batches, resume re-edits a cut batch", "[run_cli]") {
   RunFixture f("ft", 7);
   const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };

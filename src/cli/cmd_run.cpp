@@ -14,6 +14,7 @@ struct RunCliOptions {
   std::string experiment, out, shard, hparams;
   int64_t limit = 0;
   int64_t edit_batch = 0;
+  bool details = false;
   bool resume = false;
   std::string format = "md";
 };
@@ -23,6 +24,7 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   if (!o.out.empty()) config = config.with("out", o.out);
   if (o.limit > 0) config = config.with("limit", o.limit);
   if (o.edit_batch > 0) config = config.with("edit_batch", o.edit_batch);
+  if (o.details) config = config.with("details", true);
   if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
   if (global.threads == 0 && config.threads > 0) set_compute_threads(config.threads);
@@ -79,6 +81,9 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
                   "records edited together (overrides the config's \"edit_batch\"): MEMIT, EMMET and AlphaEdit "
                   "solve for the batch at once, the other methods apply it record by record")
       ->check(CLI::PositiveNumber);
+  sub->add_flag("--details", o->details,
+                "keep every probe's prompt and p(target_new), p(target_true) before and after in each record "
+                "(config \"details\": true; shown on each record of report --format html)");
   sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")

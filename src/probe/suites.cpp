@@ -311,9 +311,60 @@ nlohmann::json RecordProbes::metrics(const Observation& before, const Observatio
     m["fluency/entropy_before"].push_back(ngram_entropy(before.samples[i]));
     m["fluency/entropy_after"].push_back(ngram_entropy(after.samples[i]));
   }
+  if (options_.details) {
+    for (const auto& q : record_.requests) {
+      details["requests"].push_back(
+          {{"prompt", q.sentence()}, {"subject", q.subject}, {"target_new", q.target_new}, {"target_true", q.target_true}});
+    }
+    details["probes"] = probe_details(before, after);
+  }
   nlohmann::json metrics = nlohmann::json::object();
   for (auto& [k, v] : m) metrics[k] = v;
   return {{"metrics", metrics}, {"details", details}};
+}
+
+nlohmann::json RecordProbes::probe_details(const Observation& before, const Observation& after) const {
+  // p = exp(-mean token NLL) of " " + target: the probability the magnitudes (NM, PM) compare.
+  auto p = [&](size_t row) { return nlohmann::json::array({std::exp(-before.scores[row].nll), std::exp(-after.scores[row].nll)}); };
+  nlohmann::json out = nlohmann::json::array();
+  auto paired = [&](const Group& g, std::string_view suite) {
+    for (size_t i = 0; i < g.count; ++i) {
+      const size_t n = g.first + 2 * i, t = n + 1;
+      out.push_back({{"suite", suite},
+                     {"prompt", requests_[n].prefix},
+                     {"target_new", requests_[n].target},
+                     {"target_true", requests_[t].target},
+                     {"p_new", p(n)},
+                     {"p_true", p(t)}});
+    }
+  };
+  paired(rewrite_, suite_name(Suite::efficacy));
+  paired(paraphrase_, suite_name(Suite::paraphrase));
+  paired(neighborhood_, suite_name(Suite::specificity));
+  paired(plus_, suite_name(Suite::specificity_plus));
+  for (size_t i = 0; i < loud_.count; ++i) {
+    const size_t n = loud_.first + i;
+    out.push_back({{"suite", suite_name(Suite::loud)},
+                   {"prompt", requests_[n].prefix},
+                   {"target_new", requests_[n].target},
+                   {"p_new", p(n)}});
+  }
+  for (size_t i = 0; i < implication_rows_.size(); ++i) {
+    const auto& imp = record_.implications[i];
+    const auto [k, old] = implication_rows_[i];
+    nlohmann::json j = {{"suite", suite_name(Suite::implication)},
+                        {"kind", imp.kind},
+                        {"prompt", imp.prompt},
+                        {"target_new", imp.target_new},
+                        {"p_new", p(k)}};
+    if (old) {
+      j["target_true"] = imp.target_old;
+      j["p_true"] = p(*old);
+    }
+    if (i < after.generations.size()) j["generation"] = {before.generations[i], after.generations[i]};
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 }  // namespace editlab

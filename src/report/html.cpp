@@ -220,6 +220,43 @@ Json rounded(const Json& j) {
   return j;
 }
 
+// A record's page, above its JSON: the edit, then every probe with p(target_new) and
+// p(target_true) before and after (and the generations of implication probes), when the run
+// kept them (`--details`); otherwise a line saying how to keep them.
+std::string record_page(const Json& rec) {
+  const Json* details = rec.contains("details") && rec["details"].is_object() ? &rec["details"] : nullptr;
+  if (details == nullptr || !details->contains("probes") || !(*details)["probes"].is_array()) {
+    return "<p class=\"note\">Per-probe probabilities were not kept: run with <code>--details</code> (or "
+           "<code>\"details\": true</code>) to see them here.</p>";
+  }
+  std::string h;
+  if (details->contains("requests") && (*details)["requests"].is_array()) {
+    for (const auto& q : (*details)["requests"]) {
+      h += fmt::format("<p class=\"edit\"><b>edit</b> {}: <s>{}</s> &rarr; <b>{}</b></p>", escape(q.value("prompt", "")),
+                       escape(q.value("target_true", "")), escape(q.value("target_new", "")));
+    }
+  }
+  auto pair = [](const Json& j, const char* key) -> std::string {
+    if (!j.contains(key) || !j[key].is_array() || j[key].size() != 2 || !j[key][0].is_number() || !j[key][1].is_number()) return "";
+    return fmt::format("{} &rarr; {}", num(j[key][0].get<double>()), num(j[key][1].get<double>()));
+  };
+  h += "<table class=\"probes\"><thead><tr><th>suite</th><th>prompt</th><th>target_new</th><th>p before &rarr; after</th>"
+       "<th>target_true / old</th><th>p before &rarr; after</th><th>generation before / after</th></tr></thead><tbody>";
+  for (const auto& p : (*details)["probes"]) {
+    std::string suite = p.value("suite", "");
+    if (p.contains("kind")) suite += "/" + p.value("kind", "");
+    std::string generation;
+    if (p.contains("generation") && p["generation"].is_array() && p["generation"].size() == 2) {
+      generation = escape(p["generation"][0].get<std::string>()) + "<br>&rarr; " + escape(p["generation"][1].get<std::string>());
+    }
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", escape(suite),
+                     escape(p.value("prompt", "")), escape(p.value("target_new", "")), pair(p, "p_new"),
+                     escape(p.value("target_true", "")), pair(p, "p_true"), generation);
+  }
+  h += "</tbody></table>";
+  return h;
+}
+
 const char* kStyle = R"CSS(
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
@@ -229,6 +266,8 @@ th { background: #f4f4f4; position: sticky; top: 0; cursor: pointer; }
 td:first-child, th:first-child { text-align: left; }
 tr.failed td { color: #a00; }
 tr.detail td { text-align: left; background: #fafafa; }
+table.probes td, table.probes th { text-align: left; } table.probes th { position: static; cursor: default; }
+p.edit { margin: 0.3em 0; } p.note { color: #666; }
 pre { white-space: pre-wrap; font-size: 12px; max-height: 30em; overflow: auto; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { margin: 0; border: 1px solid #eee; }
@@ -351,7 +390,7 @@ std::string html_report(const std::vector<nlohmann::ordered_json>& reports, cons
   h += bar_chart("chart-loud", "Loud facts (rate before, after)", {"loud/rate_before", "loud/rate"}, reports, names);
   if (!implication.empty()) h += bar_chart("chart-implication", "Implication success per kind", implication, reports, names);
   if (!implication_known.empty()) {
-    h += bar_chart("chart-implication-known", "Implication success over the probes the unedited model knew",
+    h += bar_chart("chart-implication-known", "Implication success, known probes",
                    implication_known, reports, names);
   }
   for (const char* m : {"efficacy/success", "specificity/NS", "specificity_plus/NS+", "loud/rate"}) {
@@ -427,7 +466,9 @@ std::string html_report(const std::vector<nlohmann::ordered_json>& reports, cons
         if (!d.empty()) detail["details"] = std::move(d);
       }
       if (rec.contains("measured_after_edits")) detail["measured_after_edits"] = rec["measured_after_edits"];
-      h += fmt::format("<tr class=\"detail\" hidden><td colspan=\"{}\"><pre>{}</pre></td></tr>\n", 4 + columns.size(),
+      h += fmt::format("<tr class=\"detail\" hidden><td colspan=\"{}\">{}<details><summary>metrics per prompt and "
+                       "details (JSON)</summary><pre>{}</pre></details></td></tr>\n",
+                       4 + columns.size(), record_page(rec),
                        escape(rounded(detail).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)));
     }
   }

@@ -95,7 +95,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   c.base = base;
   Fields f(j, source,
            {"model", "method", "hparams", "dataset", "select", "suites", "loud_templates", "generation", "fluency",
-            "rome", "seed", "threads", "dtype", "device", "bootstrap", "sequential", "edit_batch", "out"});
+            "rome", "seed", "threads", "dtype", "device", "bootstrap", "sequential", "edit_batch", "details", "out"});
   const auto model = f.string("model");
   if (!model) fail("{}: field \"model\" is required (a Hugging Face GPT-2 directory)", source);
   c.model = resolve(base, *model);
@@ -140,6 +140,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
     }
     c.suites.loud_templates = *t;
   }
+  c.suites.details = f.boolean("details").value_or(false);
   if (const auto* g = f.find("generation")) {
     Fields gf(*g, source + ": generation", {"beams", "max_length"});
     c.suites.beams = gf.integer("beams", 1, 64).value_or(c.suites.beams);

@@ -4,7 +4,8 @@
 # page must load without console errors, hold the expected charts and one row per record, narrow
 # the table with the "NS held but NS+ failed" and "made the fact loud" filters (set from the URL's
 # fragment, as a user's link would) to exactly the records the reports say, and render to a PNG that
-# is not blank. Exit 77 (skipped) without chromium.
+# is not blank; and a run with --details gives record pages listing every probe. Exit 77 (skipped)
+# without chromium.
 # usage: tests/html/test_html_report.sh EDITLAB SOURCE_DIR
 set -euo pipefail
 editlab=$1
@@ -50,6 +51,16 @@ for case in "ns-plus-failed $nsplus" "loud $loud"; do
   [ "$2" -lt "$records" ] || fail "filter $1 does not narrow the table ($2 of $records)"
   echo "filter $1: $visible of $records records"
 done
+# A record's page: a two-record FT run with --details lists every probe with its probabilities.
+(cd "$src" && "$editlab" --threads 2 run experiments/toy-world/ft.json --limit 2 --details --out "$tmp/details" \
+  --format none >/dev/null 2>&1) || fail "editlab run --details failed"
+"$editlab" report "$tmp/details/report.json" --format html --out "$tmp/details.html" 2>/dev/null
+run --dump-dom "file://$tmp/details.html" > "$tmp/details-dom.html"
+probes=$(jq '[.records[].details.probes | length] | add' "$tmp/details/report.json")
+probe_rows=$(sed -n '/<table class="probes">/,/<\/table>/p' "$tmp/details-dom.html" | grep -o '<tr><td>' | wc -l)
+[ "$probes" -gt 0 ] && [ "$probe_rows" -eq "$probes" ] || fail "record pages: $probe_rows probe rows for $probes probes"
+grep -q '<b>edit</b>' "$tmp/details-dom.html" || fail "record pages: no edit line"
+echo "record pages: $probe_rows probe rows with p before -> after"
 run --window-size=1280,1600 --screenshot="$tmp/report.png" "file://$tmp/report.html" >/dev/null
 size=$(stat -c %s "$tmp/report.png")
 # A blank 1280x1600 page compresses to a few kilobytes; charts and tables do not.

@@ -28,6 +28,9 @@ struct SuiteOptions {
   int64_t fluency_max_length = 100;
   int64_t fluency_top_k = 5;
   ScoringOptions scoring;
+  // Keep every probe's p(target_new) and p(target_true) before and after in the record's
+  // details ("probes"; experiment config "details": true, `editlab run --details`).
+  bool details = false;
 
   bool has(Suite suite) const { return std::find(suites.begin(), suites.end(), suite) != suites.end(); }
 };

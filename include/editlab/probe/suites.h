@@ -77,6 +77,10 @@ class RecordProbes {
   size_t prompt_count() const { return requests_.size(); }
 
  private:
+  // SuiteOptions::details: every probe's prompt, targets and p(target_new), p(target_true) before
+  // and after ([before, after]; implications' target_old as target_true, with the generations).
+  nlohmann::json probe_details(const Observation& before, const Observation& after) const;
+
   struct Group {
     size_t first = 0, count = 0;  // range in requests_
   };

@@ -29,6 +29,8 @@
 //                                                  for the batch at once; ROME, r-ROME and FT apply
 //                                                  the batch's records one after another; then every
 //                                                  record of the batch is probed (changes results)
+//    "details": false,                             keep every probe's p(target_new), p(target_true)
+//                                                  before and after in the records (--details)
 //    "out": "out/run"}                             output directory (--out overrides)
 #pragma once
 
