@@ -61,7 +61,8 @@ nlohmann::json dataset() {
 struct RunFixture {
   test::TempDir tmp;
   fs::path experiment;
-  explicit RunFixture(const std::string& method = "ft", int limit = 6) {
+  // record_batch 1: one record at a time (journaled one by one, shards alternate records).
+  explicit RunFixture(const std::string& method = "ft", int limit = 6, int record_batch = 1) {
     std::ofstream(tmp / "data.json") << dataset().dump(1);
     std::ofstream(tmp / "ft.json") << nlohmann::json{{"layers", {1}},     {"num_steps", 5}, {"lr", 1e-2},
                                                      {"weight_decay", 0}, {"kl_factor", 0}, {"norm_constraint", false}}
@@ -75,6 +76,7 @@ struct RunFixture {
         {"fluency", {{"max_length", 24}}},
         {"seed", 3},
         {"threads", 1},
+        {"record_batch", record_batch},
         {"out", "out"}};
     if (method != "none") e["hparams"] = "ft.json";
     experiment = tmp / "experiment.json";
@@ -96,6 +98,19 @@ nlohmann::json without_timings(nlohmann::json r) {
   r.erase("created");
   for (auto& rec : r["records"]) rec.erase("seconds");
   return r;
+}
+
+// The same, also without the edits' own timings (ROME's diagnostics hold "seconds" per layer).
+nlohmann::json without_any_seconds(nlohmann::json j) {
+  if (j.is_object()) {
+    j.erase("seconds");
+    j.erase("timings");
+    j.erase("created");
+    for (auto& [key, value] : j.items()) value = without_any_seconds(value);
+  } else if (j.is_array()) {
+    for (auto& value : j) value = without_any_seconds(value);
+  }
+  return j;
 }
 
 size_t count_lines(const fs::path& p) {
@@ -367,7 +382,7 @@ TEST_CASE("editlab run: report, failed records, determinism", "[run_cli]") {
 }
 
 TEST_CASE("editlab run: kill -9 then --resume equals an uninterrupted run", "[run_cli]") {
-  RunFixture f("ft", 12);
+  RunFixture f("ft", 12, 2);  // groups of two records probed together: a kill loses at most one
   REQUIRE(run_cli(f.run("--out " + shell_quote((f.tmp / "whole").string()))).exit_code == 0);
   const auto journal = f.tmp / "out/journal.jsonl";
   // Kill it once a few records are in the journal (header + 3 lines).
@@ -393,7 +408,7 @@ TEST_CASE("editlab run: kill -9 then --resume equals an uninterrupted run", "[ru
 }
 
 TEST_CASE("editlab run: Ctrl-C writes a partial report and exits 130", "[run_cli]") {
-  RunFixture f("ft", 12);
+  RunFixture f("ft", 12, 2);
   const auto journal = f.tmp / "out/journal.jsonl";
   const pid_t pid = start_and_wait_for_lines(f, journal, 3);
   kill(pid, SIGINT);
@@ -612,6 +627,74 @@ TEST_CASE("editlab run with edit_batch: shards take whole batches, resume re-edi
   auto a = read_json(f.tmp / "cut/report.json");
   whole["config"]["out"] = a["config"]["out"];
   CHECK(without_timings(a) == without_timings(whole));
+}
+
+TEST_CASE("editlab run with record_batch: ROME records probed together equal one at a time; groups shard and resume",
+          "[run_cli]") {
+  RunFixture f("rome", 7);
+  std::ofstream(f.tmp / "rome.json") << nlohmann::json{
+      {"layers", {1}},           {"fact_token", "subject_last"}, {"v_num_grad_steps", 6}, {"v_lr", 0.5},
+      {"v_loss_layer", 1},       {"v_weight_decay", 0.5},        {"clamp_norm_factor", 4}, {"kl_factor", 0.0625},
+      {"mom2_adjustment", false}, {"mom2_dataset", "wikipedia"},  {"mom2_n_samples", 10},    {"mom2_dtype", "float32"}}
+                                            .dump();
+  auto config = read_json(f.experiment);
+  config["hparams"] = "rome.json";
+  config["dtype"] = "float64";
+  std::ofstream(f.experiment) << config.dump(1);
+  const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+  REQUIRE(run_cli(f.run("--record-batch 1 --out " + dir("one"))).exit_code == 0);
+  const auto together = run_cli(f.run("--record-batch 3 --out " + dir("three")));
+  INFO(together.err);
+  REQUIRE(together.exit_code == 0);
+  auto one = read_json(f.tmp / "one/report.json");
+  auto three = read_json(f.tmp / "three/report.json");
+  CHECK(three["config"]["record_batch"] == 3);
+  // Every metric of every record within 1e-6 (issue 27's bar in float64); the v optimisations ran
+  // together: groups {0,1,2}, {3,4,5} (3 malformed: 4 and 5 together) and {6}.
+  double worst = 0;
+  size_t values = 0;
+  for (size_t i = 0; i < one["records"].size(); ++i) {
+    const auto& a = one["records"][i];
+    const auto& b = three["records"][i];
+    CHECK(a["status"] == b["status"]);
+    if (a["status"] != "ok") continue;  // the fixture's record 3 is malformed on purpose
+    for (const auto& [name, list] : a["metrics"].items()) {
+      for (size_t k = 0; k < list.size(); ++k, ++values) {
+        worst = std::max(worst, std::abs(list[k].get<double>() - b["metrics"][name][k].get<double>()));
+      }
+    }
+    CHECK(a["details"]["implications"] == b["details"]["implications"]);  // the same generations
+    const nlohmann::json together = i < 3 ? nlohmann::json(3) : i < 6 ? nlohmann::json(2) : nlohmann::json();
+    CHECK(b["details"]["edit"]["layers"][0].value("optimised_with", nlohmann::json()) == together);
+  }
+  CHECK(values > 200);
+  CHECK(worst <= 1e-6);
+  // Shards take whole groups: {0,1,2}, {3,4,5}, {6}; merged, the unsharded report.
+  REQUIRE(run_cli(f.run("--record-batch 3 --shard 1/2 --out " + dir("s1"))).exit_code == 0);
+  REQUIRE(run_cli(f.run("--record-batch 3 --shard 2/2 --out " + dir("s2"))).exit_code == 0);
+  CHECK(read_json(f.tmp / "s1/report.json")["selection"]["indices"] == nlohmann::json({0, 1, 2, 6}));
+  CHECK(read_json(f.tmp / "s2/report.json")["selection"]["indices"] == nlohmann::json({3, 4, 5}));
+  REQUIRE(run_cli("merge " + dir("s1/report.json") + " " + dir("s2/report.json") + " --out " + dir("merged.json"))
+              .exit_code == 0);
+  auto merged = read_json(f.tmp / "merged.json");
+  CHECK(without_any_seconds(merged)["records"] == without_any_seconds(three)["records"]);
+  // A journal cut inside the second group (records 0-2 and 4 done): resume probes the group whole
+  // again, journals only 3 and 5, and the report equals the uninterrupted run's.
+  fs::create_directories(f.tmp / "cut");
+  {
+    std::ifstream in(f.tmp / "three/journal.jsonl");
+    std::ofstream out(f.tmp / "cut/journal.jsonl");
+    std::string line;
+    for (int i = 0; std::getline(in, line); ++i) {
+      if (i <= 3 || i == 5) out << line << '\n';  // header, records 0-2, record 4
+    }
+  }
+  const auto resumed = run_cli(f.run("--record-batch 3 --resume --out " + dir("cut")));
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  auto cut = read_json(f.tmp / "cut/report.json");
+  three["config"]["out"] = cut["config"]["out"];
+  CHECK(without_any_seconds(cut) == without_any_seconds(three));
 }
 
 TEST_CASE("editlab run with MEMIT: a batch solved at once, each record with its own z", "[run_cli]") {

@@ -14,6 +14,7 @@ struct RunCliOptions {
   std::string experiment, out, shard, hparams;
   int64_t limit = 0;
   int64_t edit_batch = 0;
+  int64_t record_batch = 0;
   bool details = false;
   bool resume = false;
   std::string format = "md";
@@ -24,6 +25,7 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   if (!o.out.empty()) config = config.with("out", o.out);
   if (o.limit > 0) config = config.with("limit", o.limit);
   if (o.edit_batch > 0) config = config.with("edit_batch", o.edit_batch);
+  if (o.record_batch > 0) config = config.with("record_batch", o.record_batch);
   if (o.details) config = config.with("details", true);
   if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
@@ -81,6 +83,12 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
                   "records edited together (overrides the config's \"edit_batch\"): MEMIT, EMMET and AlphaEdit "
                   "solve for the batch at once, the other methods apply it record by record")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--record-batch", o->record_batch,
+                  fmt::format("records probed together (overrides the config's \"record_batch\", default {}): their "
+                              "prompts share forward batches, each ROME / r-ROME edit applied to its own rows; 1 "
+                              "probes one record at a time. Results equal within float rounding",
+                              ExperimentConfig::kDefaultRecordBatch))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_flag("--details", o->details,
                 "keep every probe's prompt and p(target_new), p(target_true) before and after in each record "
                 "(config \"details\": true; shown on each record of report --format html)");

@@ -26,6 +26,10 @@ class RomeEditor final : public Editor {
   nlohmann::json hparams() const override { return hparams_.to_json(); }
   nlohmann::json setup_seconds() const override { return resources_.setup_seconds; }
   const std::vector<std::string>* context_templates() const override { return &resources_.context_templates; }
+  std::optional<std::vector<EditResult>> updates_independent(std::span<const EditRequest> requests) override {
+    if (hparams_.layers.size() != 1) return std::nullopt;
+    return rome_updates_independent(model_, tokenizer_, requests, hparams_, resources_);
+  }
 
  private:
   RomeHparams hparams_;
@@ -230,6 +234,19 @@ void check_module_names(const nlohmann::json& j, const std::vector<int64_t>& lay
 }
 
 }  // namespace
+
+nlohmann::json normalized_hparams(EditMethod method, const nlohmann::json& hparams_json, const std::string& source) {
+  if (method == EditMethod::rome || method == EditMethod::r_rome || method == EditMethod::rome_patch) {
+    auto hp = RomeHparams::from_json(hparams_json, source);
+    hp.random_prefix_keys = method == EditMethod::r_rome;
+    return hp.to_json();
+  }
+  if (method == EditMethod::ike) return IkeHparams::from_json(hparams_json, source).to_json();
+  if (is_batch_method(method)) {
+    return MemitHparams::from_json(hparams_json, source, std::string(method_name(method))).to_json(std::string(method_name(method)));
+  }
+  return FtHparams::from_json(hparams_json, source).to_json();
+}
 
 std::unique_ptr<Editor> make_editor(EditMethod method, const nlohmann::json& hparams_json,
                                     const std::string& source, LanguageModel& model, const Tokenizer& tokenizer,

@@ -141,25 +141,27 @@ struct SplitRows {
   std::vector<int64_t> start;
 };
 
-SplitRows split_rows(const VBatch& b, int64_t pad_id, torch::Device device) {
+// rows, each row's lookup and the first position whose logits the loss reads (-1: none).
+SplitRows split_rows(const std::vector<std::vector<int64_t>>& rows, const std::vector<int64_t>& lookup,
+                     const std::vector<int64_t>& first_logit, int64_t pad_id, torch::Device device) {
   SplitRows s;
-  const int64_t n_rows = b.rows.size();
+  const int64_t n_rows = rows.size();
   int64_t width_prefix = 0;
   std::vector<std::vector<int64_t>> suffixes;
   for (int64_t r = 0; r < n_rows; ++r) {
-    int64_t start = b.lookup[r];
-    if (r < static_cast<int64_t>(b.target_positions.size())) start = std::min(start, b.target_positions[r].front());
+    int64_t start = lookup[r];
+    if (first_logit[r] >= 0) start = std::min(start, first_logit[r]);
     s.start.push_back(start);
     width_prefix = std::max(width_prefix, start);
-    suffixes.emplace_back(b.rows[r].begin() + start, b.rows[r].end());
+    suffixes.emplace_back(rows[r].begin() + start, rows[r].end());
   }
   s.prefix_ids = torch::full({n_rows, width_prefix}, pad_id, torch::kLong);
   s.prefix_mask = torch::zeros({n_rows, width_prefix}, torch::kLong);
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t n = s.start[r];
     if (n == 0) continue;
-    s.prefix_ids[r].slice(0, width_prefix - n).copy_(torch::tensor(std::vector<int64_t>(b.rows[r].begin(),
-                                                                                         b.rows[r].begin() + n)));
+    s.prefix_ids[r].slice(0, width_prefix - n).copy_(torch::tensor(std::vector<int64_t>(rows[r].begin(),
+                                                                                         rows[r].begin() + n)));
     s.prefix_mask[r].slice(0, width_prefix - n).fill_(1);
   }
   s.prefix_ids = s.prefix_ids.to(device);
@@ -175,22 +177,47 @@ SplitRows split_rows(const VBatch& b, int64_t pad_id, torch::Device device) {
 TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const EditRequest& request,
                              const RomeHparams& hp, int64_t layer, Site site, const std::vector<std::string>& templates,
                              RomeResources::VPass v_pass) {
+  return std::move(optimize_targets(model, tok, std::span(&request, 1), hp, layer, site, templates, v_pass).front());
+}
+
+// Long (about 200 lines) on purpose: the optimisation's setup (rows, the pass without delta) and
+// its steps share the per-request bookkeeping; split, they would pass most of this scope around.
+std::vector<TargetResult> optimize_targets(LanguageModel& model, const Tokenizer& tok,
+                                           std::span<const EditRequest> requests, const RomeHparams& hp,
+                                           int64_t layer, Site site, const std::vector<std::string>& templates,
+                                           RomeResources::VPass v_pass) {
   if (site != Site::kMlp && site != Site::kBlock) fail("optimize_target: the site must be the MLP or the block output");
+  if (requests.empty()) return {};
   const bool at_block = site == Site::kBlock;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   double forward_seconds = 0, backward_seconds = 0;
-  VBatch b = build_v_batch(tok, request, hp, templates);
   const auto device = model.device();
-  const int64_t n_rows = b.rows.size(), n_rewrite = n_rows - 1;
-  const int64_t n_target = b.target_ids.size();
+  const int64_t n_req = requests.size();
+  // Every request's rows, one after another: its rewriting rows, then its KL row.
+  std::vector<VBatch> batches;
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<int64_t> row_lookup, row_first_logit, row_request, first_row, kl_row;
+  for (int64_t i = 0; i < n_req; ++i) {
+    batches.push_back(build_v_batch(tok, requests[i], hp, templates));
+    const VBatch& b = batches.back();
+    first_row.push_back(rows.size());
+    for (size_t r = 0; r < b.rows.size(); ++r) {
+      rows.push_back(b.rows[r]);
+      row_lookup.push_back(b.lookup[r]);
+      row_first_logit.push_back(r < b.target_positions.size() ? b.target_positions[r].front() : -1);
+      row_request.push_back(i);
+    }
+    kl_row.push_back(static_cast<int64_t>(rows.size()) - 1);
+  }
+  const int64_t n_rows = rows.size();
   const bool suffix = v_pass == RomeResources::VPass::suffix;
   // With the suffix pass every position below is relative to the row's start.
   std::vector<int64_t> offset(n_rows, 0);
   ForwardRequest base;
   KVCache prefix_cache;
   if (suffix) {
-    auto split = split_rows(b, tok.eos_id(), device);
+    auto split = split_rows(rows, row_lookup, row_first_logit, tok.eos_id(), device);
     offset = split.start;
     if (split.prefix_ids.size(1) > 0) {
       torch::NoGradGuard no_grad;
@@ -204,38 +231,50 @@ TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const E
     base.input_ids = split.suffix_ids;
     base.attention_mask = split.mask;
   } else {
-    std::tie(base.input_ids, base.attention_mask) = pad_right(b.rows, tok.eos_id(), device);
+    std::tie(base.input_ids, base.attention_mask) = pad_right(rows, tok.eos_id(), device);
   }
   std::vector<int64_t> lookup;
-  for (int64_t r = 0; r < n_rows; ++r) lookup.push_back(b.lookup[r] - offset[r]);
+  for (int64_t r = 0; r < n_rows; ++r) lookup.push_back(row_lookup[r] - offset[r]);
 
-  // Logits wanted: every target position of the rewriting rows, then the KL row at its subject.
-  std::vector<int64_t> logit_row, logit_pos, wanted;
-  for (int64_t r = 0; r < n_rewrite; ++r) {
-    for (int64_t j = 0; j < n_target; ++j) {
-      logit_row.push_back(r);
-      logit_pos.push_back(b.target_positions[r][j] - offset[r]);
-      wanted.push_back(b.target_ids[j]);
+  // Logits wanted: every target position of every request's rewriting rows (request by
+  // request), then each request's KL row at its subject.
+  std::vector<int64_t> logit_row, logit_pos, wanted, rewrite_begin, n_rewrite, n_target;
+  for (int64_t i = 0; i < n_req; ++i) {
+    const VBatch& b = batches[i];
+    rewrite_begin.push_back(logit_row.size());
+    n_rewrite.push_back(b.target_positions.size());
+    n_target.push_back(b.target_ids.size());
+    for (int64_t r = 0; r < n_rewrite[i]; ++r) {
+      const int64_t row = first_row[i] + r;
+      for (int64_t j = 0; j < n_target[i]; ++j) {
+        logit_row.push_back(row);
+        logit_pos.push_back(b.target_positions[r][j] - offset[row]);
+        wanted.push_back(b.target_ids[j]);
+      }
     }
   }
-  logit_row.push_back(n_rows - 1);
-  logit_pos.push_back(lookup.back());
+  const int64_t n_rewrite_logits = logit_row.size();
+  for (int64_t i = 0; i < n_req; ++i) {
+    logit_row.push_back(kl_row[i]);
+    logit_pos.push_back(lookup[kl_row[i]]);
+  }
   const auto wanted_t = long_tensor(wanted, device);
 
   // One pass without delta: the residual stream entering `layer` (it does not depend on delta),
-  // target_init (the MLP output at the subject token of the first prompt) and the initial KL
-  // distribution, which the reference records at step 0 where delta is still zero.
+  // target_init (the site's output at the subject token of each request's first prompt) and the
+  // initial KL distributions, which the reference records at step 0 where delta is still zero.
   base.logit_batch = long_tensor(logit_row, device);
   base.logit_position = long_tensor(logit_pos, device);
   base.capture_residual_before = layer;
   const auto rows_t = torch::arange(n_rows, torch::kLong).to(device);
   const auto lookup_t = long_tensor(lookup, device);
+  const auto row_request_t = long_tensor(row_request, device);
   if (at_block) {
-    base.capture_sites = true;  // the block's output at the first lookup: target_init
+    base.capture_sites = true;  // the block's output at the first lookups: target_init
   } else {
     base.interventions.push_back({layer, rows_t, lookup_t, false, true, {}, {}});
   }
-  torch::Tensor residual, target_init, kl_init;
+  torch::Tensor residual, target_init, kl_init;  // [N, C], [N, V]
   {
     torch::NoGradGuard no_grad;
     KVCache cache = prefix_cache;  // each pass appends its own suffix to a copy
@@ -243,9 +282,13 @@ TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const E
     auto result = model.forward(base);
     base.cache = nullptr;
     residual = result.residual_in;
-    target_init = in_math_dtype(at_block ? result.sites.block[layer][0][lookup[0]] : result.captures[0].value[0])
-                      .clone();                                        // [C]
-    kl_init = torch::log_softmax(result.logits[-1], -1).unsqueeze(0);  // [1, V]
+    std::vector<torch::Tensor> inits;
+    for (int64_t i = 0; i < n_req; ++i) {
+      const int64_t row = first_row[i];
+      inits.push_back(at_block ? result.sites.block[layer][row][lookup[row]] : result.captures[0].value[row]);
+    }
+    target_init = in_math_dtype(torch::stack(inits)).clone();
+    kl_init = torch::log_softmax(result.logits.slice(0, n_rewrite_logits), -1);
   }
   base.capture_sites = false;
   // The steps start at `layer`: the cache of the layers below is not read again.
@@ -254,7 +297,10 @@ TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const E
     prefix_cache.values[l] = torch::Tensor();
   }
 
-  auto delta = torch::zeros({model.shape().d_model}, target_init.options()).requires_grad_(true);
+  // One delta per request; Adam, the clamp and the weight decay act on each row alone, so each
+  // request's delta follows the steps it would follow alone. A request that stops early keeps the
+  // delta it had then (its row is restored after each later step).
+  auto delta = torch::zeros({n_req, model.shape().d_model}, target_init.options()).requires_grad_(true);
   torch::optim::Adam optimizer({delta}, torch::optim::AdamOptions(hp.v_lr));
   ForwardRequest step = base;
   step.capture_residual_before.reset();
@@ -271,80 +317,111 @@ TargetResult optimize_target(LanguageModel& model, const Tokenizer& tok, const E
   // The share of the full computation (every layer, every real token) that a step runs.
   const int64_t n_layer = model.shape().n_layer;
   const int64_t step_layers = v_pass == RomeResources::VPass::full ? n_layer : n_layer - layer;
-  double tokens = 0, touched = 0;
+  std::vector<double> tokens(n_req, 0), touched(n_req, 0);
   for (int64_t r = 0; r < n_rows; ++r) {
-    const auto len = static_cast<int64_t>(b.rows[r].size());
-    tokens += static_cast<double>(len * n_layer);
-    touched += static_cast<double>((len - offset[r]) * step_layers);
+    const auto len = static_cast<int64_t>(rows[r].size());
+    tokens[row_request[r]] += static_cast<double>(len * n_layer);
+    touched[row_request[r]] += static_cast<double>((len - offset[r]) * step_layers);
   }
-  const double max_norm = hp.clamp_norm_factor * target_init.norm().item<double>();
-  const double init_norm_sq = std::pow(target_init.norm().item<double>(), 2);
-  nlohmann::json losses = nlohmann::json::array();
-  bool early_stop = false;
-  for (int64_t it = 0; it < hp.v_num_grad_steps; ++it) {
+  std::vector<double> max_norm(n_req), init_norm_sq(n_req);
+  for (int64_t i = 0; i < n_req; ++i) {
+    const double norm = target_init[i].norm().item<double>();
+    max_norm[i] = hp.clamp_norm_factor * norm;
+    init_norm_sq[i] = norm * norm;
+  }
+  std::vector<nlohmann::json> losses(n_req, nlohmann::json::array());
+  std::vector<bool> early_stop(n_req, false), done(n_req, false);
+  int64_t active = n_req;
+  for (int64_t it = 0; it < hp.v_num_grad_steps && active > 0; ++it) {
     optimizer.zero_grad();
+    const auto row_delta = delta.index_select(0, row_request_t);  // [rows, C]
     if (at_block) {
-      step.patches[0].value = delta;
+      step.patches[0].value = row_delta;
     } else {
-      step.interventions[0].add_value = delta;
+      step.interventions[0].add_value = row_delta;
     }
     KVCache cache = prefix_cache;
     if (suffix) step.cache = &cache;
     auto t = Clock::now();
-    auto logits = model.forward(step).logits;  // [n_rewrite * n_target + 1, V]
+    auto logits = model.forward(step).logits;  // [rewrite logits + n_req, V]
     forward_seconds += seconds_since(t);
     auto log_probs = torch::log_softmax(logits, -1);
-    auto picked = log_probs.slice(0, 0, n_rewrite * n_target).gather(1, wanted_t.unsqueeze(1));
-    auto nll_each = -picked.view({n_rewrite, n_target}).sum(1) / static_cast<double>(n_target);
-    auto nll = nll_each.mean();
-    auto kl_log = log_probs.slice(0, n_rewrite * n_target).view({1, -1});  // [1, V]
-    // torch's kl_div(p0_log, p_log, log_target=True, reduction="batchmean"): sum p (log p - log p0).
-    auto kl = hp.kl_factor * (kl_log.exp() * (kl_log - kl_init)).sum() / 1.0;
-    auto wd = hp.v_weight_decay * delta.norm() / init_norm_sq;
-    auto loss = nll + kl + wd;
-    const double loss_value = loss.item<double>();
-    losses.push_back({{"loss", loss_value},
-                      {"nll", nll.item<double>()},
-                      {"kl", kl.item<double>()},
-                      {"weight_decay", wd.item<double>()},
-                      {"target_prob", torch::exp(-nll_each).mean().item<double>()}});
-    if (loss_value < 5e-2) {
-      early_stop = true;
-      break;
+    auto picked = log_probs.slice(0, 0, n_rewrite_logits).gather(1, wanted_t.unsqueeze(1)).squeeze(1);
+    auto kl_log = log_probs.slice(0, n_rewrite_logits);  // [N, V]
+    torch::Tensor total;
+    for (int64_t i = 0; i < n_req; ++i) {
+      if (done[i]) continue;
+      const int64_t n = n_rewrite[i] * n_target[i];
+      auto nll_each = -picked.slice(0, rewrite_begin[i], rewrite_begin[i] + n).view({n_rewrite[i], n_target[i]}).sum(1) /
+                      static_cast<double>(n_target[i]);
+      auto nll = nll_each.mean();
+      // torch's kl_div(p0_log, p_log, log_target=True, reduction="batchmean"): sum p (log p - log p0).
+      auto kl = hp.kl_factor * (kl_log[i].exp() * (kl_log[i] - kl_init[i])).sum() / 1.0;
+      auto wd = hp.v_weight_decay * delta[i].norm() / init_norm_sq[i];
+      auto loss = nll + kl + wd;
+      const double loss_value = loss.item<double>();
+      losses[i].push_back({{"loss", loss_value},
+                           {"nll", nll.item<double>()},
+                           {"kl", kl.item<double>()},
+                           {"weight_decay", wd.item<double>()},
+                           {"target_prob", torch::exp(-nll_each).mean().item<double>()}});
+      if (loss_value < 5e-2) {
+        early_stop[i] = true;
+        done[i] = true;
+      } else if (it == hp.v_num_grad_steps - 1) {
+        done[i] = true;  // the last iteration only evaluates
+      } else {
+        total = total.defined() ? total + loss : loss;
+      }
     }
-    if (it == hp.v_num_grad_steps - 1) break;  // the last iteration only evaluates
+    active = std::count(done.begin(), done.end(), false);
+    if (active == 0) break;
+    const auto kept = delta.detach().clone();
     {
       ModelClock::Scope clock;
       t = Clock::now();
-      loss.backward();
+      total.backward();
       backward_seconds += seconds_since(t);
     }
     optimizer.step();
     torch::NoGradGuard no_grad;
-    const double norm = delta.norm().item<double>();
-    if (norm > max_norm) delta.mul_(max_norm / norm);  // project into the L2 ball
+    for (int64_t i = 0; i < n_req; ++i) {
+      if (done[i]) {
+        delta[i].copy_(kept[i]);
+        continue;
+      }
+      const double norm = delta[i].norm().item<double>();
+      if (norm > max_norm[i]) delta[i].mul_(max_norm[i] / norm);  // project into the L2 ball
+    }
   }
 
-  TargetResult out;
-  out.target = (target_init + delta).detach();
-  out.target_init = target_init.detach();
-  out.diagnostics = {{"losses", losses},
-                     {"steps", losses.size()},
-                     {"early_stop", early_stop},
-                     {"delta_norm", delta.norm().item<double>()},
-                     {"target_init_norm", target_init.norm().item<double>()},
-                     {"rewriting_prompts", n_rewrite},
-                     {"target_tokens", n_target},
-                     {"prompts_retokenized_differently", b.retokenized_differently},
+  std::vector<TargetResult> out;
+  const double total_seconds = seconds_since(start);
+  const double share = 1.0 / static_cast<double>(n_req);
+  for (int64_t i = 0; i < n_req; ++i) {
+    TargetResult r;
+    r.target = (target_init[i] + delta[i]).detach();
+    r.target_init = target_init[i].detach();
+    r.diagnostics = {{"losses", losses[i]},
+                     {"steps", losses[i].size()},
+                     {"early_stop", early_stop[i]},
+                     {"delta_norm", delta[i].norm().item<double>()},
+                     {"target_init_norm", target_init[i].norm().item<double>()},
+                     {"rewriting_prompts", n_rewrite[i]},
+                     {"target_tokens", n_target[i]},
+                     {"prompts_retokenized_differently", batches[i].retokenized_differently},
                      {"v_pass", v_pass_name(v_pass)},
-                     {"step_work_fraction", touched / tokens},
+                     {"step_work_fraction", touched[i] / tokens[i]},
                      // Where the optimisation's time went: the pass without delta, then the
-                     // steps' forward and backward.
+                     // steps' forward and backward (this request's share when several ran together).
                      {"seconds",
-                      {{"prepare", prepare_seconds},
-                       {"forward", forward_seconds},
-                       {"backward", backward_seconds},
-                       {"total", seconds_since(start)}}}};
+                      {{"prepare", prepare_seconds * share},
+                       {"forward", forward_seconds * share},
+                       {"backward", backward_seconds * share},
+                       {"total", total_seconds * share}}}};
+    if (n_req > 1) r.diagnostics["optimised_with"] = n_req;
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
@@ -403,6 +480,83 @@ EditResult apply_rome(LanguageModel& model, const Tokenizer& tok, const EditRequ
   edit.diagnostics = {{"layers", per_layer}};
   edit.seconds = seconds_since(start);
   return edit;
+}
+
+std::vector<EditResult> rome_updates_independent(LanguageModel& model, const Tokenizer& tok,
+                                                 std::span<const EditRequest> requests, const RomeHparams& hp,
+                                                 const RomeResources& resources) {
+  const auto start = std::chrono::steady_clock::now();
+  if (hp.layers.size() != 1) fail("ROME's independent updates in shared batches need one layer, found {}", hp.layers.size());
+  if (resources.context_templates.empty()) fail("ROME needs context templates (at least \"{{}}\")");
+  for (const auto& r : requests) validate_edit_request(r, "edit " + r.case_id);
+  const int64_t layer = hp.layers.front();
+  model.mlp_out_weight(layer);  // checks the range
+  const int64_t n_req = requests.size();
+  const int64_t n_templates = resources.context_templates.size();
+  // u: k* (the key at the subject, averaged over the context templates), every request's
+  // templates in one readout; r-ROME's k0 and o0 are the same readout's means.
+  auto t = std::chrono::steady_clock::now();
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<int64_t> index;
+  for (const auto& r : requests) {
+    for (const auto& templ : resources.context_templates) {
+      auto located = locate_subject(tok, fill_braces(templ, r.prompt), r.subject, hp.fact_token);
+      rows.push_back(std::move(located.ids));
+      index.push_back(located.index);
+    }
+  }
+  auto readout = read_mlp_at(model, rows, index, layer, tok.eos_id());
+  const auto keys = in_math_dtype(readout.keys).view({n_req, n_templates, -1});
+  const auto values = in_math_dtype(readout.values).view({n_req, n_templates, -1});
+  auto u = keys.mean(1);  // [N, M]
+  if (hp.mom2_adjustment) {
+    auto it = resources.inverse_moment.find(layer);
+    if (it == resources.inverse_moment.end()) {
+      fail("ROME with mom2_adjustment needs second-moment statistics for layer {} (give a corpus or a statistics file)",
+           layer);
+    }
+    u = torch::matmul(u, it->second.to(u.scalar_type()).t());  // (C^-1 k*) per row
+  }
+  u = u / u.norm(2, 1, true);
+  const double u_seconds = seconds_since(t);
+  // v: the targets optimised together, then k0 and o0 (the bare prompts' readout in one batch).
+  auto targets = optimize_targets(model, tok, requests, hp, layer, Site::kMlp, resources.context_templates,
+                                  resources.v_pass);
+  torch::Tensor k0, o0;
+  if (hp.random_prefix_keys) {
+    k0 = keys.mean(1);
+    o0 = values.mean(1);
+  } else {
+    std::vector<std::vector<int64_t>> bare_rows;
+    std::vector<int64_t> bare_index;
+    for (const auto& r : requests) {
+      auto bare = locate_subject(tok, r.prompt, r.subject, hp.fact_token);
+      bare_rows.push_back(std::move(bare.ids));
+      bare_index.push_back(bare.index);
+    }
+    auto bare = read_mlp_at(model, bare_rows, bare_index, layer, tok.eos_id());
+    k0 = in_math_dtype(bare.keys);
+    o0 = in_math_dtype(bare.values);
+  }
+  std::vector<EditResult> out;
+  const double seconds = seconds_since(start) / static_cast<double>(n_req);
+  for (int64_t i = 0; i < n_req; ++i) {
+    const auto divisor = torch::dot(k0[i], u[i].to(k0.scalar_type()));
+    const auto v = (targets[i].target - o0[i]) / divisor;
+    EditResult edit;
+    edit.method = hp.random_prefix_keys ? EditMethod::r_rome : EditMethod::rome;
+    edit.rome.push_back({layer, u[i].detach().clone(), v.detach()});
+    auto diagnostics = std::move(targets[i].diagnostics);
+    diagnostics["k0_dot_u"] = divisor.item<double>();
+    diagnostics["v_norm"] = v.norm().item<double>();
+    diagnostics["layer"] = layer;
+    diagnostics["u_norm"] = u[i].norm().item<double>();
+    diagnostics["seconds"]["compute_u"] = u_seconds / static_cast<double>(n_req);
+    edit.diagnostics = {{"layers", nlohmann::json::array({std::move(diagnostics)})}};
+    edit.seconds = seconds;
+    out.push_back(std::move(edit));
+  }
+  return out;
 }
 
 }  // namespace editlab

@@ -306,6 +306,13 @@ torch::Tensor apply_mlp_interventions(int64_t layer, const torch::Tensor& key, t
       value = everywhere ? replace_value.expand_as(value).clone()
                          : value.index_put({iv.batch, iv.position}, replace_value);
     }
+    if (iv.low_rank_u.defined()) {
+      if (!everywhere) fail("a low-rank MLP update applies to every position: leave batch and position undefined");
+      const auto u = iv.low_rank_u.to(key.scalar_type());    // [B, R, M]
+      const auto v = iv.low_rank_v.to(value.scalar_type());  // [B, R, C]
+      const auto coefficients = torch::matmul(key, u.transpose(1, 2));  // [B, T, R]
+      value = value + torch::matmul(coefficients.to(value.scalar_type()), v);
+    }
   }
   return value;
 }

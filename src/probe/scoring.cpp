@@ -1,6 +1,7 @@
 #include "editlab/probe/scoring.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "editlab/util/error.h"
@@ -60,8 +61,46 @@ int64_t pad_id_of(const Tokenizer& tokenizer) {
 
 }  // namespace
 
+std::vector<MlpIntervention> RowEdits::interventions(std::span<const size_t> items, torch::Device device) const {
+  // Per layer: every row's updates at that layer, zero-padded to the most any row has.
+  std::map<int64_t, int64_t> rank;  // layer -> R
+  for (size_t item : items) {
+    const int64_t g = group.at(item);
+    if (g < 0) continue;
+    std::map<int64_t, int64_t> count;
+    for (const auto& update : groups.at(static_cast<size_t>(g))) rank[update.layer] = std::max(rank[update.layer], ++count[update.layer]);
+  }
+  std::vector<MlpIntervention> out;
+  for (const auto& [layer, r] : rank) {
+    torch::Tensor u, v;
+    const int64_t B = static_cast<int64_t>(items.size());
+    for (size_t b = 0; b < items.size(); ++b) {
+      const int64_t g = group[items[b]];
+      if (g < 0) continue;
+      int64_t k = 0;
+      for (const auto& update : groups[static_cast<size_t>(g)]) {
+        if (update.layer != layer) continue;
+        if (!u.defined()) {
+          u = torch::zeros({B, r, update.u.size(0)}, update.u.options());
+          v = torch::zeros({B, r, update.v.size(0)}, update.v.options());
+        }
+        u[static_cast<int64_t>(b)][k].copy_(update.u);
+        v[static_cast<int64_t>(b)][k].copy_(update.v);
+        ++k;
+      }
+    }
+    MlpIntervention iv;
+    iv.layer = layer;
+    iv.low_rank_u = u.to(device);
+    iv.low_rank_v = v.to(device);
+    out.push_back(std::move(iv));
+  }
+  return out;
+}
+
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
-                                       std::span<const ScoreRequest> requests, const ScoringOptions& options) {
+                                       std::span<const ScoreRequest> requests, const ScoringOptions& options,
+                                       const RowEdits* edits) {
   std::vector<TargetScore> scores(requests.size());
   std::vector<std::vector<int64_t>> rows(requests.size());
   std::vector<size_t> lengths(requests.size());
@@ -97,6 +136,7 @@ std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& to
     request.attention_mask = batch.mask;
     request.logit_batch = torch::tensor(logit_row, torch::kLong).to(model.device());
     request.logit_position = torch::tensor(logit_pos, torch::kLong).to(model.device());
+    if (edits != nullptr) request.interventions = edits->interventions(batch.items, model.device());
     auto logprobs = torch::log_softmax(model.forward(request).logits, -1);  // [N, V]
     auto wanted_t = torch::tensor(wanted, torch::kLong).to(model.device());
     auto picked = logprobs.gather(1, wanted_t.unsqueeze(1)).squeeze(1).to(torch::kCPU, torch::kDouble);
@@ -120,7 +160,8 @@ std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& to
 }
 
 torch::Tensor next_token_logprobs(LanguageModel& model, const Tokenizer& tokenizer,
-                                  std::span<const std::string> prefixes, const ScoringOptions& options) {
+                                  std::span<const std::string> prefixes, const ScoringOptions& options,
+                                  const RowEdits* edits) {
   std::vector<std::vector<int64_t>> rows;
   std::vector<size_t> lengths;
   for (const auto& prefix : prefixes) {
@@ -142,6 +183,7 @@ torch::Tensor next_token_logprobs(LanguageModel& model, const Tokenizer& tokeniz
     request.attention_mask = batch.mask;
     request.logit_batch = torch::tensor(logit_row, torch::kLong).to(model.device());
     request.logit_position = torch::tensor(logit_pos, torch::kLong).to(model.device());
+    if (edits != nullptr) request.interventions = edits->interventions(batch.items, model.device());
     auto logprobs = torch::log_softmax(model.forward(request).logits, -1).to(torch::kCPU, torch::kDouble);
     for (size_t b = 0; b < batch.items.size(); ++b) out[batch.items[b]].copy_(logprobs[b]);
   }

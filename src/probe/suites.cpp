@@ -153,6 +153,79 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   Observation o;
   o.scores = score_targets(model, tokenizer, requests_, options_.scoring);
   if (!kl_prompts_.empty()) o.next_logprobs = next_token_logprobs(model, tokenizer, kl_prompts_, options_.scoring);
+  generate_into(o, model, tokenizer, seed);
+  return o;
+}
+
+bool RecordProbes::generates() const {
+  return (options_.has(Suite::implication) && !record_.implications.empty()) ||
+         (options_.has(Suite::benchmark) && !record_.benchmark_tests.empty()) ||
+         (options_.has(Suite::fluency) && !record_.generation_prompts.empty());
+}
+
+std::vector<Observation> RecordProbes::observe_many(std::span<const RecordProbes* const> probes, LanguageModel& model,
+                                                    const Tokenizer& tokenizer, std::span<const uint64_t> seeds,
+                                                    const std::vector<std::vector<RowEdits::Update>>* edits) {
+  if (seeds.size() != probes.size() || (edits != nullptr && edits->size() != probes.size())) {
+    fail("observe_many: {} records, {} seeds, {} edits", probes.size(), seeds.size(), edits ? edits->size() : 0);
+  }
+  // Every record's scoring requests and next-token prompts in one list each, rows tagged with
+  // their record; each record keeps its own scoring options' batch size (the first's is used).
+  std::vector<ScoreRequest> requests;
+  std::vector<std::string> prompts;
+  RowEdits rows, prompt_rows;
+  std::vector<size_t> request_begin, prompt_begin;
+  for (size_t k = 0; k < probes.size(); ++k) {
+    request_begin.push_back(requests.size());
+    prompt_begin.push_back(prompts.size());
+    requests.insert(requests.end(), probes[k]->requests_.begin(), probes[k]->requests_.end());
+    prompts.insert(prompts.end(), probes[k]->kl_prompts_.begin(), probes[k]->kl_prompts_.end());
+    rows.group.resize(requests.size(), static_cast<int64_t>(k));
+    prompt_rows.group.resize(prompts.size(), static_cast<int64_t>(k));
+  }
+  request_begin.push_back(requests.size());
+  prompt_begin.push_back(prompts.size());
+  std::vector<Observation> out(probes.size());
+  if (probes.empty()) return out;
+  const ScoringOptions& scoring = probes.front()->options_.scoring;
+  if (edits != nullptr) rows.groups = prompt_rows.groups = *edits;
+  const auto scores = score_targets(model, tokenizer, requests, scoring, edits ? &rows : nullptr);
+  torch::Tensor next;
+  if (!prompts.empty()) next = next_token_logprobs(model, tokenizer, prompts, scoring, edits ? &prompt_rows : nullptr);
+  for (size_t k = 0; k < probes.size(); ++k) {
+    auto& o = out[k];
+    o.scores.assign(scores.begin() + static_cast<std::ptrdiff_t>(request_begin[k]),
+                    scores.begin() + static_cast<std::ptrdiff_t>(request_begin[k + 1]));
+    if (prompt_begin[k + 1] > prompt_begin[k]) {
+      o.next_logprobs = next.slice(0, static_cast<int64_t>(prompt_begin[k]), static_cast<int64_t>(prompt_begin[k + 1]));
+    }
+    if (!probes[k]->generates()) continue;
+    // Generation runs one record at a time: its edits written into the weights, then restored
+    // bit for bit, as the edit itself writes them (W += u v^T in the weight's dtype).
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;  // weight, its copy
+    if (edits != nullptr) {
+      torch::NoGradGuard no_grad;
+      for (const auto& update : (*edits)[k]) {
+        auto weight = model.mlp_out_weight(update.layer);
+        if (std::none_of(saved.begin(), saved.end(), [&](const auto& s) { return s.first.is_same(weight); })) {
+          saved.emplace_back(weight, weight.clone());
+        }
+        weight.add_(torch::outer(update.u.to(weight.scalar_type()), update.v.to(weight.scalar_type())));
+      }
+    }
+    struct Restore {
+      std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved;
+      ~Restore() {
+        torch::NoGradGuard no_grad;
+        for (auto& [weight, copy] : saved) weight.copy_(copy);
+      }
+    } restore{saved};
+    probes[k]->generate_into(o, model, tokenizer, seeds[k]);
+  }
+  return out;
+}
+
+void RecordProbes::generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const {
   if (options_.has(Suite::implication)) {
     GenerateOptions g;
     g.num_beams = options_.beams;
@@ -192,7 +265,6 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
       o.samples.push_back(std::move(text));
     }
   }
-  return o;
 }
 
 // Long (about 110 lines) on purpose: one block per suite, in the order the plan laid out the

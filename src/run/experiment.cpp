@@ -95,7 +95,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
   c.base = base;
   Fields f(j, source,
            {"model", "method", "hparams", "dataset", "select", "suites", "loud_templates", "generation", "fluency",
-            "rome", "seed", "threads", "dtype", "device", "bootstrap", "sequential", "edit_batch", "details", "out"});
+            "rome", "seed", "threads", "dtype", "device", "bootstrap", "sequential", "edit_batch", "record_batch", "details", "out"});
   const auto model = f.string("model");
   if (!model) fail("{}: field \"model\" is required (a Hugging Face GPT-2 directory)", source);
   c.model = resolve(base, *model);
@@ -186,6 +186,7 @@ ExperimentConfig ExperimentConfig::from_json(const Json& j, const std::string& s
       fail("{}: a sequential run needs an edit method (method is \"none\")", f.name("sequential"));
   }
   c.edit_batch = f.integer("edit_batch", 1, INT64_MAX).value_or(1);
+  c.record_batch = f.integer("record_batch", 1, 1 << 20).value_or(c.record_batch);
   if (c.edit_batch > 1 && !c.method) fail("{}: edit_batch needs an edit method (method is \"none\")", f.name("edit_batch"));
   c.out = resolve(base, f.string("out").value_or("out/run"));
   return c;

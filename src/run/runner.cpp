@@ -173,6 +173,222 @@ struct UndoGuard {
   }
 };
 
+struct Slot {
+  int64_t index = 0;
+  bool wanted = false;  // not yet in the journal
+  nlohmann::json result;
+  std::optional<ProbeRecord> record;
+  std::optional<RecordProbes> probes;
+  Observation before;
+  uint64_t seed = 0;
+  double edit_seconds = 0, probe_seconds = 0;
+  std::optional<double> other_seconds;  // a group's share; else the record's own wall time less the rest
+  Clock::time_point start;
+};
+
+// Records probed together: the independent loop with edit_batch 1 and record_batch > 1.
+bool records_probed_together(const ExperimentConfig& config) {
+  return !config.sequential && config.edit_batch <= 1 && config.record_batch > 1;
+}
+
+// Consecutive selected records handled together: an edit batch, or a group probed together.
+// Shards take whole groups, and a resumed run forms the same groups, so the floating-point
+// rounding of the shared batches is the same whichever way the run is cut.
+int64_t group_size(const ExperimentConfig& config) {
+  return records_probed_together(config) ? config.record_batch : std::max<int64_t>(1, config.edit_batch);
+}
+
+// The rank-one updates of a ROME / r-ROME edit ({layer, u, v} per layer); nullopt for the edits
+// that are not only those (FT, MEMIT, editing at inference), which must be probed on the model.
+std::optional<std::vector<RowEdits::Update>> rank_one_updates(const std::vector<EditResult>& edits) {
+  std::vector<RowEdits::Update> out;
+  for (const auto& e : edits) {
+    if ((e.method != EditMethod::rome && e.method != EditMethod::r_rome) || e.rome.size() != e.changes.size() ||
+        e.on_undo) {
+      return std::nullopt;
+    }
+    for (const auto& r : e.rome) out.push_back({r.layer, r.u, r.v});
+  }
+  return out;
+}
+
+// One group of records probed together. Every record of the group is parsed, probed and edited,
+// also those a resumed run has journaled already (they are computed again, not journaled), so
+// that the shared batches are the same as in an uninterrupted run. The unedited observations of
+// the whole group go through shared batches; then each record is edited and undone at once, its
+// rank-one update kept, and all the updates are probed together, each on its own rows. A record
+// whose edit is not rank-one is probed alone on the edited model before its undo. If a shared
+// batch fails (one record's prompt too long, say), its records are probed one at a time so that
+// only the guilty one fails.
+void probe_record_group(const run_detail::LoopContext& ctx, std::vector<Slot>& slots) {
+  using namespace run_detail;
+  // Each record's "other" seconds: its share of the group's time that is neither edit nor probe.
+  struct OtherShare {
+    std::vector<Slot>& slots;
+    Clock::time_point start = Clock::now();
+    ~OtherShare() {
+      double rest = seconds_since(start);
+      for (const auto& s : slots) rest -= s.edit_seconds + s.probe_seconds;
+      for (auto& s : slots) s.other_seconds = std::max(0.0, rest) / static_cast<double>(slots.size());
+    }
+  } other_share{slots};
+  const auto& config = ctx.config;
+  auto& model = *ctx.model.model;
+  auto& tokenizer = *ctx.model.tokenizer;
+  std::vector<Slot*> live;
+  for (auto& s : slots) {
+    s.start = Clock::now();
+    s.result = {{"index", s.index}, {"case_id", case_id_of(ctx.dataset[s.index], s.index)}};
+    try {
+      s.record = parse_record(ctx, s.index);
+      s.probes.emplace(*s.record, config.suites);
+      s.seed = record_seed(config, s.index);
+      live.push_back(&s);
+    } catch (const std::exception& e) {
+      mark_failed(s.result, e);
+      s.probes.reset();
+    }
+  }
+  // observe for `group` (each with its updates, or none), shared or, if that fails, one by one.
+  auto observe_group = [&](const std::vector<Slot*>& group, const std::vector<std::vector<RowEdits::Update>>* updates,
+                           std::vector<Observation>& out) -> std::vector<bool> {
+    std::vector<const RecordProbes*> probes;
+    std::vector<uint64_t> seeds;
+    for (auto* s : group) {
+      probes.push_back(&*s->probes);
+      seeds.push_back(s->seed);
+    }
+    const auto t = Clock::now();
+    std::vector<bool> ok(group.size(), true);
+    try {
+      out = RecordProbes::observe_many(probes, model, tokenizer, seeds, updates);
+    } catch (const std::exception&) {
+      out.assign(group.size(), Observation{});
+      for (size_t k = 0; k < group.size(); ++k) {
+        try {
+          const std::vector<const RecordProbes*> one = {probes[k]};
+          const std::vector<uint64_t> one_seed = {seeds[k]};
+          std::vector<std::vector<RowEdits::Update>> one_update;
+          if (updates) one_update = {(*updates)[k]};
+          out[k] = RecordProbes::observe_many(one, model, tokenizer, one_seed, updates ? &one_update : nullptr).at(0);
+        } catch (const std::exception& e) {
+          mark_failed(group[k]->result, e);
+          ok[k] = false;
+        }
+      }
+    }
+    const double share = seconds_since(t) / static_cast<double>(std::max<size_t>(1, group.size()));
+    for (auto* s : group) s->probe_seconds += share;
+    return ok;
+  };
+  auto finish = [&](Slot& s, const Observation& after, const std::vector<EditResult>* edits) {
+    try {
+      auto metrics = s.probes->metrics(s.before, after);
+      s.result["status"] = "ok";
+      s.result["metrics"] = std::move(metrics["metrics"]);
+      s.result["details"] = std::move(metrics["details"]);
+      if (edits != nullptr) {
+        BatchEdits one;
+        for (const auto& e : *edits) one.all.push_back(e);
+        one.of_record.emplace_back(0, one.all.size());
+        auto details = one.details_of(0, *s.record);
+        if (details.contains("edits")) {
+          s.result["details"]["edits"] = std::move(details["edits"]);
+          details.erase("edits");
+        }
+        if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
+      }
+    } catch (const std::exception& e) {
+      mark_failed(s.result, e);
+    }
+  };
+
+  std::vector<Observation> befores;
+  const auto seen = observe_group(live, nullptr, befores);
+  std::vector<Slot*> probed;
+  for (size_t k = 0; k < live.size(); ++k) {
+    if (!seen[k]) continue;
+    live[k]->before = std::move(befores[k]);
+    probed.push_back(live[k]);
+  }
+  if (!ctx.editor) {
+    for (auto* s : probed) finish(*s, s->before, nullptr);
+    return;
+  }
+  std::vector<Slot*> rank_one;
+  std::vector<std::vector<RowEdits::Update>> updates;
+  std::vector<std::vector<EditResult>> kept;
+  // The records of one request, edited together where the method allows (ROME's v optimisations
+  // in shared batches, nothing written); if that fails, record by record below, so that only the
+  // guilty record fails.
+  std::vector<Slot*> rest;
+  {
+    std::vector<Slot*> single;
+    std::vector<EditRequest> requests;
+    for (auto* s : probed) {
+      if (s->record->requests.size() == 1) {
+        single.push_back(s);
+        requests.push_back(s->record->requests.front());
+      } else {
+        rest.push_back(s);
+      }
+    }
+    std::optional<std::vector<EditResult>> together;
+    const auto t = Clock::now();
+    if (!single.empty()) {
+      try {
+        together = ctx.editor->updates_independent(requests);
+      } catch (const std::exception&) {
+        together.reset();
+      }
+    }
+    if (together && together->size() == single.size()) {
+      const double share = seconds_since(t) / static_cast<double>(single.size());
+      for (size_t k = 0; k < single.size(); ++k) {
+        auto& result = (*together)[k];
+        std::vector<RowEdits::Update> u;
+        for (const auto& r : result.rome) u.push_back({r.layer, r.u, r.v});
+        single[k]->edit_seconds = share;
+        rank_one.push_back(single[k]);
+        updates.push_back(std::move(u));
+        kept.push_back({std::move(result)});
+      }
+    } else {
+      rest.insert(rest.begin(), single.begin(), single.end());
+    }
+  }
+  // The others edited and undone one at a time; a rank-one update is kept for the shared probes.
+  for (auto* s : rest) {
+    std::vector<EditResult> edits;
+    UndoGuard guard{edits};
+    const auto t = Clock::now();
+    try {
+      edits = ctx.editor->apply(s->record->requests);
+    } catch (const std::exception& e) {
+      s->edit_seconds = seconds_since(t);
+      mark_failed(s->result, e);
+      continue;
+    }
+    s->edit_seconds = seconds_since(t);
+    if (auto u = rank_one_updates(edits)) {
+      rank_one.push_back(s);
+      updates.push_back(std::move(*u));
+      for (auto it = edits.rbegin(); it != edits.rend(); ++it) undo(*it);
+      kept.push_back(std::move(edits));
+      edits.clear();
+    } else {
+      // Probed alone on the edited model, then undone by the guard.
+      std::vector<Observation> after;
+      if (observe_group({s}, nullptr, after).at(0)) finish(*s, after[0], &edits);
+    }
+  }
+  std::vector<Observation> afters;
+  const auto measured = observe_group(rank_one, &updates, afters);
+  for (size_t k = 0; k < rank_one.size(); ++k) {
+    if (measured[k]) finish(*rank_one[k], afters[k], &kept[k]);
+  }
+}
+
 // The independent loop: per edit batch (one record unless edit_batch says more), probe the
 // unedited model, apply the batch's edits, probe, undo; each record's result appended to the
 // journal as its batch is finished. Batches are consecutive runs of edit_batch records of
@@ -192,18 +408,8 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
     failed += r.value("status", "") != "ok";
   }
   const std::set<int64_t> pending(todo.begin(), todo.end());
-  const auto batch_size = static_cast<size_t>(std::max<int64_t>(1, config.edit_batch));
-  struct Slot {
-    int64_t index = 0;
-    bool wanted = false;  // not yet in the journal
-    nlohmann::json result;
-    std::optional<ProbeRecord> record;
-    std::optional<RecordProbes> probes;
-    Observation before;
-    uint64_t seed = 0;
-    double edit_seconds = 0, probe_seconds = 0;
-    Clock::time_point start;
-  };
+  const bool record_groups = records_probed_together(config);
+  const auto batch_size = static_cast<size_t>(group_size(config));
   Progress progress(label, static_cast<int64_t>(todo.size()), "records");
   for (size_t b = 0; b < assigned.size(); b += batch_size) {
     std::vector<Slot> slots;
@@ -218,74 +424,78 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
       out.interrupted = true;
       break;
     }
-    // Parse every record of the batch (the batch edits them all); probe the wanted ones unedited.
-    std::vector<const ProbeRecord*> editable;
-    std::vector<size_t> editable_slot;
-    for (size_t k = 0; k < slots.size(); ++k) {
-      auto& s = slots[k];
-      s.start = Clock::now();
-      s.result = {{"index", s.index}, {"case_id", case_id_of(ctx.dataset[s.index], s.index)}};
-      try {
-        s.record = parse_record(ctx, s.index);
-        if (s.wanted) {
-          s.probes.emplace(*s.record, config.suites);
-          s.seed = record_seed(config, s.index);
-          const auto t = Clock::now();
-          s.before = s.probes->observe(model, tokenizer, s.seed);
-          s.probe_seconds += seconds_since(t);
-        }
-      } catch (const std::exception& e) {
-        mark_failed(s.result, e);
-        s.probes.reset();
-      }
-      if (s.record) {
-        editable.push_back(&*s.record);
-        editable_slot.push_back(k);
-      }
-    }
-    {
-      BatchEdits edits;
-      UndoGuard guard{edits.all};
-      bool edit_failed = false;
-      if (ctx.editor && !editable.empty()) {
-        const auto t = Clock::now();
+    if (record_groups) {
+      probe_record_group(ctx, slots);
+    } else {
+      // Parse every record of the batch (the batch edits them all); probe the wanted ones unedited.
+      std::vector<const ProbeRecord*> editable;
+      std::vector<size_t> editable_slot;
+      for (size_t k = 0; k < slots.size(); ++k) {
+        auto& s = slots[k];
+        s.start = Clock::now();
+        s.result = {{"index", s.index}, {"case_id", case_id_of(ctx.dataset[s.index], s.index)}};
         try {
-          edits = apply_batch(*ctx.editor, editable);
-        } catch (const std::exception& e) {
-          edit_failed = true;
-          for (auto& s : slots) {
-            if (s.wanted && s.probes) mark_failed(s.result, e);
-          }
-        }
-        const double seconds = seconds_since(t) / static_cast<double>(editable.size());
-        for (size_t k : editable_slot) slots[k].edit_seconds = seconds;
-      }
-      for (size_t e = 0; e < editable.size() && !edit_failed; ++e) {
-        auto& s = slots[editable_slot[e]];
-        if (!s.wanted || !s.probes) continue;
-        try {
-          nlohmann::json metrics;
-          if (ctx.editor) {
+          s.record = parse_record(ctx, s.index);
+          if (s.wanted) {
+            s.probes.emplace(*s.record, config.suites);
+            s.seed = record_seed(config, s.index);
             const auto t = Clock::now();
-            const auto after = s.probes->observe(model, tokenizer, s.seed);
+            s.before = s.probes->observe(model, tokenizer, s.seed);
             s.probe_seconds += seconds_since(t);
-            metrics = s.probes->metrics(s.before, after);
-          } else {
-            metrics = s.probes->metrics(s.before, s.before);
           }
-          s.result["status"] = "ok";
-          s.result["metrics"] = std::move(metrics["metrics"]);
-          s.result["details"] = std::move(metrics["details"]);
-          if (ctx.editor) {
-            auto details = edits.details_of(e, *s.record);
-            if (details.contains("edits")) {
-              s.result["details"]["edits"] = std::move(details["edits"]);
-              details.erase("edits");
+        } catch (const std::exception& e) {
+          mark_failed(s.result, e);
+          s.probes.reset();
+        }
+        if (s.record) {
+          editable.push_back(&*s.record);
+          editable_slot.push_back(k);
+        }
+      }
+      {
+        BatchEdits edits;
+        UndoGuard guard{edits.all};
+        bool edit_failed = false;
+        if (ctx.editor && !editable.empty()) {
+          const auto t = Clock::now();
+          try {
+            edits = apply_batch(*ctx.editor, editable);
+          } catch (const std::exception& e) {
+            edit_failed = true;
+            for (auto& s : slots) {
+              if (s.wanted && s.probes) mark_failed(s.result, e);
             }
-            if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
           }
-        } catch (const std::exception& ex) {
-          mark_failed(s.result, ex);
+          const double seconds = seconds_since(t) / static_cast<double>(editable.size());
+          for (size_t k : editable_slot) slots[k].edit_seconds = seconds;
+        }
+        for (size_t e = 0; e < editable.size() && !edit_failed; ++e) {
+          auto& s = slots[editable_slot[e]];
+          if (!s.wanted || !s.probes) continue;
+          try {
+            nlohmann::json metrics;
+            if (ctx.editor) {
+              const auto t = Clock::now();
+              const auto after = s.probes->observe(model, tokenizer, s.seed);
+              s.probe_seconds += seconds_since(t);
+              metrics = s.probes->metrics(s.before, after);
+            } else {
+              metrics = s.probes->metrics(s.before, s.before);
+            }
+            s.result["status"] = "ok";
+            s.result["metrics"] = std::move(metrics["metrics"]);
+            s.result["details"] = std::move(metrics["details"]);
+            if (ctx.editor) {
+              auto details = edits.details_of(e, *s.record);
+              if (details.contains("edits")) {
+                s.result["details"]["edits"] = std::move(details["edits"]);
+                details.erase("edits");
+              }
+              if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
+            }
+          } catch (const std::exception& ex) {
+            mark_failed(s.result, ex);
+          }
         }
       }
     }
@@ -297,9 +507,10 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
                    s.result["error"].get<std::string>());
       }
       const double total = seconds_since(s.start);
-      s.result["seconds"] = {{"edit", s.edit_seconds},
-                             {"probe", s.probe_seconds},
-                             {"other", std::max(0.0, total - s.edit_seconds - s.probe_seconds)}};
+      s.result["seconds"] = {
+          {"edit", s.edit_seconds},
+          {"probe", s.probe_seconds},
+          {"other", s.other_seconds.value_or(std::max(0.0, total - s.edit_seconds - s.probe_seconds))}};
       journal.append(s.result);
       means.add(s.result);
       journal.records().push_back(std::move(s.result));
@@ -439,9 +650,9 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   const auto selected = select_records(config, dataset);
   std::vector<int64_t> assigned;
   const Shard shard = options.shard.value_or(Shard{});
-  // Shards take whole edit batches (consecutive runs of edit_batch selected records) in turn.
+  // Shards take whole groups (edit batches, or records probed together) in turn.
   for (size_t p = 0; p < selected.size(); ++p) {
-    const auto batch = static_cast<int64_t>(p) / std::max<int64_t>(1, config.edit_batch);
+    const auto batch = static_cast<int64_t>(p) / group_size(config);
     if (batch % shard.count == shard.index - 1) assigned.push_back(selected[p]);
   }
 
@@ -505,7 +716,10 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
                      {"n_layer", model.config.n_layer},
                      {"n_embd", model.config.n_embd},
                      {"vocab_size", model.config.vocab_size}};
-  report["hparams"] = editor ? editor->hparams() : hparams_json;
+  // A resumed run with nothing left to edit makes no editor; its report holds the same hparams.
+  report["hparams"] = editor            ? editor->hparams()
+                      : config.method ? normalized_hparams(*config.method, hparams_json, config.hparams.string())
+                                      : hparams_json;
   report["dataset"] = {{"path", config.dataset.string()}, {"hash", dataset_hash}, {"records", dataset.size()}};
   report["selection"] = {{"total", selected.size()}, {"indices", assigned}};
   report["shard"] = report::shard_json(options.shard);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,19 @@ class Editor {
   virtual nlohmann::json setup_seconds() const { return nlohmann::json::object(); }
   // ROME: the context templates in use (to save them for an exact rerun); others: none.
   virtual const std::vector<std::string>* context_templates() const { return nullptr; }
+  // Each request's edit computed on the model as it is, as if it were the only one, and none
+  // applied (an independent run's records, probed together): one result per request holding its
+  // rank-one `rome` update and diagnostics, no weight change. nullopt where the method has no
+  // such form (FT, MEMIT, ROME over several layers, editing at inference).
+  virtual std::optional<std::vector<EditResult>> updates_independent(std::span<const EditRequest> requests) {
+    (void)requests;
+    return std::nullopt;
+  }
 };
+
+// The hyperparameters as an editor of `method` would use them (Editor::hparams), without making one
+// (which may compute statistics): for a report whose run had nothing left to edit.
+nlohmann::json normalized_hparams(EditMethod method, const nlohmann::json& hparams_json, const std::string& source);
 
 // hparams_json: the file's contents, `source` names it in errors.
 // The model and tokenizer must outlive the editor.

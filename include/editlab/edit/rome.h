@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,13 @@ TargetResult optimize_target(LanguageModel& model, const Tokenizer& tokenizer, c
                              const RomeHparams& hparams, int64_t layer, Site site,
                              const std::vector<std::string>& templates,
                              RomeResources::VPass v_pass = RomeResources::VPass::suffix);
+// The same for several requests at once, each as if alone (its own delta, Adam state, clamp, weight
+// decay and early stop; its rows in shared forward passes): the model must be the same for all
+// (an independent run's records, not a sequence of edits).
+std::vector<TargetResult> optimize_targets(LanguageModel& model, const Tokenizer& tokenizer,
+                                           std::span<const EditRequest> requests, const RomeHparams& hparams,
+                                           int64_t layer, Site site, const std::vector<std::string>& templates,
+                                           RomeResources::VPass v_pass = RomeResources::VPass::suffix);
 
 torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
                         const RomeHparams& hparams, int64_t layer, const RomeResources& resources);
@@ -72,6 +80,14 @@ VResult compute_v(LanguageModel& model, const Tokenizer& tokenizer, const EditRe
 // Applies one request (every layer of hparams.layers, in order); the model stays edited.
 EditResult apply_rome(LanguageModel& model, const Tokenizer& tokenizer, const EditRequest& request,
                       const RomeHparams& hparams, const RomeResources& resources);
+
+// ROME's updates for several requests, each computed on the model as it is, as if it were the only
+// edit (an independent run's records), in shared batches: u from one readout of every request's
+// templates, v from optimize_targets. Nothing is written: each result holds its `rome` update
+// (apply it as W += u v^T) and its diagnostics, and no weight change. One layer only.
+std::vector<EditResult> rome_updates_independent(LanguageModel& model, const Tokenizer& tokenizer,
+                                                 std::span<const EditRequest> requests, const RomeHparams& hparams,
+                                                 const RomeResources& resources);
 
 // "suffix", "from_layer" or "full" (reports and diagnostics).
 const char* v_pass_name(RomeResources::VPass pass);

@@ -35,6 +35,12 @@ struct MlpIntervention {
   bool capture_value = false;   // the value *before* add_value / replace_value
   torch::Tensor add_value;      // [P, C] or [C]: added to the value (autograd flows through)
   torch::Tensor replace_value;  // [P, C]: replaces the value
+  // A low-rank update of the MLP's output projection per batch row, without writing the weight:
+  // row b's value gains sum_r (key[b, t] . low_rank_u[b, r]) low_rank_v[b, r] at every position t,
+  // as if the weight had gained sum_r u[b, r] v[b, r]^T for that row alone (ROME's edits of many
+  // records probed in one batch). u [B, R, M], v [B, R, C] (a leading 1 broadcasts over the
+  // batch); only with `batch` and `position` undefined. Applied after add_value / replace_value.
+  torch::Tensor low_rank_u, low_rank_v;
 };
 
 // Activation patching (causal tracing): the output of a block's attention (GPT-2: attn.c_proj,

@@ -71,6 +71,15 @@ class RecordProbes {
   // `seed` drives the fluency samples (use the same seed before and after an edit).
   Observation observe(LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const;
 
+  // The observations of several records at once, their prompts scored in shared batches (what
+  // observe gives each, within float rounding): `edits` (null: none) holds each record's rank-one
+  // edits, applied to its own rows only (RowEdits), so that records edited independently are
+  // probed together without their edits meeting. Generations run per record, its edits written
+  // into the weights and restored bit for bit.
+  static std::vector<Observation> observe_many(std::span<const RecordProbes* const> probes, LanguageModel& model,
+                                               const Tokenizer& tokenizer, std::span<const uint64_t> seeds,
+                                               const std::vector<std::vector<RowEdits::Update>>* edits = nullptr);
+
   // {"metrics": {name: [values...]}, "details": {...}}.
   nlohmann::json metrics(const Observation& before, const Observation& after) const;
 
@@ -85,6 +94,9 @@ class RecordProbes {
     size_t first = 0, count = 0;  // range in requests_
   };
   Group add(const std::vector<std::string>& prompts, const std::vector<std::string>& targets);
+  // The beam searches and samples of observe (implications, benchmark tests, fluency).
+  void generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const;
+  bool generates() const;
 
   ProbeRecord record_;
   SuiteOptions options_;

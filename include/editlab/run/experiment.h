@@ -29,6 +29,7 @@
 //                                                  for the batch at once; ROME, r-ROME and FT apply
 //                                                  the batch's records one after another; then every
 //                                                  record of the batch is probed (changes results)
+//    "record_batch": 16,                           records probed together (see record_batch below)
 //    "details": false,                             keep every probe's p(target_new), p(target_true)
 //                                                  before and after in the records (--details)
 //    "out": "out/run"}                             output directory (--out overrides)
@@ -75,6 +76,12 @@ struct ExperimentConfig {
   report::BootstrapOptions bootstrap;
   std::optional<SequentialOptions> sequential;
   int64_t edit_batch = 1;  // records per edit batch
+  // Records probed together (independent runs with edit_batch 1; sequential runs' probes): their
+  // prompts share forward batches, each ROME / r-ROME record's edit applied to its own rows as a
+  // rank-one update (RecordProbes::observe_many); the other methods' edits are probed one record
+  // at a time. Results equal the one-at-a-time run's within float rounding.
+  int64_t record_batch = kDefaultRecordBatch;
+  static constexpr int64_t kDefaultRecordBatch = 16;
   // ROME's resources.
   std::filesystem::path stats, stats_corpus, context_templates, cache_dir;
   std::optional<int64_t> samples;
