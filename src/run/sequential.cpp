@@ -6,6 +6,8 @@
 // it) would hide the drift that sequential editing causes in locality (NKL, loud facts); editlab
 // never does that.
 #include <fstream>
+#include <map>
+#include <optional>
 #include <memory>
 
 #include "editlab/probe/suites.h"
@@ -34,6 +36,34 @@ struct Item {
   int64_t measured_after = 0;  // the number of edits in the model when its metrics were taken
 };
 
+// The items' observations on the model as it is, in shared batches (RecordProbes::observe_many);
+// if that fails, one by one, so that only the failing record's is missing (its result marked
+// failed with the error).
+std::vector<std::optional<Observation>> observe_items(const std::vector<Item*>& group, LanguageModel& model,
+                                                      const Tokenizer& tokenizer) {
+  std::vector<std::optional<Observation>> out(group.size());
+  std::vector<const RecordProbes*> probes;
+  std::vector<uint64_t> seeds;
+  for (auto* it : group) {
+    probes.push_back(it->probes.get());
+    seeds.push_back(it->seed);
+  }
+  try {
+    auto observations = RecordProbes::observe_many(probes, model, tokenizer, seeds);
+    for (size_t k = 0; k < group.size(); ++k) out[k] = std::move(observations[k]);
+    return out;
+  } catch (const std::exception&) {
+  }
+  for (size_t k = 0; k < group.size(); ++k) {
+    try {
+      out[k] = group[k]->probes->observe(model, tokenizer, group[k]->seed);
+    } catch (const std::exception& e) {
+      mark_failed(group[k]->result, e);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // Long (about 130 lines) on purpose: its three phases (baseline, edits, measurement steps) share
@@ -50,30 +80,46 @@ LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& or
   std::ofstream steps_file(steps_path, std::ios::trunc);
   if (!steps_file) fail("{}: cannot write", steps_path.string());
 
-  // 1. The baseline: every record's probes on the unedited model.
+  // 1. The baseline: every record's probes on the unedited model, record_batch records at a time.
   std::vector<Item> items;
   {
     Progress progress("sequential: baseline", static_cast<int64_t>(order.size()), "records");
-    for (int64_t index : order) {
+    const auto group = static_cast<size_t>(std::max<int64_t>(1, config.record_batch));
+    for (size_t b = 0; b < order.size(); b += group) {
       if (ctx.stop_requested()) {
         out.interrupted = true;
         return out;
       }
-      Item it;
-      it.index = index;
-      it.result = {{"index", index}, {"case_id", case_id_of(ctx.dataset[index], index)}};
-      try {
-        it.record = parse_record(ctx, index);
-        it.probes = std::make_unique<RecordProbes>(*it.record, config.suites);
-        it.seed = record_seed(config, index);
-        const auto t = Clock::now();
-        it.baseline = it.probes->observe(model, tokenizer, it.seed);
-        it.probe_seconds += seconds_since(t);
-      } catch (const std::exception& e) {
-        mark_failed(it.result, e);
-        it.probes.reset();
+      const size_t first = items.size();
+      for (size_t p = b; p < std::min(order.size(), b + group); ++p) {
+        Item it;
+        it.index = order[p];
+        it.result = {{"index", it.index}, {"case_id", case_id_of(ctx.dataset[it.index], it.index)}};
+        try {
+          it.record = parse_record(ctx, it.index);
+          it.probes = std::make_unique<RecordProbes>(*it.record, config.suites);
+          it.seed = record_seed(config, it.index);
+        } catch (const std::exception& e) {
+          mark_failed(it.result, e);
+          it.probes.reset();
+        }
+        items.push_back(std::move(it));
       }
-      items.push_back(std::move(it));
+      std::vector<Item*> group_items;
+      for (size_t k = first; k < items.size(); ++k) {
+        if (items[k].probes) group_items.push_back(&items[k]);
+      }
+      const auto t = Clock::now();
+      auto observations = observe_items(group_items, model, tokenizer);
+      const double share = seconds_since(t) / static_cast<double>(std::max<size_t>(1, group_items.size()));
+      for (size_t k = 0; k < group_items.size(); ++k) {
+        group_items[k]->probe_seconds += share;
+        if (observations[k]) {
+          group_items[k]->baseline = std::move(*observations[k]);
+        } else {
+          group_items[k]->probes.reset();
+        }
+      }
       progress.update(static_cast<int64_t>(items.size()));
     }
     progress.finish();
@@ -87,12 +133,25 @@ LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& or
   for (const auto& it : items) failed += it.result.value("status", "") == "failed";
   auto measure = [&](int64_t edits) {
     std::vector<nlohmann::json> all, first;
+    // Every edited record probed on the model as it now is, record_batch records at a time.
+    std::map<size_t, std::optional<Observation>> afters;
+    const auto group = static_cast<size_t>(std::max<int64_t>(1, config.record_batch));
+    for (size_t b = 0; b < edited.size(); b += group) {
+      std::vector<Item*> group_items;
+      for (size_t p = b; p < std::min(edited.size(), b + group); ++p) group_items.push_back(&items[edited[p]]);
+      const auto t = Clock::now();
+      auto observations = observe_items(group_items, model, tokenizer);
+      const double share = seconds_since(t) / static_cast<double>(group_items.size());
+      for (size_t p = 0; p < group_items.size(); ++p) {
+        group_items[p]->probe_seconds += share;
+        afters[edited[b + p]] = std::move(observations[p]);
+      }
+    }
     for (size_t k : edited) {
       auto& it = items[k];
-      const auto t = Clock::now();
       try {
-        const auto after = it.probes->observe(model, tokenizer, it.seed);
-        auto metrics = it.probes->metrics(it.baseline, after);
+        if (!afters[k]) throw Error(it.result.value("error", "the probes failed"));
+        auto metrics = it.probes->metrics(it.baseline, *afters[k]);
         it.result["status"] = "ok";
         it.result["metrics"] = std::move(metrics["metrics"]);
         it.result["details"] = std::move(metrics["details"]);
@@ -101,7 +160,6 @@ LoopResult run_sequential(const LoopContext& ctx, const std::vector<int64_t>& or
       } catch (const std::exception& e) {
         mark_failed(it.result, e);
       }
-      it.probe_seconds += seconds_since(t);
       if (it.measured_after == 0 && it.result.value("status", "") == "ok") {
         // The other protocol the field reports: each record scored at the first step after its own
         // edit (with every == edit_batch: right after its batch), against the same baseline.
