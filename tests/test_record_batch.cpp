@@ -5,6 +5,7 @@
 
 #include "editlab/edit/editor.h"
 #include "editlab/edit/rome_setup.h"
+#include "editlab/model/generate.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/probe/suites.h"
 #include "support.h"
@@ -108,4 +109,62 @@ TEST_CASE("observe_many with each record's rank-one edit equals observe on the e
       moved = std::max(moved, std::abs(after_many[k].scores[i].nll - before_many[k].scores[i].nll));
   }
   CHECK(moved > 1e-2);
+}
+
+TEST_CASE("generate_many: several prompts' beam searches in one batch equal each alone, edits per prompt",
+          "[record_batch]") {
+  auto loaded = load_model(test::fixture_model_dir(), {torch::kFloat64, torch::kCPU});
+  auto& model = *loaded.model;
+  auto& tok = *loaded.tokenizer;
+  const std::vector<std::string> texts = {"The Eiffel Tower is in the country of", "Hello", "Barack Obama was born in",
+                                          "The capital of the United Kingdom, a large country, is"};
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<int64_t> lengths;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    prompts.push_back(tok.encode_prompt(texts[i]));
+    lengths.push_back(static_cast<int64_t>(prompts.back().size()) + 4 + static_cast<int64_t>(i) * 3);
+  }
+  GenerateOptions options;
+  options.num_beams = 5;
+  options.eos_token_id = tok.eos_id();
+  const auto many = generate_many(model, prompts, lengths, options);
+  REQUIRE(many.size() == prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GenerateOptions one = options;
+    one.max_length = lengths[i];
+    const auto alone = generate(model, prompts[i], one);
+    INFO(texts[i]);
+    CHECK(many[i].ids == alone.ids);
+    CHECK(many[i].score == Approx(alone.score).margin(1e-9));
+  }
+  // With a rank-one edit on prompt 0's and prompt 2's rows: what generate gives on the model
+  // with that edit written into the weight.
+  auto weight = model.mlp_out_weight(1);
+  torch::manual_seed(7);
+  const auto u = torch::randn({weight.size(0)}, torch::kFloat64);
+  const auto v = torch::randn({weight.size(1)}, torch::kFloat64) * 0.5;
+  RowEdits edits;
+  edits.groups = {{{1, u, v}}};
+  edits.group = {0, -1, 0, -1};
+  const auto edited_many = generate_many(model, prompts, lengths, options, &edits);
+  const auto saved = weight.clone();
+  {
+    torch::NoGradGuard no_grad;
+    weight.add_(torch::outer(u, v));
+  }
+  bool changed = false;
+  for (size_t i : {0u, 2u}) {
+    GenerateOptions one = options;
+    one.max_length = lengths[i];
+    const auto alone = generate(model, prompts[i], one);
+    CHECK(edited_many[i].ids == alone.ids);
+    changed = changed || edited_many[i].ids != many[i].ids;
+  }
+  {
+    torch::NoGradGuard no_grad;
+    weight.copy_(saved);
+  }
+  CHECK(edited_many[1].ids == many[1].ids);  // unedited rows as before
+  CHECK(edited_many[3].ids == many[3].ids);
+  CHECK(changed);  // the edit changed some generation
 }

@@ -520,8 +520,25 @@ std::vector<EditResult> rome_updates_independent(LanguageModel& model, const Tok
   u = u / u.norm(2, 1, true);
   const double u_seconds = seconds_since(t);
   // v: the targets optimised together, then k0 and o0 (the bare prompts' readout in one batch).
-  auto targets = optimize_targets(model, tok, requests, hp, layer, Site::kMlp, resources.context_templates,
-                                  resources.v_pass);
+  // Each step runs every row from its subject on, right-padded to the longest: requests are
+  // optimised together only with others whose rows are as long from the subject on (the prompt's
+  // tokens after the subject plus the target's), so that no request pays for another's padding.
+  std::vector<TargetResult> targets(n_req);
+  {
+    std::map<int64_t, std::vector<int64_t>> by_length;
+    for (int64_t i = 0; i < n_req; ++i) {
+      const auto bare = locate_subject(tok, requests[i].prompt, requests[i].subject, hp.fact_token);
+      const auto target = tok.encode_continuation(with_leading_space(requests[i].target_new));
+      by_length[static_cast<int64_t>(bare.ids.size()) - bare.index + static_cast<int64_t>(target.size())].push_back(i);
+    }
+    for (const auto& [length, members] : by_length) {
+      std::vector<EditRequest> bucket;
+      for (int64_t i : members) bucket.push_back(requests[i]);
+      auto optimised = optimize_targets(model, tok, bucket, hp, layer, Site::kMlp, resources.context_templates,
+                                        resources.v_pass);
+      for (size_t k = 0; k < members.size(); ++k) targets[members[k]] = std::move(optimised[k]);
+    }
+  }
   torch::Tensor k0, o0;
   if (hp.random_prefix_keys) {
     k0 = keys.mean(1);

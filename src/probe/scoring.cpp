@@ -61,43 +61,6 @@ int64_t pad_id_of(const Tokenizer& tokenizer) {
 
 }  // namespace
 
-std::vector<MlpIntervention> RowEdits::interventions(std::span<const size_t> items, torch::Device device) const {
-  // Per layer: every row's updates at that layer, zero-padded to the most any row has.
-  std::map<int64_t, int64_t> rank;  // layer -> R
-  for (size_t item : items) {
-    const int64_t g = group.at(item);
-    if (g < 0) continue;
-    std::map<int64_t, int64_t> count;
-    for (const auto& update : groups.at(static_cast<size_t>(g))) rank[update.layer] = std::max(rank[update.layer], ++count[update.layer]);
-  }
-  std::vector<MlpIntervention> out;
-  for (const auto& [layer, r] : rank) {
-    torch::Tensor u, v;
-    const int64_t B = static_cast<int64_t>(items.size());
-    for (size_t b = 0; b < items.size(); ++b) {
-      const int64_t g = group[items[b]];
-      if (g < 0) continue;
-      int64_t k = 0;
-      for (const auto& update : groups[static_cast<size_t>(g)]) {
-        if (update.layer != layer) continue;
-        if (!u.defined()) {
-          u = torch::zeros({B, r, update.u.size(0)}, update.u.options());
-          v = torch::zeros({B, r, update.v.size(0)}, update.v.options());
-        }
-        u[static_cast<int64_t>(b)][k].copy_(update.u);
-        v[static_cast<int64_t>(b)][k].copy_(update.v);
-        ++k;
-      }
-    }
-    MlpIntervention iv;
-    iv.layer = layer;
-    iv.low_rank_u = u.to(device);
-    iv.low_rank_v = v.to(device);
-    out.push_back(std::move(iv));
-  }
-  return out;
-}
-
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
                                        std::span<const ScoreRequest> requests, const ScoringOptions& options,
                                        const RowEdits* edits) {

@@ -153,12 +153,12 @@ Observation RecordProbes::observe(LanguageModel& model, const Tokenizer& tokeniz
   Observation o;
   o.scores = score_targets(model, tokenizer, requests_, options_.scoring);
   if (!kl_prompts_.empty()) o.next_logprobs = next_token_logprobs(model, tokenizer, kl_prompts_, options_.scoring);
-  generate_into(o, model, tokenizer, seed);
+  generate_into(o, model, tokenizer, seed, /*implications=*/true);
   return o;
 }
 
-bool RecordProbes::generates() const {
-  return (options_.has(Suite::implication) && !record_.implications.empty()) ||
+bool RecordProbes::generates(bool implications) const {
+  return (implications && options_.has(Suite::implication) && !record_.implications.empty()) ||
          (options_.has(Suite::benchmark) && !record_.benchmark_tests.empty()) ||
          (options_.has(Suite::fluency) && !record_.generation_prompts.empty());
 }
@@ -192,6 +192,38 @@ std::vector<Observation> RecordProbes::observe_many(std::span<const RecordProbes
   const auto scores = score_targets(model, tokenizer, requests, scoring, edits ? &rows : nullptr);
   torch::Tensor next;
   if (!prompts.empty()) next = next_token_logprobs(model, tokenizer, prompts, scoring, edits ? &prompt_rows : nullptr);
+  // The implications' beam searches of every record in one batch, each record's edits on its own
+  // rows (generate_many); greedy decoding with edits goes record by record below.
+  const int64_t beams = probes.front()->options_.beams;
+  bool batched_implications = beams > 1 || edits == nullptr;
+  for (const auto* p : probes) batched_implications = batched_implications && p->options_.beams == beams;
+  if (batched_implications) {
+    std::vector<std::vector<int64_t>> prompt_ids;
+    std::vector<int64_t> lengths;
+    RowEdits generation_rows;
+    std::vector<size_t> owner;
+    for (size_t k = 0; k < probes.size(); ++k) {
+      const auto& p = *probes[k];
+      if (!p.options_.has(Suite::implication)) continue;
+      for (const auto& imp : p.record_.implications) {
+        prompt_ids.push_back(tokenizer.encode_prompt(imp.prompt));
+        // max_length counts the prompt's own tokens (an in-context editor's context comes on top).
+        lengths.push_back(std::min(p.options_.max_length + tokenizer.prompt_context_tokens(imp.prompt),
+                                   model.shape().n_positions));
+        generation_rows.group.push_back(static_cast<int64_t>(k));
+        owner.push_back(k);
+      }
+    }
+    if (edits != nullptr) generation_rows.groups = *edits;
+    GenerateOptions g;
+    g.num_beams = beams;
+    g.eos_token_id = tokenizer.eos_id();
+    const auto generations = generate_many(model, prompt_ids, lengths, g, edits ? &generation_rows : nullptr);
+    for (size_t i = 0; i < generations.size(); ++i) {
+      out[owner[i]].generations.push_back(tokenizer.decode_continuation(
+          prompt_ids[i], std::span(generations[i].ids).subspan(prompt_ids[i].size())));
+    }
+  }
   for (size_t k = 0; k < probes.size(); ++k) {
     auto& o = out[k];
     o.scores.assign(scores.begin() + static_cast<std::ptrdiff_t>(request_begin[k]),
@@ -199,7 +231,7 @@ std::vector<Observation> RecordProbes::observe_many(std::span<const RecordProbes
     if (prompt_begin[k + 1] > prompt_begin[k]) {
       o.next_logprobs = next.slice(0, static_cast<int64_t>(prompt_begin[k]), static_cast<int64_t>(prompt_begin[k + 1]));
     }
-    if (!probes[k]->generates()) continue;
+    if (!probes[k]->generates(!batched_implications)) continue;
     // Generation runs one record at a time: its edits written into the weights, then restored
     // bit for bit, as the edit itself writes them (W += u v^T in the weight's dtype).
     std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;  // weight, its copy
@@ -220,13 +252,14 @@ std::vector<Observation> RecordProbes::observe_many(std::span<const RecordProbes
         for (auto& [weight, copy] : saved) weight.copy_(copy);
       }
     } restore{saved};
-    probes[k]->generate_into(o, model, tokenizer, seeds[k]);
+    probes[k]->generate_into(o, model, tokenizer, seeds[k], !batched_implications);
   }
   return out;
 }
 
-void RecordProbes::generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const {
-  if (options_.has(Suite::implication)) {
+void RecordProbes::generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed,
+                                 bool implications) const {
+  if (implications && options_.has(Suite::implication)) {
     GenerateOptions g;
     g.num_beams = options_.beams;
     g.eos_token_id = tokenizer.eos_id();

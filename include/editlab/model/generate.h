@@ -30,6 +30,15 @@ struct Generation {
 
 Generation generate(LanguageModel& model, std::span<const int64_t> prompt, const GenerateOptions& options);
 
+// Several prompts at once, each with its own max_length (prompt included; max_new_tokens is not
+// read): with num_beams > 1 their beams share one batch, the prompts left-padded, each prompt's
+// search taken step by step as generate takes it alone (equal within float rounding), a finished
+// prompt leaving the batch. `edits` (RowEdits with one group per prompt) gives each prompt's rows
+// its own low-rank edits (beam search only).
+std::vector<Generation> generate_many(LanguageModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                      const std::vector<int64_t>& max_lengths, const GenerateOptions& options,
+                                      const RowEdits* edits = nullptr);
+
 // Top-k sampling as ROME's generate_fast: sample until the sequence holds `max_length` tokens
 // (prompt included; an eos does not stop it), drawing from the k most likely tokens with their
 // renormalised probabilities. Returns prompt + sampled ids.

@@ -43,6 +43,21 @@ struct MlpIntervention {
   torch::Tensor low_rank_u, low_rank_v;
 };
 
+// Rank-one edits of several records (ROME's W += u v^T), each applied only to its own rows while
+// many records' prompts go through one batch, no weight written: request i is scored as if
+// group[i]'s updates were in the model (-1: the unedited model).
+struct RowEdits {
+  struct Update {
+    int64_t layer = 0;
+    torch::Tensor u, v;  // [M], [C]
+  };
+  std::vector<std::vector<Update>> groups;  // per group (record), its updates
+  std::vector<int64_t> group;               // per request / prefix: its group or -1
+
+  // The MLP interventions of one forward batch whose rows are the requests `items`, in order.
+  std::vector<MlpIntervention> interventions(std::span<const size_t> items, torch::Device device) const;
+};
+
 // Activation patching (causal tracing): the output of a block's attention (GPT-2: attn.c_proj,
 // bias included), of its MLP (mlp.c_proj) or of the whole block (the residual stream after it).
 enum class Site { kAttention, kMlp, kBlock };

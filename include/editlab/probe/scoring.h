@@ -27,21 +27,6 @@ struct TargetScore {
   bool greedy_correct = false;         // every target token is the argmax at its position
 };
 
-// Rank-one edits of several records (ROME's W += u v^T), each applied only to its own rows while
-// many records' prompts go through one batch, no weight written: request i is scored as if
-// group[i]'s updates were in the model (-1: the unedited model).
-struct RowEdits {
-  struct Update {
-    int64_t layer = 0;
-    torch::Tensor u, v;  // [M], [C]
-  };
-  std::vector<std::vector<Update>> groups;  // per group (record), its updates
-  std::vector<int64_t> group;               // per request / prefix: its group or -1
-
-  // The MLP interventions of one forward batch whose rows are the requests `items`, in order.
-  std::vector<MlpIntervention> interventions(std::span<const size_t> items, torch::Device device) const;
-};
-
 std::vector<TargetScore> score_targets(LanguageModel& model, const Tokenizer& tokenizer,
                                        std::span<const ScoreRequest> requests, const ScoringOptions& options = {},
                                        const RowEdits* edits = nullptr);

@@ -74,8 +74,9 @@ class RecordProbes {
   // The observations of several records at once, their prompts scored in shared batches (what
   // observe gives each, within float rounding): `edits` (null: none) holds each record's rank-one
   // edits, applied to its own rows only (RowEdits), so that records edited independently are
-  // probed together without their edits meeting. Generations run per record, its edits written
-  // into the weights and restored bit for bit.
+  // probed together without their edits meeting. The implications' beam searches share one batch
+  // too (generate_many); benchmark generations and fluency samples run per record, its edits
+  // written into the weights and restored bit for bit.
   static std::vector<Observation> observe_many(std::span<const RecordProbes* const> probes, LanguageModel& model,
                                                const Tokenizer& tokenizer, std::span<const uint64_t> seeds,
                                                const std::vector<std::vector<RowEdits::Update>>* edits = nullptr);
@@ -94,9 +95,11 @@ class RecordProbes {
     size_t first = 0, count = 0;  // range in requests_
   };
   Group add(const std::vector<std::string>& prompts, const std::vector<std::string>& targets);
-  // The beam searches and samples of observe (implications, benchmark tests, fluency).
-  void generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed) const;
-  bool generates() const;
+  // The beam searches and samples of observe (implications unless told not, benchmark tests,
+  // fluency), and whether a record has any.
+  void generate_into(Observation& o, LanguageModel& model, const Tokenizer& tokenizer, uint64_t seed,
+                     bool implications) const;
+  bool generates(bool implications) const;
 
   ProbeRecord record_;
   SuiteOptions options_;
