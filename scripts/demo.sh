@@ -90,7 +90,7 @@ show_edit "$OUT/marriage-rome.json"
 section "4. CounterFact+ over $records toy-world records: unedited, ROME, FT, FT-L"
 reports=()
 for name in unedited rome ft ft-l; do
-  editlab run "experiments/toy-world/$name.json" --limit "$records" --out "$OUT/$name" --format none
+  editlab run "experiments/toy-world/$name.json" --limit "$records" --details --out "$OUT/$name" --format none
   reports+=("$OUT/$name/report.json")
 done
 editlab report "${reports[@]}" --names unedited,rome,ft,ft-l --format md | tee "$OUT/summary.md"

@@ -29,7 +29,7 @@
 //                                                  for the batch at once; ROME, r-ROME and FT apply
 //                                                  the batch's records one after another; then every
 //                                                  record of the batch is probed (changes results)
-//    "record_batch": 16,                           records probed together (see record_batch below)
+//    "record_batch": 32,                           records probed together (see record_batch below)
 //    "details": false,                             keep every probe's p(target_new), p(target_true)
 //                                                  before and after in the records (--details)
 //    "out": "out/run"}                             output directory (--out overrides)
@@ -81,7 +81,7 @@ struct ExperimentConfig {
   // rank-one update (RecordProbes::observe_many); the other methods' edits are probed one record
   // at a time. Results equal the one-at-a-time run's within float rounding.
   int64_t record_batch = kDefaultRecordBatch;
-  static constexpr int64_t kDefaultRecordBatch = 16;
+  static constexpr int64_t kDefaultRecordBatch = 32;  // measured: docs/performance.md
   // ROME's resources.
   std::filesystem::path stats, stats_corpus, context_templates, cache_dir;
   std::optional<int64_t> samples;
