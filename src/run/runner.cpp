@@ -173,6 +173,15 @@ struct UndoGuard {
   }
 };
 
+// A record's edit diagnostics in its result: several edits' under "edits", one edit's under "edit".
+void attach_edit_details(nlohmann::json& result, nlohmann::json details) {
+  if (details.contains("edits")) {
+    result["details"]["edits"] = std::move(details["edits"]);
+    details.erase("edits");
+  }
+  if (!details.is_null() && !details.empty()) result["details"]["edit"] = std::move(details);
+}
+
 struct Slot {
   int64_t index = 0;
   bool wanted = false;  // not yet in the journal
@@ -289,14 +298,9 @@ void probe_record_group(const run_detail::LoopContext& ctx, std::vector<Slot>& s
       s.result["details"] = std::move(metrics["details"]);
       if (edits != nullptr) {
         BatchEdits one;
-        for (const auto& e : *edits) one.all.push_back(e);
+        one.all = *edits;
         one.of_record.emplace_back(0, one.all.size());
-        auto details = one.details_of(0, *s.record);
-        if (details.contains("edits")) {
-          s.result["details"]["edits"] = std::move(details["edits"]);
-          details.erase("edits");
-        }
-        if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
+        attach_edit_details(s.result, one.details_of(0, *s.record));
       }
     } catch (const std::exception& e) {
       mark_failed(s.result, e);
@@ -374,6 +378,7 @@ void probe_record_group(const run_detail::LoopContext& ctx, std::vector<Slot>& s
       rank_one.push_back(s);
       updates.push_back(std::move(*u));
       for (auto it = edits.rbegin(); it != edits.rend(); ++it) undo(*it);
+      for (auto& e : edits) e.changes.clear();  // undone: only the diagnostics are kept, not the weights' copies
       kept.push_back(std::move(edits));
       edits.clear();
     } else {
@@ -486,12 +491,7 @@ run_detail::LoopResult run_independent(const run_detail::LoopContext& ctx, const
             s.result["metrics"] = std::move(metrics["metrics"]);
             s.result["details"] = std::move(metrics["details"]);
             if (ctx.editor) {
-              auto details = edits.details_of(e, *s.record);
-              if (details.contains("edits")) {
-                s.result["details"]["edits"] = std::move(details["edits"]);
-                details.erase("edits");
-              }
-              if (!details.is_null() && !details.empty()) s.result["details"]["edit"] = std::move(details);
+              attach_edit_details(s.result, edits.details_of(e, *s.record));
             }
           } catch (const std::exception& ex) {
             mark_failed(s.result, ex);
