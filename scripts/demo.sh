@@ -11,7 +11,8 @@
 #   5. the implication questions on data/toy-world/implications.json (edits chosen for what they
 #      imply: at least 120 probes of each kind) with ROME, FT and FT-L, each kind judged on the
 #      probes whose old implied fact the unedited model knew.
-# Everything goes to out/demo/ (reports, journals, plots, summary.md, report.html, conclusions.txt).
+# Everything goes to out/demo/ (reports, journals, plots, summary.md, report.html for section 4,
+# implications.html for section 5, conclusions.txt).
 # Installs and builds what it needs through scripts/setup.sh.
 # usage: scripts/demo.sh [--records N] [--implications N]
 #   --records N        CounterFact records in section 4 (default 200)
@@ -105,6 +106,10 @@ if [ "$implications" != 0 ]; then
     editlab run "experiments/toy-world/implications-$name.json" "${limit[@]}" --out "$OUT/implications-$name" --format none
     implication_methods+=("$name")
   done
+  implication_reports=()
+  for name in "${implication_methods[@]}"; do implication_reports+=("$OUT/implications-$name/report.json"); done
+  editlab report "${implication_reports[@]}" --names "$(IFS=,; echo "${implication_methods[*]}")" --format html \
+    --out "$OUT/implications.html"
 fi
 
 section "What this run measured"
