@@ -33,6 +33,12 @@ TEST_CASE("HTML report: ready-filter flags, escaping, one row per record", "[com
   for (auto p = html.find("<tr class=\"record"); p != std::string::npos; p = html.find("<tr class=\"record", p + 1)) ++rows;
   CHECK(rows == 2 * r["records"].size());
   CHECK(html.find("id=\"chart-efficacy\"") != std::string::npos);
+  {
+    const size_t chart = html.find("id=\"chart-efficacy\"");
+    const std::string svg = html.substr(chart, html.find("</figure>", chart) - chart);
+    CHECK(svg.find("efficacy/success") != std::string::npos);
+    CHECK(svg.find("paraphrase/success") == std::string::npos);  // no suite, no empty bar group
+  }
   CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));  // the SVG namespace, nothing fetched
 }
 

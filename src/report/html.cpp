@@ -92,8 +92,15 @@ std::string chart_open(const std::string& id, double W, double H, const std::str
 }
 
 // A grouped bar chart: one group per metric, one bar per report with its interval as a whisker.
-std::string bar_chart(const std::string& id, const std::string& title, const std::vector<std::string>& metrics,
+std::string bar_chart(const std::string& id, const std::string& title, const std::vector<std::string>& all_metrics,
                       const std::vector<Json>& reports, const std::vector<std::string>& names) {
+  // Only the metrics some report has (a run without the paraphrase suite gets no empty group).
+  std::vector<std::string> metrics;
+  for (const auto& m : all_metrics) {
+    if (std::any_of(reports.begin(), reports.end(), [&](const Json& r) { return bar_of(r, m).present; })) {
+      metrics.push_back(m);
+    }
+  }
   double lo = 0, hi = 0;
   bool any = false;
   for (const auto& m : metrics) {
