@@ -584,6 +584,35 @@ TEST_CASE("details: every probe's p(target_new), p(target_true) before and after
   CHECK(p[2]["generation"] == nlohmann::json{" France.", " Germany."});
 }
 
+namespace {
+
+// The journal `from` cut inside the second group of three: its header, records 0-2 and record 4,
+// written into `dir` (created) as a killed run would have left it.
+void cut_journal(const fs::path& from, const fs::path& dir) {
+  fs::create_directories(dir);
+  std::ifstream in(from);
+  std::ofstream out(dir / "journal.jsonl");
+  std::string line;
+  for (int i = 0; std::getline(in, line); ++i) {
+    if (i <= 3 || i == 5) out << line << '\n';
+  }
+}
+
+// Seven records in groups of three (`flags`: --edit-batch 3 or --record-batch 3) run as two
+// shards, which take whole groups in turn ({0,1,2}, {3,4,5}, {6}), then merged.
+nlohmann::json merged_groups_of_three(const RunFixture& f, const std::string& flags) {
+  const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
+  REQUIRE(run_cli(f.run(flags + " --shard 1/2 --out " + dir("s1"))).exit_code == 0);
+  REQUIRE(run_cli(f.run(flags + " --shard 2/2 --out " + dir("s2"))).exit_code == 0);
+  CHECK(read_json(f.tmp / "s1/report.json")["selection"]["indices"] == nlohmann::json({0, 1, 2, 6}));
+  CHECK(read_json(f.tmp / "s2/report.json")["selection"]["indices"] == nlohmann::json({3, 4, 5}));
+  REQUIRE(run_cli("merge " + dir("s1/report.json") + " " + dir("s2/report.json") + " --out " + dir("merged.json"))
+              .exit_code == 0);
+  return read_json(f.tmp / "merged.json");
+}
+
+}  // namespace
+
 TEST_CASE("editlab run with edit_batch: shards take whole batches, resume re-edits a cut batch", "[run_cli]") {
   RunFixture f("ft", 7);
   const auto dir = [&](const std::string& name) { return shell_quote((f.tmp / name).string()); };
@@ -602,25 +631,11 @@ TEST_CASE("editlab run with edit_batch: shards take whole batches, resume re-edi
   }
   CHECK(whole["run_id"] != single["run_id"]);
   // Shards: batches {0,1,2}, {3,4,5}, {6} in turn.
-  REQUIRE(run_cli(f.run("--edit-batch 3 --shard 1/2 --out " + dir("s1"))).exit_code == 0);
-  REQUIRE(run_cli(f.run("--edit-batch 3 --shard 2/2 --out " + dir("s2"))).exit_code == 0);
-  CHECK(read_json(f.tmp / "s1/report.json")["selection"]["indices"] == nlohmann::json({0, 1, 2, 6}));
-  CHECK(read_json(f.tmp / "s2/report.json")["selection"]["indices"] == nlohmann::json({3, 4, 5}));
-  REQUIRE(run_cli("merge " + dir("s1/report.json") + " " + dir("s2/report.json") + " --out " + dir("merged.json"))
-              .exit_code == 0);
-  auto merged = read_json(f.tmp / "merged.json");
+  auto merged = merged_groups_of_three(f, "--edit-batch 3");
   CHECK(without_timings(merged)["records"] == without_timings(whole)["records"]);
   // A journal cut inside the second batch (records 0-2 and 4 done): resume edits the batch whole
   // again and journals only 3 and 5; the report equals the uninterrupted run's.
-  fs::create_directories(f.tmp / "cut");
-  {
-    std::ifstream in(f.tmp / "whole/journal.jsonl");
-    std::ofstream out(f.tmp / "cut/journal.jsonl");
-    std::string line;
-    for (int i = 0; std::getline(in, line); ++i) {
-      if (i <= 3 || i == 5) out << line << '\n';  // header, records 0-2, record 4
-    }
-  }
+  cut_journal(f.tmp / "whole/journal.jsonl", f.tmp / "cut");
   const auto resumed = run_cli(f.run("--edit-batch 3 --resume --out " + dir("cut")));
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
@@ -670,25 +685,11 @@ TEST_CASE("editlab run with record_batch: ROME records probed together equal one
   CHECK(values > 200);
   CHECK(worst <= 1e-6);
   // Shards take whole groups: {0,1,2}, {3,4,5}, {6}; merged, the unsharded report.
-  REQUIRE(run_cli(f.run("--record-batch 3 --shard 1/2 --out " + dir("s1"))).exit_code == 0);
-  REQUIRE(run_cli(f.run("--record-batch 3 --shard 2/2 --out " + dir("s2"))).exit_code == 0);
-  CHECK(read_json(f.tmp / "s1/report.json")["selection"]["indices"] == nlohmann::json({0, 1, 2, 6}));
-  CHECK(read_json(f.tmp / "s2/report.json")["selection"]["indices"] == nlohmann::json({3, 4, 5}));
-  REQUIRE(run_cli("merge " + dir("s1/report.json") + " " + dir("s2/report.json") + " --out " + dir("merged.json"))
-              .exit_code == 0);
-  auto merged = read_json(f.tmp / "merged.json");
+  auto merged = merged_groups_of_three(f, "--record-batch 3");
   CHECK(without_any_seconds(merged)["records"] == without_any_seconds(three)["records"]);
   // A journal cut inside the second group (records 0-2 and 4 done): resume probes the group whole
   // again, journals only 3 and 5, and the report equals the uninterrupted run's.
-  fs::create_directories(f.tmp / "cut");
-  {
-    std::ifstream in(f.tmp / "three/journal.jsonl");
-    std::ofstream out(f.tmp / "cut/journal.jsonl");
-    std::string line;
-    for (int i = 0; std::getline(in, line); ++i) {
-      if (i <= 3 || i == 5) out << line << '\n';  // header, records 0-2, record 4
-    }
-  }
+  cut_journal(f.tmp / "three/journal.jsonl", f.tmp / "cut");
   const auto resumed = run_cli(f.run("--record-batch 3 --resume --out " + dir("cut")));
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);

@@ -111,9 +111,12 @@ MlpReadout read_at_templates(LanguageModel& model, const Tokenizer& tok, const E
 
 }  // namespace
 
-torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
-                        int64_t layer, const RomeResources& resources) {
-  auto k_star = read_at_templates(model, tok, request, hp, layer, resources).keys.mean(0);  // [M]
+namespace {
+
+// u from k* (the key averaged over the context templates), [M] or one per row [N, M]: C^-1 k* when
+// mom2_adjustment (C is symmetric, so each row is k*^T C^-1), normalised to unit length.
+torch::Tensor u_from_keys(const torch::Tensor& k_star, const RomeHparams& hp, int64_t layer,
+                          const RomeResources& resources) {
   torch::Tensor u = k_star;
   if (hp.mom2_adjustment) {
     auto it = resources.inverse_moment.find(layer);
@@ -123,9 +126,16 @@ torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRe
           "(give a corpus or a statistics file)",
           layer);
     }
-    u = torch::matmul(it->second.to(k_star.scalar_type()), k_star);  // C^-1 k*
+    u = torch::matmul(k_star, it->second.to(k_star.scalar_type()));
   }
-  return u / u.norm();
+  return u / u.norm(2, -1, true);
+}
+
+}  // namespace
+
+torch::Tensor compute_u(LanguageModel& model, const Tokenizer& tok, const EditRequest& request, const RomeHparams& hp,
+                        int64_t layer, const RomeResources& resources) {
+  return u_from_keys(read_at_templates(model, tok, request, hp, layer, resources).keys.mean(0), hp, layer, resources);
 }
 
 namespace {
@@ -508,16 +518,7 @@ std::vector<EditResult> rome_updates_independent(LanguageModel& model, const Tok
   auto readout = read_mlp_at(model, rows, index, layer, tok.eos_id());
   const auto keys = in_math_dtype(readout.keys).view({n_req, n_templates, -1});
   const auto values = in_math_dtype(readout.values).view({n_req, n_templates, -1});
-  auto u = keys.mean(1);  // [N, M]
-  if (hp.mom2_adjustment) {
-    auto it = resources.inverse_moment.find(layer);
-    if (it == resources.inverse_moment.end()) {
-      fail("ROME with mom2_adjustment needs second-moment statistics for layer {} (give a corpus or a statistics file)",
-           layer);
-    }
-    u = torch::matmul(u, it->second.to(u.scalar_type()).t());  // (C^-1 k*) per row
-  }
-  u = u / u.norm(2, 1, true);
+  const auto u = u_from_keys(keys.mean(1), hp, layer, resources);  // [N, M]
   const double u_seconds = seconds_since(t);
   // v: the targets optimised together, then k0 and o0 (the bare prompts' readout in one batch).
   // Each step runs every row from its subject on, right-padded to the longest: requests are

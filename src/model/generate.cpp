@@ -88,62 +88,6 @@ Generation greedy(LanguageModel& model, std::vector<int64_t> seq, int64_t max_le
   return out;
 }
 
-Generation beam_search(LanguageModel& model, const std::vector<int64_t>& prompt, const GenerateOptions& options,
-                       int64_t max_length) {
-  const int64_t nb = options.num_beams;
-  const int64_t eos = options.eos_token_id;
-  auto device = model.device();
-  std::vector<std::vector<int64_t>> seqs(nb, prompt);
-  KVCache cache;
-  auto logits = step(model, as_tensor(seqs, device), cache);  // [nb, V]
-  const int64_t V = logits.size(1);
-  auto beam_scores = torch::zeros({nb}, logits.options());
-  beam_scores.slice(0, 1).fill_(-1e9);
-  Hypotheses hyps{nb, options.length_penalty, {}};
-  bool done = false;
-  while (true) {
-    const int64_t cur_len = seqs[0].size();
-    auto scores = torch::log_softmax(logits, -1) + beam_scores.unsqueeze(1);  // [nb, V]
-    auto [top_scores, top_index] = scores.view({-1}).topk(2 * nb);            // [2 nb]
-    auto top_scores_cpu = top_scores.to(torch::kCPU, torch::kDouble);
-    auto top_index_cpu = top_index.to(torch::kCPU);
-    std::vector<double> next_scores;
-    std::vector<int64_t> next_tokens, next_beams;
-    for (int64_t rank = 0; rank < 2 * nb && static_cast<int64_t>(next_tokens.size()) < nb; ++rank) {
-      const int64_t flat = top_index_cpu[rank].item<int64_t>();
-      const int64_t token = flat % V, beam = flat / V;
-      const double score = top_scores_cpu[rank].item<double>();
-      if (ends_sequence(options, token)) {
-        if (rank < nb) hyps.add(seqs[beam], score);  // eos outside the top nb is not added
-        continue;
-      }
-      next_scores.push_back(score);
-      next_tokens.push_back(token);
-      next_beams.push_back(beam);
-    }
-    done = done || hyps.done(top_scores_cpu.max().item<double>(), cur_len);
-    std::vector<std::vector<int64_t>> new_seqs;
-    for (int64_t i = 0; i < nb; ++i) {
-      new_seqs.push_back(seqs[next_beams[i]]);
-      new_seqs.back().push_back(next_tokens[i]);
-    }
-    seqs = std::move(new_seqs);
-    beam_scores = torch::tensor(next_scores, torch::kDouble).to(logits.options());
-    cache.select(torch::tensor(next_beams, torch::kLong).to(device));
-    if (done || static_cast<int64_t>(seqs[0].size()) >= max_length) break;
-    auto last = torch::tensor(next_tokens, torch::kLong).view({nb, 1}).to(device);
-    logits = step(model, last, cache);
-  }
-  if (!done) {
-    auto final_scores = beam_scores.to(torch::kCPU, torch::kDouble);
-    for (int64_t i = 0; i < nb; ++i) hyps.add(seqs[i], final_scores[i].item<double>());
-  }
-  Generation out;
-  std::tie(out.score, out.ids) = hyps.best();
-  if (static_cast<int64_t>(out.ids.size()) < max_length) out.ids.push_back(eos);
-  return out;
-}
-
 // One prompt's beam search inside a batch of several (generate_many).
 struct BeamState {
   size_t prompt = 0;  // index into the caller's list
@@ -154,10 +98,12 @@ struct BeamState {
   bool done = false;
 };
 
-// Several prompts' beam searches, their num_beams rows each in one batch: the prompts are
-// left-padded (position ids come from the mask, so every row's logits are those it has alone), and
-// each prompt's search is beam_search's, step by step, on its own rows. A prompt that finishes
-// leaves the batch. `row_edits` (optional) gives every row its prompt's low-rank edits.
+// Beam search as Hugging Face runs it (generate.h), for one prompt or several: their num_beams rows
+// each in one batch, the prompts left-padded (position ids come from the mask, so every row's
+// logits are those it has alone), each prompt's search taken step by step on its own rows (2 *
+// num_beams candidates, eos candidates in the top num_beams finish a hypothesis, HF's early-stop
+// heuristic). A prompt that finishes leaves the batch. `row_edits` (optional) gives every row its
+// prompt's low-rank edits.
 std::vector<Generation> beam_search_many(LanguageModel& model, const std::vector<std::vector<int64_t>>& prompts,
                                          const std::vector<int64_t>& limits, const GenerateOptions& options,
                                          const std::function<std::vector<MlpIntervention>(std::span<const size_t>)>& row_edits) {
@@ -209,7 +155,7 @@ std::vector<Generation> beam_search_many(LanguageModel& model, const std::vector
     st.scores[0] = 0;
   }
   while (!active.empty()) {
-    // Each active prompt's step, as beam_search takes it.
+    // Each active prompt's step.
     const auto A = static_cast<int64_t>(active.size());
     auto base = torch::empty({A * nb}, logprobs.options());
     for (int64_t a = 0; a < A; ++a) {
@@ -245,7 +191,7 @@ std::vector<Generation> beam_search_many(LanguageModel& model, const std::vector
         new_seqs.back().push_back(tokens[i]);
       }
       st.seqs = std::move(new_seqs);
-      // beam_search keeps the scores in the logits' dtype between steps.
+      // The scores stay in the logits' dtype between steps (HF's beam_scores tensor).
       const auto rounded = torch::tensor(next_scores, torch::kDouble).to(logprobs.scalar_type()).to(torch::kDouble);
       for (int64_t i = 0; i < nb; ++i) st.scores[i] = rounded[i].item<double>();
       if (st.done || static_cast<int64_t>(st.seqs[0].size()) >= st.limit) {
@@ -294,7 +240,7 @@ Generation generate(LanguageModel& model, std::span<const int64_t> prompt, const
   torch::NoGradGuard no_grad;
   std::vector<int64_t> seq(prompt.begin(), prompt.end());
   if (options.num_beams == 1) return greedy(model, std::move(seq), limit, options);
-  return beam_search(model, seq, options, limit);
+  return beam_search_many(model, {seq}, {limit}, options, {}).front();
 }
 
 std::vector<Generation> generate_many(LanguageModel& model, const std::vector<std::vector<int64_t>>& prompts,
