@@ -157,10 +157,14 @@ std::vector<Generation> beam_search_many(LanguageModel& model, const std::vector
   while (!active.empty()) {
     // Each active prompt's step.
     const auto A = static_cast<int64_t>(active.size());
-    auto base = torch::empty({A * nb}, logprobs.options());
+    // Built on the host and copied once (one element at a time on a CUDA device would be a
+    // kernel launch each); the conversion to the logits' dtype rounds as an element fill does.
+    std::vector<double> base_scores;
+    base_scores.reserve(static_cast<size_t>(A * nb));
     for (int64_t a = 0; a < A; ++a) {
-      for (int64_t b = 0; b < nb; ++b) base[a * nb + b] = states[active[a]].scores[b];
+      for (int64_t b = 0; b < nb; ++b) base_scores.push_back(states[active[a]].scores[b]);
     }
+    const auto base = torch::tensor(base_scores, torch::kDouble).to(logprobs.scalar_type()).to(logprobs.device());
     auto scores = (logprobs + base.unsqueeze(1)).view({A, nb * V});
     auto [top_scores, top_index] = scores.topk(2 * nb, 1);  // [A, 2 nb]
     auto top_scores_cpu = top_scores.to(torch::kCPU, torch::kDouble);
