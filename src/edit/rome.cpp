@@ -358,7 +358,10 @@ std::vector<TargetResult> optimize_targets(LanguageModel& model, const Tokenizer
     auto log_probs = torch::log_softmax(logits, -1);
     auto picked = log_probs.slice(0, 0, n_rewrite_logits).gather(1, wanted_t.unsqueeze(1)).squeeze(1);
     auto kl_log = log_probs.slice(0, n_rewrite_logits);  // [N, V]
-    torch::Tensor total;
+    // Every active request's loss and its parts, read back to the host in one copy (an .item()
+    // each would wait for the device five times per request and step).
+    std::vector<int64_t> stepped;
+    std::vector<torch::Tensor> step_losses, step_figures;
     for (int64_t i = 0; i < n_req; ++i) {
       if (done[i]) continue;
       const int64_t n = n_rewrite[i] * n_target[i];
@@ -369,12 +372,24 @@ std::vector<TargetResult> optimize_targets(LanguageModel& model, const Tokenizer
       auto kl = hp.kl_factor * (kl_log[i].exp() * (kl_log[i] - kl_init[i])).sum() / 1.0;
       auto wd = hp.v_weight_decay * delta[i].norm() / init_norm_sq[i];
       auto loss = nll + kl + wd;
-      const double loss_value = loss.item<double>();
+      stepped.push_back(i);
+      step_losses.push_back(loss);
+      for (const auto& part : {loss, nll, kl, wd, torch::exp(-nll_each).mean()}) {
+        step_figures.push_back(part.detach().to(torch::kDouble));  // exact, as item<double>() is
+      }
+    }
+    const auto figures = torch::stack(step_figures).to(torch::kCPU).contiguous();
+    const double* figure = figures.data_ptr<double>();
+    torch::Tensor total;
+    for (size_t k = 0; k < stepped.size(); ++k, figure += 5) {
+      const int64_t i = stepped[k];
+      const auto& loss = step_losses[k];
+      const double loss_value = figure[0];
       losses[i].push_back({{"loss", loss_value},
-                           {"nll", nll.item<double>()},
-                           {"kl", kl.item<double>()},
-                           {"weight_decay", wd.item<double>()},
-                           {"target_prob", torch::exp(-nll_each).mean().item<double>()}});
+                           {"nll", figure[1]},
+                           {"kl", figure[2]},
+                           {"weight_decay", figure[3]},
+                           {"target_prob", figure[4]}});
       if (loss_value < 5e-2) {
         early_stop[i] = true;
         done[i] = true;
@@ -395,12 +410,22 @@ std::vector<TargetResult> optimize_targets(LanguageModel& model, const Tokenizer
     }
     optimizer.step();
     torch::NoGradGuard no_grad;
+    // Each active row's norm (row by row), read back to the host in one copy.
+    std::vector<int64_t> clamped;
+    std::vector<torch::Tensor> row_norms;
     for (int64_t i = 0; i < n_req; ++i) {
       if (done[i]) {
         delta[i].copy_(kept[i]);
         continue;
       }
-      const double norm = delta[i].norm().item<double>();
+      clamped.push_back(i);
+      row_norms.push_back(delta[i].norm().to(torch::kDouble));
+    }
+    const auto norms = torch::stack(row_norms).to(torch::kCPU).contiguous();
+    const double* norm_of = norms.data_ptr<double>();
+    for (size_t k = 0; k < clamped.size(); ++k) {
+      const int64_t i = clamped[k];
+      const double norm = norm_of[k];
       if (norm > max_norm[i]) delta[i].mul_(max_norm[i] / norm);  // project into the L2 ball
     }
   }
