@@ -55,10 +55,14 @@ torch::Tensor Rotary::inv_freq(int64_t seq_len) const {
   return default_inv_freq(base, dim);
 }
 
+void Rotary::to(torch::Device device) { base_inv_freq_ = base_inv_freq_.to(device); }
+
 std::pair<torch::Tensor, torch::Tensor> Rotary::cos_sin(const torch::Tensor& positions,
                                                         torch::ScalarType dtype) const {
-  const int64_t seq_len = positions.numel() > 0 ? positions.max().item<int64_t>() + 1 : 1;
-  auto inv = inv_freq(seq_len).to(positions.device());
+  // Only dynamic NTK scaling reads the largest position: reading it waits for the device.
+  const bool dynamic = rope_.type == "dynamic";
+  const int64_t seq_len = dynamic && positions.numel() > 0 ? positions.max().item<int64_t>() + 1 : 1;
+  auto inv = inv_freq(seq_len).to(positions.device());  // a no-op once to() has moved them
   auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv;  // [B, T, R/2]
   torch::Tensor cos, sin;
   if (rope_.every_two) {
@@ -176,6 +180,7 @@ bool DecoderModel::has_module(const std::string& name) {
 
 void DecoderModel::to(torch::Device device) {
   for (auto& [n, p] : params_) p.set_data(p.to(device));
+  rotary_.to(device);
 }
 
 torch::Tensor DecoderModel::mlp_out_weight(int64_t layer) {

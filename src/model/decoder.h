@@ -33,6 +33,8 @@ class Rotary {
   // Rotates the first R dims of x [B, heads, T, D]; the others pass through.
   torch::Tensor apply(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const;
   const RopeConfig& config() const { return rope_; }
+  // Keeps the inverse frequencies on the model's device (else each forward copies them there).
+  void to(torch::Device device);
 
  private:
   RopeConfig rope_;
