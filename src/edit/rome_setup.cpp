@@ -200,7 +200,10 @@ RomeResources prepare_rome(LanguageModel& model, const Tokenizer& tok, const std
   t = std::chrono::steady_clock::now();
   for (const auto& [layer, moment] : stats) {
     // As the reference: the inverse of the moment in its own dtype (float32 for ROME's files).
-    resources.inverse_moment[layer] = torch::inverse(moment.moment()).to(model.device(), model.dtype());
+    // Inverted on the model's device whether the statistics were just computed there or read
+    // from a file (CPU), so that a run's edits do not depend on the cache.
+    resources.inverse_moment[layer] =
+        torch::inverse(moment.moment().to(model.device())).to(model.device(), model.dtype());
   }
   resources.setup_seconds["inverse"] = seconds_since(t);
   return resources;
