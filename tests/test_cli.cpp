@@ -41,6 +41,28 @@ TEST_CASE("--help and --version", "[cli]") {
   REQUIRE_THAT(version.out, Contains("editlab"));
 }
 
+TEST_CASE("devices says what this editlab computes on; --device reaches every command", "[cli]") {
+  auto r = run_cli("devices --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK_FALSE(j["torch_version"].get<std::string>().empty());
+  REQUIRE(j["cuda_devices"].is_array());
+  CHECK(j["cpu_threads"].get<int>() >= 1);
+  if (!j["cuda_devices"].empty()) CHECK(j["cuda_built"] == true);
+  auto text = run_cli("devices");
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Contains("libtorch") && Contains("cuda"));
+  if (j["cuda_devices"].empty()) {
+    // The global --device wins over an experiment config's "device" (which defaults to cpu): without
+    // a device the run stops at once, naming the flag.
+    auto run = run_cli("--device cuda run " + shell_quote((test::source_dir() / "tests/regression/rome.json").string()) +
+                       " --limit 1 --out " + shell_quote((std::filesystem::temp_directory_path() / "editlab-no-cuda").string()));
+    CHECK(run.exit_code != 0);
+    CHECK_THAT(run.err, Contains("--device cuda") && Contains("CUDA"));
+  }
+}
+
 TEST_CASE("info, tokenize, score and generate print what the library computes", "[cli]") {
   auto loaded = load_model(test::fixture_model_dir());
   SECTION("info") {

@@ -14,6 +14,7 @@
 #include "editlab/util/compute_threads.h"
 #include "editlab/edit/edit_bench.h"
 #include "editlab/model/bench.h"
+#include "editlab/model/device.h"
 #include "editlab/trace/trace_bench.h"
 #include "editlab/util/data_dir.h"
 #include "editlab/util/error.h"
@@ -39,10 +40,11 @@ struct BenchOptions {
 
 // Runs `editlab --threads N bench --measure-load DIR --json` (this executable) as a fresh process
 // (this one already held other models, so its own peak RSS says nothing) and returns its JSON.
-nlohmann::json measure_load_in_child(const std::filesystem::path& dir, const std::string& dtype = "float32") {
+nlohmann::json measure_load_in_child(const std::filesystem::path& dir, const std::string& dtype = "float32",
+                                     const std::string& device = "cpu") {
   const auto out_file = std::filesystem::temp_directory_path() / fmt::format("editlab-measure-load-{}.json", ::getpid());
   std::vector<std::string> args = {"/proc/self/exe", "--threads", std::to_string(compute_threads()),
-                                   "--dtype",        dtype,       "bench",
+                                   "--dtype",        dtype,       "--device", device, "bench",
                                    "--measure-load", dir.string(), "--json"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -88,11 +90,12 @@ void run_model_bench_cli(const BenchOptions& opt, const GlobalOptions& global) {
   }
   ModelBenchSettings settings;
   settings.dtype = parse_compute_dtype(global.dtype, "--dtype");
+  settings.device = parse_device(global.device, "--device");
   settings.batch = opt.batch;
   settings.tokens = opt.tokens;
   if (!opt.skip_load) {
     settings.measure_load_in_fresh_process = [&](const std::filesystem::path& d) {
-      return measure_load_in_child(d, global.dtype);
+      return measure_load_in_child(d, global.dtype, global.device);
     };
   }
   auto report = run_model_bench(dir, settings, log);
@@ -110,7 +113,8 @@ void run_bench(const BenchOptions& opt, const GlobalOptions& global) {
     return;
   }
   if (!opt.measure_load_dir.empty()) {
-    auto result = measure_load(opt.measure_load_dir, 3, parse_compute_dtype(global.dtype, "--dtype"));
+    auto result = measure_load(opt.measure_load_dir, 3, parse_compute_dtype(global.dtype, "--dtype"),
+                               parse_device(global.device, "--device"));
     if (opt.json) {
       print_json(result);
     } else {

@@ -7,6 +7,7 @@
 #include "editlab/edit/context_templates.h"
 #include "editlab/edit/editor.h"
 #include "editlab/edit/inference_edit.h"
+#include "editlab/model/device_memory.h"
 #include "editlab/model/generate.h"
 #include "editlab/probe/scoring.h"
 #include "editlab/util/error.h"
@@ -211,6 +212,8 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
          o.method);
   }
   auto m = load(global, o.model_dir);
+  const auto device = m.model->device();
+  reset_peak_device_memory(device);  // the peak below: the weights, the statistics and the edit
   auto requests = requests_of(o);
   // Probes run only when asked, so that the command's time is the edit's.
   const bool probing = o.probe_edits || !o.probes.empty();
@@ -228,10 +231,13 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
   t = Clock::now();
   auto editor = make_cli_editor(m, o);
   nlohmann::json setup_seconds = editor->setup_seconds();
+  synchronize_device(device);  // a GPU's queued work counts where it was queued
   setup_seconds["total"] = seconds_since(t);
   t = Clock::now();
   auto edits = editor->apply(requests);
+  synchronize_device(device);
   const double edit_seconds = seconds_since(t);
+  const auto memory = device_memory(device);
   t = Clock::now();
   if (probing) after = observe(m, scored, probes, o);
   probe_seconds += seconds_since(t);
@@ -239,6 +245,15 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
                       {"requests", nlohmann::json::array()},
                       {"edits", nlohmann::json::array()},
                       {"seconds", {{"setup", setup_seconds}, {"edit", edit_seconds}, {"probes", probe_seconds}}}};
+  if (memory) {
+    int64_t weight_bytes = 0;
+    for (const auto& [name, p] : m.model->parameters_by_name()) weight_bytes += p.numel() * p.element_size();
+    j["device_memory"] = {{"device", device.str()},
+                          {"weights_bytes", weight_bytes},
+                          {"peak_allocated_bytes", memory->peak_allocated_bytes},
+                          {"peak_reserved_bytes", memory->peak_reserved_bytes},
+                          {"peak_vs_weights", static_cast<double>(memory->peak_allocated_bytes) / weight_bytes}};
+  }
   for (const auto& r : requests) {
     j["requests"].push_back({{"case_id", r.case_id},
                              {"prompt", r.sentence()},

@@ -28,6 +28,12 @@ void run_run(const RunCliOptions& o, const GlobalOptions& global) {
   if (o.record_batch > 0) config = config.with("record_batch", o.record_batch);
   if (o.details) config = config.with("details", true);
   if (!o.hparams.empty()) config = config.with("hparams", o.hparams);
+  // --device and --dtype (global), when given, win over the config's "device" and "dtype".
+  if (global.device_given) {
+    parse_device(global.device, "--device");  // its error names the flag
+    config = config.with("device", global.device);
+  }
+  if (global.dtype_given) config = config.with("dtype", global.dtype);
   // --threads (global) wins over the config's "threads"; 0 in both = all cores (already set).
   if (global.threads == 0 && config.threads > 0) set_compute_threads(config.threads);
   RunOptions options;

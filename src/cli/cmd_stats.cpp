@@ -1,6 +1,8 @@
 // editlab stats --model DIR --layer L --corpus FILE: ROME's second-moment statistics, cached.
 #include "common.h"
 #include "editlab/edit/rome_setup.h"
+#include "editlab/model/device_memory.h"
+#include "editlab/util/steady_clock.h"
 #include "editlab/util/progress.h"
 
 namespace editlab::cli {
@@ -22,8 +24,11 @@ void run_stats(const StatsOptions& opt, const GlobalOptions& global) {
   setup.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   setup.stats_progress = stderr_stats_progress();
   std::filesystem::path cache_file;
+  const auto start = std::chrono::steady_clock::now();
   auto stats = cached_layer_stats(*loaded.model, *loaded.tokenizer, loaded.fingerprint(),
                                   {opt.layer, opt.corpus, opt.samples, opt.mom2_dtype}, setup, &cache_file);
+  synchronize_device(loaded.model->device());
+  const double seconds = seconds_since(start);
   if (!opt.out.empty()) save_cached_stats(opt.out, "exported:" + cache_file.stem().string(), stats);
   const auto moment = stats.moment();
   nlohmann::json j = {{"layer", opt.layer},
@@ -33,7 +38,11 @@ void run_stats(const StatsOptions& opt, const GlobalOptions& global) {
                       {"cache_file", opt.no_cache ? "" : cache_file.string()},
                       {"out", opt.out},
                       {"trace_C", moment.trace().item<double>()},
-                      {"fingerprint", loaded.fingerprint()}};
+                      {"fingerprint", loaded.fingerprint()},
+                      {"seconds", seconds}};
+  // Computed here, not read from the cache: the statistics' speed (reading the corpus, tokenizing,
+  // the forward passes to the layer, the accumulation).
+  if (opt.no_cache) j["tokens_per_second"] = stats.count / seconds;
   if (opt.json) {
     print_json(j);
     return;

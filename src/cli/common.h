@@ -17,6 +17,9 @@ struct GlobalOptions {
   int threads = 0;                // 0 = all cores
   std::string device = "cpu";     // cpu | cuda | cuda:N
   std::string dtype = "float32";  // float32 | float64 | bfloat16 | float16
+  // Whether --device / --dtype were given: then they win over an experiment config's fields.
+  bool device_given = false;
+  bool dtype_given = false;
 };
 
 // Library errors name settings by field; the CLI by flags: "--" + the field with '-' for '_',
@@ -29,6 +32,7 @@ void print_json(const nlohmann::json& j);
 
 // One file per subcommand; each registers itself on the app.
 void setup_info(CLI::App& app, const GlobalOptions& global);
+void setup_devices(CLI::App& app, const GlobalOptions& global);
 void setup_tokenize(CLI::App& app, const GlobalOptions& global);
 void setup_score(CLI::App& app, const GlobalOptions& global);
 void setup_generate(CLI::App& app, const GlobalOptions& global);

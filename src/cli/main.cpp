@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"float32", "float64", "bfloat16", "float16"}))
       ->capture_default_str();
   app.parse_complete_callback([&] {
+    global.device_given = app.count("--device") > 0;
+    global.dtype_given = app.count("--dtype") > 0;
     // Debian's libtorch may start with one intra-op thread: always set it deliberately.
     editlab::set_compute_threads(global.threads > 0 ? global.threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   setup_score(app, global);
   setup_generate(app, global);
   setup_bench(app, global);
+  setup_devices(app, global);
   setup_stats(app, global);
   setup_edit(app, global);
   setup_toy_world(app, global);

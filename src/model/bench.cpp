@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "decoder.h"
+#include "editlab/model/device_memory.h"
 #include "editlab/model/model_dir.h"
 #include "editlab/model/safetensors_torch.h"
 #include "editlab/util/blas_check.h"
@@ -104,11 +105,11 @@ nlohmann::json bench_load(const BenchSettings& s, const std::function<void(const
 
 }  // namespace
 
-nlohmann::json measure_load(const fs::path& dir, int repeats, c10::ScalarType dtype) {
+nlohmann::json measure_load(const fs::path& dir, int repeats, c10::ScalarType dtype, c10::Device device) {
   double best = 1e30;
   for (int i = 0; i < repeats; ++i) {
     auto start = Clock::now();
-    auto loaded = load_model(dir, {dtype, torch::kCPU});
+    auto loaded = load_model(dir, {dtype, device});
     torch::NoGradGuard no_grad;
     double checksum = 0;  // touch every weight: mapped pages are only read when used
     for (auto& [name, p] : loaded.model->parameters_by_name()) checksum += p.sum().item<double>();
@@ -116,7 +117,7 @@ nlohmann::json measure_load(const fs::path& dir, int repeats, c10::ScalarType dt
     best = std::min(best, seconds_since(start));
     if (i + 1 == repeats) {  // and one forward pass, as any use of the model makes
       ForwardRequest request;
-      request.input_ids = torch::zeros({1, 8}, torch::kLong);
+      request.input_ids = torch::zeros({1, 8}, torch::TensorOptions(torch::kLong).device(device));
       loaded.model->forward(request);
     }
   }
@@ -218,6 +219,7 @@ nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
   report["model"] = dir.string();
   report["threads"] = compute_threads();
   report["dtype"] = compute_dtype_name(s.dtype);
+  report["device"] = s.device.str();
   report["shape"] = {{"batch", s.batch}, {"tokens", s.tokens}};
   double weight_bytes = 0;  // the checkpoint's files (the index's shards, or model.safetensors)
   const auto checkpoint = Checkpoint::open_dir(dir);
@@ -235,7 +237,7 @@ nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
     progress(fmt::format("load: a fresh process loaded {:.0f} MB in {:.2f} s, peak RSS {:.0f} MB", weight_bytes / 1e6,
                          measured["load_seconds"].get<double>(), peak / 1e6));
   }
-  auto loaded = load_model(dir, {s.dtype, torch::kCPU});
+  auto loaded = load_model(dir, {s.dtype, s.device});
   const auto& c = loaded.config;
   report["config"] = {{"family", c.family_name()}, {"layers", c.n_layer},       {"hidden", c.n_embd},
                       {"heads", c.n_head},          {"kv_heads", c.n_kv_head},  {"mlp", c.n_inner},
@@ -244,18 +246,28 @@ nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   ForwardRequest request;
   request.input_ids = torch::randint(std::min<int64_t>(c.vocab_size, loaded.tokenizer->vocab_size()),
-                                     {s.batch, s.tokens}, gen);
+                                     {s.batch, s.tokens}, gen)
+                          .to(s.device);
+  synchronize_device(s.device);
+  reset_peak_device_memory(s.device);  // from here: the weights and one batch's activations
   auto start = Clock::now();
   loaded.model->forward(request);  // warm-up (and the first touch of every mapped weight)
+  synchronize_device(s.device);
   progress(fmt::format("forward: warm-up {:.2f} s", seconds_since(start)));
   double best = 1e30;
   for (int i = 0; i < s.repeats; ++i) {
     start = Clock::now();
     loaded.model->forward(request);
+    synchronize_device(s.device);
     best = std::min(best, seconds_since(start));
   }
+  if (const auto memory = device_memory(s.device)) {
+    int64_t weight_bytes = 0;
+    for (const auto& [name, p] : loaded.model->parameters_by_name()) weight_bytes += p.numel() * p.element_size();
+    report["device_memory"] = {{"weights_bytes", weight_bytes}, {"peak_allocated_bytes", memory->peak_allocated_bytes}};
+  }
   const double flops = forward_flops(c, s.batch, s.tokens);
-  const double sgemm = matmul_gflops(s.batch * s.tokens, c.n_embd, c.n_inner, 3, s.dtype);
+  const double sgemm = matmul_gflops(s.batch * s.tokens, c.n_embd, c.n_inner, 3, s.dtype, s.device);
   progress(fmt::format("forward: {:.2f} s for {}x{} tokens ({:.1f} GFLOP/s); sgemm [{}x{}]x[{}x{}] {:.1f} GFLOP/s",
                        best, s.batch, s.tokens, flops / best / 1e9, s.batch * s.tokens, c.n_embd, c.n_embd, c.n_inner,
                        sgemm));
@@ -270,11 +282,11 @@ std::string format_model_bench_report(const nlohmann::json& r) {
   std::ostringstream out;
   const auto& c = r["config"];
   out << fmt::format("model                    {} ({}: {} layers x {}, {} heads / {} KV, MLP {}, vocab {}; {:.2f} B "
-                     "parameters), {}, {} threads\n",
+                     "parameters), {} on {}, {} threads\n",
                      r["model"].get<std::string>(), c["family"].get<std::string>(), c["layers"].get<int64_t>(),
                      c["hidden"].get<int64_t>(), c["heads"].get<int64_t>(), c["kv_heads"].get<int64_t>(),
                      c["mlp"].get<int64_t>(), c["vocab"].get<int64_t>(), c["parameters"].get<int64_t>() / 1e9,
-                     r["dtype"].get<std::string>(), r["threads"].get<int>());
+                     r["dtype"].get<std::string>(), r.value("device", std::string("cpu")), r["threads"].get<int>());
   out << fmt::format("weights                  {:.0f} MB\n", r["weights_bytes"].get<double>() / 1e6);
   if (r.contains("load")) {
     const auto& l = r["load"];

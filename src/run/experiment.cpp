@@ -216,6 +216,9 @@ Json ExperimentConfig::result_fields() const {
   Json j = raw;
   j.erase("out");
   j.erase("threads");
+  // The device changes results only by rounding: a run started on a CPU may resume, or its shards
+  // merge, on a GPU.
+  j.erase("device");
   return j;
 }
 

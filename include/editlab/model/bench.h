@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
 #include "editlab/model/model_config.h"
@@ -43,7 +44,8 @@ std::string format_bench_report(const nlohmann::json& report);
 // Loads `dir` `repeats` times (each to every weight touched) and runs one forward pass; returns
 // {load_seconds (best), peak_rss_bytes (this process's VmHWM)}. The bench runs it in a fresh
 // process (BenchSettings::measure_load_in_fresh_process) so that the peak is the load's own.
-nlohmann::json measure_load(const std::filesystem::path& dir, int repeats = 3, c10::ScalarType dtype = c10::kFloat);
+nlohmann::json measure_load(const std::filesystem::path& dir, int repeats = 3, c10::ScalarType dtype = c10::kFloat,
+                            c10::Device device = c10::kCPU);
 
 // `editlab bench --model DIR | --shape NAME`: one model at its real size. The load (to every
 // weight touched, plus a forward pass) in a fresh process with its peak RSS against the weights'
@@ -51,10 +53,11 @@ nlohmann::json measure_load(const std::filesystem::path& dir, int repeats = 3, c
 // sgemm at the model's MLP shape in the same dtype.
 struct ModelBenchSettings {
   c10::ScalarType dtype = c10::kFloat;
+  c10::Device device = c10::kCPU;  // on a GPU: timers read after the device has finished, and its peak memory
   int64_t batch = 1;
   int64_t tokens = 128;
   int repeats = 2;
-  // As BenchSettings::measure_load_in_fresh_process (the child gets the same --dtype).
+  // As BenchSettings::measure_load_in_fresh_process (the child gets the same --dtype and --device).
   std::function<nlohmann::json(const std::filesystem::path& dir)> measure_load_in_fresh_process;
 };
 nlohmann::json run_model_bench(const std::filesystem::path& dir, const ModelBenchSettings& settings,

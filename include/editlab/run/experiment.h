@@ -98,7 +98,7 @@ struct ExperimentConfig {
   // Applies a command-line override of a top-level field (e.g. "out", "limit") and re-parses.
   ExperimentConfig with(const std::string& field, const nlohmann::ordered_json& value) const;
 
-  // The fields that change results, as canonical JSON (all but out and threads).
+  // The fields that change results, as canonical JSON (all but out, threads and device).
   nlohmann::ordered_json result_fields() const;
 };
 

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
 namespace editlab {
 
 struct BlasCheck {
@@ -18,7 +21,9 @@ BlasCheck check_blas(int64_t size = 1024, double min_ok_gflops = 20.0);
 
 // Best-of-`repeats` GFLOP/s of an [m, k] x [k, n] float32 matmul.
 double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats = 5);
-// The same in another dtype (float32, float64, bfloat16).
-double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats, c10::ScalarType dtype);
+// The same in another dtype (float32, float64, bfloat16, float16) and on a device (each timer
+// read after the device has finished).
+double matmul_gflops(int64_t m, int64_t k, int64_t n, int repeats, c10::ScalarType dtype,
+                     c10::Device device = c10::kCPU);
 
 }  // namespace editlab
