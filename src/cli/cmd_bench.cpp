@@ -123,6 +123,11 @@ void run_bench(const BenchOptions& opt, const GlobalOptions& global) {
     }
     return;
   }
+  if (!parse_device(global.device, "--device").is_cpu()) {
+    fail("bench: without --model or --shape, bench measures this machine's CPU (GPT-2-small shape, edits, "
+         "tracing); on {} give --model DIR or --shape llama-1b|gpt2-xl",
+         global.device);
+  }
   BenchSettings settings;
   if (!opt.work_dir.empty()) settings.work_dir = opt.work_dir;
   settings.measure_load = !opt.skip_load;
