@@ -138,8 +138,6 @@ TEST_CASE("sequential run: what it refuses", "[sequential]") {
   SequentialFixture f(true);
   CHECK(run_cli("run " + shell_quote(f.experiment.string()) + " --shard 1/2").err.find("cannot be sharded") !=
         std::string::npos);
-  CHECK(run_cli("run " + shell_quote(f.experiment.string()) + " --resume").err.find("cannot resume (--resume)") !=
-        std::string::npos);
   const auto first = run_cli("run " + shell_quote(f.experiment.string()));
   REQUIRE(first.exit_code == 0);
   CHECK(f.report()["sequential"]["steps"].size() == 3);  // true: every edit

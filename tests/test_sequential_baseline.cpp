@@ -1,6 +1,7 @@
-// The sequential run's baseline (issue 27, "Scale and memory"): whatever the loop keeps of the
-// unedited model's probes, and wherever it keeps it, the metrics must be those of the in-memory
-// computation bit for bit (float64, CPU).
+// The sequential run's baseline on disk (issue 27, "Scale and memory"): the unedited model's
+// next-token distributions go to out/baseline.bin and are read back when a record's metrics are
+// computed. The metrics must be those of the in-memory computation bit for bit (float64, CPU), and
+// --resume must reuse a complete file written for the same run, and observe again otherwise.
 #include "catch_torch.h"
 
 #include <fstream>
@@ -12,6 +13,9 @@
 #include "support.h"
 
 using namespace editlab;
+using Catch::Contains;
+using test::run_cli;
+using test::shell_quote;
 namespace fs = std::filesystem;
 
 namespace {
@@ -19,27 +23,28 @@ namespace {
 const nlohmann::json kFt = {{"layers", {0}},     {"num_steps", 5}, {"lr", 1e-3},
                             {"weight_decay", 0}, {"kl_factor", 0}, {"norm_constraint", false}};
 
-// Seven toy-world records (implications and mention prompts included), in groups of three
-// (record_batch), measured after 3, 6 and 7 edits.
+// Five toy-world records (implications and mention prompts included), in groups of two
+// (record_batch), measured after 2, 4 and 5 edits.
 struct ToyWorldSequential {
   test::TempDir tmp;
   fs::path experiment;
-  explicit ToyWorldSequential(int64_t records = 7) {
+  explicit ToyWorldSequential(int64_t records = 5) {
     std::ofstream(tmp / "ft.json") << kFt.dump();
     const auto data = test::source_dir() / "data/toy-world";
-    const nlohmann::json e = {{"model", (data / "model").string()},
-                              {"method", "ft"},
-                              {"hparams", "ft.json"},
-                              {"dataset", (data / "counterfact.json").string()},
-                              {"select", {{"limit", records}}},
-                              {"suites", {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud", "implication"}},
-                              {"generation", {{"beams", 3}, {"max_length", 12}}},
-                              {"sequential", {{"every", 3}, {"first", 2}}},
-                              {"record_batch", 3},
-                              {"dtype", "float64"},
-                              {"details", true},
-                              {"threads", 1},
-                              {"out", "out"}};
+    const nlohmann::json e = {
+        {"model", (data / "model").string()},
+        {"method", "ft"},
+        {"hparams", "ft.json"},
+        {"dataset", (data / "counterfact.json").string()},
+        {"select", {{"limit", records}}},
+        {"suites", {"efficacy", "paraphrase", "specificity", "specificity_plus", "loud", "implication"}},
+        {"generation", {{"beams", 3}, {"max_length", 12}}},
+        {"sequential", {{"every", 2}, {"first", 2}}},
+        {"record_batch", 2},
+        {"dtype", "float64"},
+        {"details", true},
+        {"threads", 1},
+        {"out", "out"}};
     experiment = tmp / "experiment.json";
     std::ofstream(experiment) << e.dump(1);
   }
@@ -107,6 +112,17 @@ Expected in_memory_sequential(const ExperimentConfig& config) {
   return x;
 }
 
+void require_same_records(const nlohmann::json& a, const nlohmann::json& b) {
+  REQUIRE(a["records"].size() == b["records"].size());
+  for (size_t i = 0; i < a["records"].size(); ++i) {
+    INFO("record " << i);
+    CHECK(scored(a["records"][i]) == scored(b["records"][i]));
+    CHECK(a["records"][i]["at_own_edit"] == b["records"][i]["at_own_edit"]);
+  }
+  CHECK(a["aggregates"] == b["aggregates"]);
+  CHECK(a["sequential"]["steps"] == b["sequential"]["steps"]);
+}
+
 }  // namespace
 
 TEST_CASE("sequential baseline file: metrics equal the in-memory computation bit for bit", "[sequential_baseline]") {
@@ -119,6 +135,7 @@ TEST_CASE("sequential baseline file: metrics equal the in-memory computation bit
   REQUIRE_FALSE(outcome.interrupted);
   const auto report = f.report();
   CHECK(report["complete"] == true);
+  CHECK_FALSE(fs::exists(f.tmp / "out/baseline.bin"));  // removed once the run is complete
   REQUIRE(report["sequential"]["steps"].size() == 3);
 
   const auto expected = in_memory_sequential(config);
@@ -133,4 +150,72 @@ TEST_CASE("sequential baseline file: metrics equal the in-memory computation bit
     CHECK(scored(got) == expected.last[i]);
     CHECK(got["at_own_edit"]["metrics"] == expected.own[i]);
   }
+}
+
+TEST_CASE("sequential baseline file: --resume reuses a complete file of the same run, observes again otherwise",
+          "[sequential_baseline]") {
+  ToyWorldSequential f;
+  const std::string run = "run " + shell_quote(f.experiment.string());
+  const auto fresh = run_cli(run + " --out " + shell_quote((f.tmp / "fresh").string()));
+  INFO(fresh.err);
+  REQUIRE(fresh.exit_code == 0);
+  const auto reference = f.report("fresh");
+  const fs::path out = f.tmp / "out";
+  const fs::path spill = out / "baseline.bin";
+
+  // A run stopped after its baseline: its first step cannot be written (a full disk).
+  auto stopped_after_baseline = [&] {
+    fs::remove_all(out);
+    fs::create_directories(out);
+    fs::create_symlink("/dev/full", out / "sequential.jsonl");
+    const auto r = run_cli(run);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("sequential.jsonl: cannot write"));
+    fs::remove(out / "sequential.jsonl");
+    REQUIRE(fs::exists(spill));
+  };
+  stopped_after_baseline();
+  // The output directory holds a sequential run's steps now: only --resume runs it again.
+  std::ofstream(out / "sequential.jsonl") << "{}\n";
+  CHECK_THAT(run_cli(run).err, Contains("already holds a sequential run"));
+
+  const auto resumed = run_cli(run + " --resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Contains("the baseline of 5 records is read from"));
+  CHECK_THAT(resumed.err, !Contains("sequential: baseline"));  // no model pass for it
+  require_same_records(f.report(), reference);
+  CHECK_FALSE(fs::exists(spill));
+
+  // A damaged file, one cut short, one of another run, none: the baseline is observed again.
+  stopped_after_baseline();
+  {
+    std::fstream file(spill, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);  // inside the first record's distributions
+    file.put('\x7f');
+  }
+  auto r = run_cli(run + " --resume");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("its contents do not match their hash"));
+  CHECK_THAT(r.err, Contains("sequential: baseline"));
+  require_same_records(f.report(), reference);
+
+  stopped_after_baseline();
+  fs::resize_file(spill, fs::file_size(spill) - 1);
+  r = run_cli(run + " --resume");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("it is incomplete"));
+  require_same_records(f.report(), reference);
+
+  stopped_after_baseline();
+  r = run_cli(run + " --resume --limit 4");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("it was written for another run"));
+  CHECK(f.report()["records"].size() == 4);
+
+  fs::remove_all(out);
+  r = run_cli(run + " --resume");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("there is none"));
+  require_same_records(f.report(), reference);
 }

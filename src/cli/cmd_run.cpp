@@ -84,7 +84,9 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
             }
           },
           "K/N");
-  sub->add_flag("--resume", o->resume, "continue the run whose journal is in the output directory");
+  sub->add_flag("--resume", o->resume,
+                "continue the run whose journal is in the output directory (a sequential run: start its edits "
+                "over, reusing its saved baseline)");
   sub->add_option("--edit-batch", o->edit_batch,
                   "records edited together (overrides the config's \"edit_batch\"): MEMIT, EMMET and AlphaEdit "
                   "solve for the batch at once, the other methods apply it record by record")

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -24,6 +25,8 @@ struct LoopContext {
   LoadedModel& model;
   Editor* editor;                        // null for method "none"
   std::function<bool()> stop_requested;  // an interrupt arrived
+  std::string run_id;                    // run_id(...) of the run
+  bool resume = false;                   // --resume: the sequential loop reuses its baseline file
 };
 
 struct LoopResult {
@@ -31,6 +34,7 @@ struct LoopResult {
   int64_t processed = 0;                // records handled by this process
   bool interrupted = false;
   nlohmann::ordered_json sequential;  // the sequential loop's steps (null otherwise)
+  std::filesystem::path spill_file;   // removed once the report is written (empty: none)
 };
 
 std::string case_id_of(const nlohmann::json& record, int64_t index);

@@ -86,17 +86,20 @@ Json rome_time_split(const std::vector<nlohmann::json>& records) {
   return {{"compute_u", u}, {"v_prepare", prepare}, {"v_forward", forward}, {"v_backward", backward}};
 }
 
-// The records this process runs: all it is assigned for a sequential run (which keeps no journal
-// and cannot resume); otherwise those the journal (opened here, resumed or fresh) does not hold.
+// The records this process runs: all it is assigned for a sequential run (which keeps no journal;
+// resumed, it starts its edits over); otherwise those the journal (opened here, resumed or fresh)
+// does not hold.
 std::vector<int64_t> records_to_run(const ExperimentConfig& config, const RunOptions& options,
                                     const std::vector<int64_t>& assigned, const std::string& id,
                                     std::optional<Journal>& journal) {
   std::vector<int64_t> todo;
   if (config.sequential) {
     const auto steps = config.out / "sequential.jsonl";
-    if (fs::exists(steps) && fs::file_size(steps) > 0)
-      fail("{} already holds a sequential run; choose another output directory ({})", steps.string(),
-           setting_name(options.setting_names, "out"));
+    if (!options.resume && fs::is_regular_file(steps) && fs::file_size(steps) > 0)
+      fail(
+          "{} already holds a sequential run; choose another output directory ({}), or {} to run it again "
+          "from its saved baseline",
+          steps.string(), setting_name(options.setting_names, "out"), setting_name(options.setting_names, "resume"));
     return assigned;
   }
   const Json header = {{"journal", kJournalSchema}, {"run_id", id}, {"shard", report::shard_json(options.shard)}};
@@ -658,9 +661,6 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
 
   if (config.sequential && shard.count > 1)
     fail("a sequential run cannot be sharded: every edit applies to the model the edits before it left");
-  if (config.sequential && options.resume)
-    fail("a sequential run cannot resume ({}): the earlier edits lived only in the interrupted process's model",
-         setting_name(options.setting_names, "resume"));
 
   LoadOptions load_options;
   load_options.dtype = config.dtype;
@@ -684,7 +684,9 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   }
   const double setup_seconds = seconds_since(wall_start);
 
-  const run_detail::LoopContext ctx{config, dataset, model, editor.get(), [] { return g_interrupts.load() > 0; }};
+  run_detail::LoopContext ctx{config, dataset, model, editor.get(), [] { return g_interrupts.load() > 0; }};
+  ctx.run_id = id;
+  ctx.resume = options.resume;
   const auto loop_start = Clock::now();
   const double model_start = ModelClock::seconds();
   auto loop = config.sequential
@@ -734,6 +736,10 @@ RunOutcome run_experiment(const ExperimentConfig& config, const RunOptions& opti
   report["records"] = records;
   write_file_atomically(config.out / "report.json", report::report_text(report));
   write_file_atomically(config.out / "summary.md", report::markdown_table({report}, {config.method_label()}));
+  if (!loop.spill_file.empty()) {
+    std::error_code ec;
+    fs::remove(loop.spill_file, ec);
+  }
   return {std::move(report), interrupted};
 }
 

@@ -13,7 +13,9 @@
 //
 // A record with several requested rewrites (MQuAKE) has all of them applied before its probes.
 // With "sequential" in the config the edits accumulate instead (src/run/sequential.cpp): no
-// journal and no resume; out/sequential.jsonl holds one line per measurement step, and the
+// journal; out/baseline.bin holds the unedited model's next-token distributions until the run
+// ends, and `resume` starts the edits over from that baseline when it matches the run;
+// out/sequential.jsonl holds one line per measurement step, and the
 // report adds "sequential": {"every", "first", "baseline", "edits", "steps": [{"edits",
 // "records", "all": aggregates, "first": {"records", "aggregates"}}]}, its records holding their
 // metrics at the last step, against the unedited model's probes.
