@@ -180,8 +180,7 @@ TEST_CASE("a bfloat16 model on CUDA holds its weights once, without a float32 co
   const int64_t base = before->allocated_bytes;
   auto loaded = load_model(dir, {torch::kBFloat16, kCuda});
   synchronize_device(kCuda);
-  int64_t weight_bytes = 0;
-  for (const auto& [name, t] : loaded.model->parameters_by_name()) weight_bytes += t.numel() * t.element_size();
+  const int64_t weight_bytes = parameter_bytes(*loaded.model);
   const auto after = device_memory(kCuda);
   const int64_t held = after->allocated_bytes - base, peak = after->peak_allocated_bytes - base;
   std::cout << fmt::format("cuda bfloat16 llama fixture: weights {} B, held {} B, peak while loading {} B\n", weight_bytes,

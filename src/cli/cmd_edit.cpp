@@ -246,8 +246,7 @@ void run_edit(const EditCliOptions& o, const GlobalOptions& global) {
                       {"edits", nlohmann::json::array()},
                       {"seconds", {{"setup", setup_seconds}, {"edit", edit_seconds}, {"probes", probe_seconds}}}};
   if (memory) {
-    int64_t weight_bytes = 0;
-    for (const auto& [name, p] : m.model->parameters_by_name()) weight_bytes += p.numel() * p.element_size();
+    const int64_t weight_bytes = parameter_bytes(*m.model);
     j["device_memory"] = {{"device", device.str()},
                           {"weights_bytes", weight_bytes},
                           {"peak_allocated_bytes", memory->peak_allocated_bytes},

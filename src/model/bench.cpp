@@ -262,9 +262,8 @@ nlohmann::json run_model_bench(const fs::path& dir, const ModelBenchSettings& s,
     best = std::min(best, seconds_since(start));
   }
   if (const auto memory = device_memory(s.device)) {
-    int64_t weight_bytes = 0;
-    for (const auto& [name, p] : loaded.model->parameters_by_name()) weight_bytes += p.numel() * p.element_size();
-    report["device_memory"] = {{"weights_bytes", weight_bytes}, {"peak_allocated_bytes", memory->peak_allocated_bytes}};
+    report["device_memory"] = {{"weights_bytes", parameter_bytes(*loaded.model)},
+                               {"peak_allocated_bytes", memory->peak_allocated_bytes}};
   }
   const double flops = forward_flops(c, s.batch, s.tokens);
   const double sgemm = matmul_gflops(s.batch * s.tokens, c.n_embd, c.n_inner, 3, s.dtype, s.device);

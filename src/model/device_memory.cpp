@@ -11,7 +11,15 @@
 #define EDITLAB_ACCELERATOR_MEMORY 1
 #endif
 
+#include "editlab/model/language_model.h"
+
 namespace editlab {
+
+int64_t parameter_bytes(LanguageModel& model) {
+  int64_t bytes = 0;
+  for (const auto& [name, p] : model.parameters_by_name()) bytes += p.numel() * static_cast<int64_t>(p.element_size());
+  return bytes;
+}
 
 void synchronize_device(c10::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);

@@ -11,6 +11,10 @@
 
 namespace editlab {
 
+class LanguageModel;
+// The bytes a model's parameters hold in their compute dtype (a tied LM head counted once).
+int64_t parameter_bytes(LanguageModel& model);
+
 // Blocks until the device has finished the work queued on it (CUDA runs asynchronously: a
 // timer read without it measures the launch, not the work). A no-op on the CPU.
 void synchronize_device(c10::Device device);
