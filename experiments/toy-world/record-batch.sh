@@ -3,16 +3,25 @@
 # 32 and 128 records probed together (--record-batch); prints each run's wall time, records/s of
 # the loop, the edit and probe seconds per record, and the largest difference of any per-record
 # metric from the one-at-a-time run (float32: rounding only).
-# Usage: experiments/toy-world/record-batch.sh [EDITLAB] [OUT] [SIZES]   (from the repository root)
+# Usage: experiments/toy-world/record-batch.sh [EDITLAB] [OUT] [SIZES] [CONFIG] [LIMIT]
+#   (from the repository root). CONFIG=experiments/gpt2-small-shape/rome.json LIMIT=50: the same
+#   on a random-weight GPT-2-small-shaped model (12 layers, 768 wide, GPT-2's vocabulary) with
+#   ROME's GPT-2 hparams, random-key statistics and fixed templates, written first to
+#   out/gpt2-small-shape by scripts/time_rome_reference.py setup (about 500 MB).
 set -euo pipefail
 EDITLAB=${1:-build/editlab}
 OUT=${2:-out/toy-world/record-batch}
 SIZES=${3:-"1 8 32 128"}
+CONFIG=${4:-experiments/toy-world/rome.json}
+LIMIT=${5:-200}
 export OMP_WAIT_POLICY=PASSIVE
+if [[ $CONFIG == experiments/gpt2-small-shape/* && ! -f out/gpt2-small-shape/model/model.safetensors ]]; then
+  /usr/bin/python3 scripts/time_rome_reference.py setup out/gpt2-small-shape
+fi
 for n in $SIZES; do
   rm -rf "$OUT/batch-$n"
   start=$(date +%s.%N)
-  "$EDITLAB" run experiments/toy-world/rome.json --limit 200 --record-batch "$n" --out "$OUT/batch-$n" --format none \
+  "$EDITLAB" run "$CONFIG" --limit "$LIMIT" --record-batch "$n" --out "$OUT/batch-$n" --format none \
     >/dev/null 2>&1
   awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }' > "$OUT/batch-$n/wall.txt"
 done
