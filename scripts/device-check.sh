@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one prepared check for the GPU machine (issue 28; about 6 minutes on an H100):
+# The one prepared check for the GPU machine (issue 28; sized for about 6 minutes on an H100, not
+# yet run on one):
 #   1. unpacks .device/editlab-cuda.tar.xz (scripts/make-device-bundle.sh) into build-cuda/, the
 #      binaries loading the machine's own torch 2.11 libraries;
 #   2. runs the CUDA-labelled tests (tests/cuda/run_cuda_tests.sh: CPU against CUDA on every
@@ -17,8 +18,9 @@
 #   here (CPU):   scripts/device-check.sh --device cpu --quick   (the script's own dry run: the same
 #                 steps on small inputs, against build-cuda/ and .venv-cuda's torch)
 #
-# Options: --device cpu|cuda (default cuda), --quick (batch 1 x 16, 2 layers' worth of work, the
-# GPT-2-small shape for ROME), --skip-tests, --work DIR (default /tmp/editlab-device-check).
+# Options: --device cpu|cuda (default cuda), --quick (batch 1 x 16, one repeat, 20 statistics texts,
+# the GPT-2-small shape for ROME and as GPT-2-XL's stand-in), --skip-tests, --work DIR (default
+# /tmp/editlab-device-check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 device=cuda
@@ -31,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --quick) quick=1; shift ;;
     --skip-tests) skip_tests=1; shift ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "device-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
