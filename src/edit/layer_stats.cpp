@@ -62,6 +62,9 @@ std::vector<SecondMoment> compute_second_moments(LanguageModel& model, const Tok
     stats.push_back({torch::zeros({M, M}, torch::TensorOptions().dtype(dtype).device(model.device())), 0});
   }
   StatsProgress report{0, static_cast<int64_t>(texts.size()), 0, 0};
+  // The bar starts with the work: its rate would otherwise count from the first batch's end (a
+  // corpus of one batch printed millions of texts/s, "done in 0.0s").
+  if (progress && report.texts_total > 0) progress(report);
   torch::NoGradGuard no_grad;
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin;
