@@ -77,7 +77,10 @@ Journal::Journal(const fs::path& path, const nlohmann::ordered_json& header, boo
       fail("{} already holds {} finished records: resume that run ({}), or choose another output directory ({})",
            path.string(), existing.records.size(), resume_setting_, setting_name(names, "out"));
     }
-    if (existing.header["run_id"] != header["run_id"] || existing.header["shard"] != header["shard"]) {
+    // Compared as unordered JSON: the header on disk has its keys sorted, the run's is built in
+    // insertion order, and ordered_json compares key order too.
+    if (nlohmann::json(existing.header["run_id"]) != nlohmann::json(header["run_id"]) ||
+        nlohmann::json(existing.header["shard"]) != nlohmann::json(header["shard"])) {
       fail(
           "{}: the journal belongs to a different run (another config, model, dataset, hyperparameters or shard); "
           "choose another output directory ({})",
