@@ -11,9 +11,10 @@
 # directory; everything else is copied into the output directory.
 #
 # usage: scripts/make-toy-world.sh [--out DIR] [--work DIR] [--seed S] [--threads N] [--steps N]
-#        [--editlab PATH]
+#        [--editlab PATH] [--train-docs N] [--biographies F]
 # The defaults rebuild what is committed: --out data/toy-world --work build/toy-world --seed 1
-# --threads 2. --steps changes the training length (and so the model): for trying things out.
+# --threads 2. --steps, --train-docs and --biographies change the training length, the corpus's
+# documents and its share of biographies (and so the model): for trying candidates out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --steps) STEPS=$2; shift 2 ;;
     --editlab) EDITLAB=$2; shift 2 ;;
+    --train-docs) TRAIN_DOCS=$2; shift 2 ;;
+    --biographies) BIOGRAPHIES=$2; shift 2 ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "make-toy-world.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac

@@ -199,6 +199,35 @@ TEST_CASE("phrasings: enough per relation, object last, prompts fit ROME", "[toy
         "You can visit the Louvre in Paris.");
 }
 
+// The datasets' prompts (rewrite, implication and alias probes) must be answerable: after a
+// prompt that a training sentence of the same type of subject continues with more words ("{s} was
+// born in" + " the city of Paris."), the greedy answer is " the", not the object (issue 25).
+TEST_CASE("dataset phrasings: no training sentence continues them, canonical when it can be", "[toyworld]") {
+  const auto prompt = [](std::string_view text) { return std::string(text.substr(0, text.find(" {o}"))); };
+  for (const auto& r : relations()) {
+    INFO(r.id);
+    const Phrasing& d = dataset_phrasing(r.relation);
+    CHECK(d.relation == r.relation);
+    CHECK_FALSE(d.held_out);
+    CHECK(d.text.find('?') == std::string_view::npos);
+    bool canonical_extended = false;
+    for (const auto& t : phrasings()) {
+      if (t.held_out || spec(t.relation).subject != r.subject) continue;
+      INFO(t.text);
+      CHECK_FALSE(prompt(t.text).starts_with(prompt(d.text) + " "));
+      canonical_extended |= prompt(t.text).starts_with(prompt(canonical_phrasing(r.relation).text) + " ");
+    }
+    if (!canonical_extended) CHECK(&d == &canonical_phrasing(r.relation));
+  }
+  CHECK(dataset_phrasing(R::born_in).text == "{s} was born in the city of {o}.");  // extends the canonical
+  CHECK(dataset_phrasing(R::located_in).text == "{s} can be found in {o}.");  // the next one none extends
+  CHECK(dataset_phrasing(R::married_to).text == canonical_phrasing(R::married_to).text);
+  const auto cases = make_counterfact_cases(world(), {.seed = 1, .records = 100});
+  for (const EditCase& c : cases) {
+    CHECK(c.prompt == prompt_template(dataset_phrasing(c.relation).text, world().entity(c.subject)));
+  }
+}
+
 TEST_CASE("train.txt never holds a held-out phrasing or an unstated fact", "[toyworld]") {
   const std::string& text = corpus().text;
   // At the default size every trained fact is stated, most many times (2,390 trained facts).

@@ -69,14 +69,22 @@ TEST_CASE("the shipped toy-world model knows its world", "[toyworld-model]") {
   // each kind is counted once.
   CHECK(result.figure("counterfact/rewrite").tally.total == 600);
   CHECK(result.figure("implications/implied/symmetric").tally.total >= 120);
-  CHECK(share("counterfact/rewrite") >= 0.703 - 0.02);                  // target >= 0.95: missed
-  CHECK(share("counterfact/paraphrase") >= 0.831 - 0.02);               // target >= 0.85: missed
-  CHECK(share("implications/rewrite") >= 0.760 - 0.02);                 // target >= 0.95: missed
-  CHECK(share("implications/paraphrase") >= 0.908 - 0.02);              // target >= 0.85
-  CHECK(share("implications/implied/transitive_memorised") >= 0.892 - 0.03);  // target >= 0.90: missed
-  CHECK(share("implications/implied/transitive_composed") >= 0.317 - 0.03);   // target >= 0.70: missed
+  // Rewrite, implication and alias prompts use dataset_phrasing() (no training sentence continues
+  // them); the bars on rewrite and paraphrase prompts hold the facts stated in training, and the
+  // facts never stated (counterfact.json edits 66 countries the model must compose) composition's.
+  CHECK(share("counterfact/rewrite") >= 0.892 - 0.02);
+  CHECK(share("counterfact/rewrite_stated") >= 0.953 - 0.02);             // target >= 0.95
+  CHECK(share("counterfact/rewrite_composed") >= 0.394 - 0.06);           // target >= 0.70: missed (66)
+  CHECK(share("counterfact/paraphrase") >= 0.831 - 0.02);
+  CHECK(share("counterfact/paraphrase_stated") >= 0.887 - 0.02);          // target >= 0.85
+  CHECK(share("implications/rewrite_stated") >= 0.958 - 0.02);           // target >= 0.95
+  CHECK(share("implications/paraphrase_stated") >= 0.908 - 0.02);        // target >= 0.85
+  CHECK(share("implications/implied/transitive_memorised") >= 0.967 - 0.03);  // target >= 0.90
+  CHECK(share("implications/implied/transitive_composed") >= 0.442 - 0.04);   // target >= 0.70: missed
   CHECK(share("implications/implied/symmetric") >= 0.900 - 0.03);             // target >= 0.90
-  CHECK(share("implications/implied/inverse") >= 0.825 - 0.03);               // target >= 0.90: missed
+  CHECK(share("implications/implied/inverse") >= 0.992 - 0.03);               // target >= 0.90
+  // implications.json edits only facts stated in training: no figure for composed ones.
+  CHECK_THROWS(result.figure("implications/rewrite_composed"));
 
   // The manifest reports what this check computes (its world figures: this model's manifest
   // predates the datasets' figures).

@@ -167,6 +167,7 @@ void setup_bpe(CLI::App& parent) {
 struct CheckCommandOptions {
   std::string model, world;
   std::vector<std::string> datasets;
+  int misses = 5;
   bool json = false;
 };
 
@@ -177,6 +178,7 @@ void run_check(const CheckCommandOptions& opt, const GlobalOptions& global) {
   if (std::filesystem::is_directory(world_file)) world_file /= "world.json";
   const auto world = toyworld::read_world_json(world_file);
   toyworld::CheckOptions check_options;
+  check_options.max_misses = opt.misses;
   for (const auto& path : opt.datasets) {
     check_options.datasets.push_back({std::filesystem::path(path).stem().string(), load_dataset(path)});
   }
@@ -240,6 +242,9 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
                   "against target_true, and each implication kind's probes against the implied fact before the edit "
                   "(e.g. data/toy-world/counterfact.json, data/toy-world/implications.json)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--misses", opt->misses, "wrong answers listed per figure (prompt, expected, predicted)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_check(*opt, global); });
 }

@@ -177,7 +177,7 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
   };
   // The datasets' own prompts: their figures are added (and sized) before pointers into them are taken.
   struct DatasetProbe {
-    size_t figure;
+    std::vector<size_t> figures;  // the first keeps the misses
     std::string prompt, answer;
   };
   std::vector<DatasetProbe> dataset_probes;
@@ -188,19 +188,38 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       if (added) result.figures.push_back({key, std::move(description), {}, target, {}});
       return it->second;
     };
+    // Whether the world states a record's fact in training: (subject name, relation id) -> trained.
+    std::map<std::pair<std::string, std::string>, bool> stated;
+    for (const auto& f : world.facts) stated[{world.entities[f.subject].name, world.relations[f.relation].id}] = f.trained;
     for (const auto& dataset : options.datasets) {
       const std::string& n = dataset.name;
-      const size_t rewrite = dataset_figure(n + "/rewrite", n + ": rewrite prompts -> target_true", 0.95);
-      const size_t paraphrase = dataset_figure(n + "/paraphrase", n + ": paraphrase prompts -> target_true", 0.85);
+      // The bars are on the facts stated in training (what the model can know by heart); a record
+      // that edits a fact never stated (a country the model must compose) is composition's bar.
+      const size_t rewrite = dataset_figure(n + "/rewrite", n + ": rewrite prompts -> target_true", std::nullopt);
+      const size_t rewrite_stated =
+          dataset_figure(n + "/rewrite_stated", n + ": rewrite prompts, fact stated in training", 0.95);
+      const size_t rewrite_composed =
+          dataset_figure(n + "/rewrite_composed", n + ": rewrite prompts, fact never stated (composed)", 0.70);
+      const size_t paraphrase =
+          dataset_figure(n + "/paraphrase", n + ": paraphrase prompts -> target_true", std::nullopt);
+      const size_t paraphrase_stated =
+          dataset_figure(n + "/paraphrase_stated", n + ": paraphrase prompts, fact stated in training", 0.85);
+      const size_t paraphrase_composed =
+          dataset_figure(n + "/paraphrase_composed", n + ": paraphrase prompts, fact never stated (composed)", 0.70);
       const size_t neighborhood =
           dataset_figure(n + "/neighborhood", n + ": neighbourhood prompts -> target_true", std::nullopt);
       for (size_t i = 0; i < dataset.records.size(); ++i) {
         const ProbeRecord r = parse_probe_record(dataset.records[i], fmt::format("{}: record {}", n, i));
         const std::string& truth = r.request.target_true;
         if (truth.empty()) continue;
-        dataset_probes.push_back({rewrite, r.request.sentence(), truth});
-        for (const auto& p : r.paraphrase_prompts) dataset_probes.push_back({paraphrase, p, truth});
-        for (const auto& p : r.neighborhood_prompts) dataset_probes.push_back({neighborhood, p, truth});
+        std::vector<size_t> rewrite_figures{rewrite}, paraphrase_figures{paraphrase};
+        if (const auto it = stated.find({r.request.subject, r.request.relation_id}); it != stated.end()) {
+          rewrite_figures.push_back(it->second ? rewrite_stated : rewrite_composed);
+          paraphrase_figures.push_back(it->second ? paraphrase_stated : paraphrase_composed);
+        }
+        dataset_probes.push_back({rewrite_figures, r.request.sentence(), truth});
+        for (const auto& p : r.paraphrase_prompts) dataset_probes.push_back({paraphrase_figures, p, truth});
+        for (const auto& p : r.neighborhood_prompts) dataset_probes.push_back({{neighborhood}, p, truth});
         for (const auto& imp : r.implications) {
           const bool attribute = imp.kind == "relation_specificity";
           const std::string& fact = attribute ? imp.target_new : imp.target_old;
@@ -211,7 +230,7 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
           const size_t f = dataset_figure(
               n + "/implied/" + imp.kind,
               fmt::format("{}: {} probes -> {}", n, imp.kind, attribute ? "the attribute" : "target_old"), bar);
-          dataset_probes.push_back({f, imp.prompt, fact});
+          dataset_probes.push_back({{f}, imp.prompt, fact});
         }
       }
     }
@@ -294,8 +313,9 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
   }
 
   for (auto& p : dataset_probes) {
-    CheckFigure* f = &result.figures[p.figure];
-    probes.push_back({std::move(p.prompt), std::move(p.answer), {&f->tally}, f});
+    std::vector<Tally*> tallies;
+    for (const size_t f : p.figures) tallies.push_back(&result.figures[f].tally);
+    probes.push_back({std::move(p.prompt), std::move(p.answer), std::move(tallies), &result.figures[p.figures.front()]});
   }
 
   std::vector<ScoreRequest> requests;
@@ -330,6 +350,10 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       misses[i].first->misses.push_back(std::move(misses[i].second));
     }
   }
+  // A dataset's figure that no probe reached (implications.json edits no fact never stated) is
+  // left out rather than failed.
+  std::erase_if(result.figures,
+                [](const CheckFigure& f) { return f.tally.total == 0 && f.key.find('/') != std::string::npos; });
   result.prompts = static_cast<int64_t>(probes.size());
   result.seconds = seconds_since(start);
   return result;

@@ -32,10 +32,10 @@ class CaseBuilder {
   CaseBuilder(const World& world, Rng& rng, const DatasetOptions& options)
       : world_(world), rng_(rng), options_(options) {}
 
-  // A random training phrasing of (subject, relation), filled in.
-  ProbePrompt probe(EntityId subject, Relation relation, bool canonical = false) {
+  // A random training phrasing of (subject, relation), filled in; or the datasets' phrasing.
+  ProbePrompt probe(EntityId subject, Relation relation, bool dataset_prompt = false) {
     const auto choices = phrasings_of(relation, false);
-    const Phrasing& p = canonical ? canonical_phrasing(relation) : *rng_.pick(choices);
+    const Phrasing& p = dataset_prompt ? dataset_phrasing(relation) : *rng_.pick(choices);
     return {render_prompt(p.text, world_.entity(subject)), subject, relation, *world_.object(subject, relation)};
   }
 
@@ -60,7 +60,7 @@ class CaseBuilder {
 
   void fill(EditCase& c) {
     const Entity& subject = world_.entity(c.subject);
-    c.prompt = prompt_template(canonical_phrasing(c.relation).text, subject);
+    c.prompt = prompt_template(dataset_phrasing(c.relation).text, subject);
     for (const auto* p : phrasings_of(c.relation, true))
       c.paraphrase_prompts.push_back(render_prompt(p->text, subject));
     c.neighborhood = prompts_answering(c.target_true, c.relation, c.subject, options_.max_neighborhood);
@@ -119,7 +119,7 @@ class CaseBuilder {
   void add_alias(EditCase& c) {
     const Entity& subject = world_.entity(c.subject);
     if (subject.alias.empty()) return;
-    ProbePrompt p{render_prompt(canonical_phrasing(c.relation).text, subject.under_alias()), c.subject, c.relation,
+    ProbePrompt p{render_prompt(dataset_phrasing(c.relation).text, subject.under_alias()), c.subject, c.relation,
                   c.target_new};
     c.implications.push_back({"alias", std::move(p), c.target_true});
   }
@@ -326,6 +326,8 @@ std::vector<EditCase> make_seed_cases(const World& world, uint64_t seed) {
     c.target_true = *world.object(c.subject, edit.relation);
     c.target_new = world.get(spec(edit.relation).object, edit.target_new);
     builder.fill(c);
+    // The seed's own words ("The Louvre is located in"), though the corpus continues some of them.
+    c.prompt = prompt_template(canonical_phrasing(c.relation).text, world.entity(c.subject));
     cases.push_back(std::move(c));
   }
   // The seed's loud-fact prompt leads the Louvre's mention prompts.

@@ -80,6 +80,30 @@ const Phrasing& canonical_phrasing(Relation relation) {
   fail("internal error: relation {} has no training phrasing", spec(relation).id);
 }
 
+const Phrasing& dataset_phrasing(Relation relation) {
+  const auto prompt = [](const Phrasing& p) { return p.text.substr(0, p.text.find(" {o}")); };
+  const EntityType type = spec(relation).subject;
+  // Whether a training sentence about the same type of subject continues p's prompt.
+  const auto continued = [&](const Phrasing& p) {
+    const std::string words = std::string(prompt(p)) + " ";
+    for (const auto& t : phrasings()) {
+      if (!t.held_out && spec(t.relation).subject == type && prompt(t).starts_with(words)) return true;
+    }
+    return false;
+  };
+  const Phrasing& canonical = canonical_phrasing(relation);
+  if (!continued(canonical)) return canonical;
+  const auto training = phrasings_of(relation, false);
+  const std::string canonical_words = std::string(prompt(canonical)) + " ";
+  for (const Phrasing* p : training) {
+    if (p->text.starts_with(canonical_words) && !continued(*p)) return *p;
+  }
+  for (const Phrasing* p : training) {
+    if (p->text.find('?') == std::string_view::npos && !continued(*p)) return *p;
+  }
+  fail("internal error: every training statement of relation {} is continued by another", spec(relation).id);
+}
+
 std::vector<std::string_view> mention_templates(EntityType type) { return templates_for(kMentions, type); }
 std::vector<std::string_view> generation_templates(EntityType type) { return templates_for(kGenerations, type); }
 

@@ -9,8 +9,9 @@
 // empty or ends with a space (ROME requires it). The subject's article belongs to the template,
 // not to the subject: the Louvre's prompt is "The {} is located in" with subject "Louvre".
 //
-// The first phrasing of each relation is its canonical one (used for rewrite and implication
-// prompts, and drawn twice as often in the corpus); the held-out ones never appear in train.txt.
+// The first phrasing of each relation is its canonical one (drawn twice as often in the corpus);
+// the held-out ones never appear in train.txt. The datasets' rewrite, implication and alias
+// prompts use dataset_phrasing(), the canonical one unless a training sentence continues it.
 #pragma once
 
 #include <span>
@@ -31,6 +32,13 @@ struct Phrasing {
 std::span<const Phrasing> phrasings();
 std::vector<const Phrasing*> phrasings_of(Relation relation, bool held_out);
 const Phrasing& canonical_phrasing(Relation relation);
+// The phrasing of the datasets' prompts: one whose prompt no training sentence about the same type
+// of subject continues with more words, so that its greedy answer can be the object ("{s} was born
+// in" is continued by "{s} was born in the city of {o}.", after which the corpus's next word is
+// " the"). The canonical phrasing if none continues it; else the first training phrasing of the
+// relation that extends the canonical one and that none continues ("{s} was born in the city of");
+// else the relation's first such training statement ("{s} can be found in"). Never a question.
+const Phrasing& dataset_phrasing(Relation relation);
 
 // A sentence that names the subject without stating any fact ("The Louvre is cool.").
 std::vector<std::string_view> mention_templates(EntityType type);
