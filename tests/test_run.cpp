@@ -433,6 +433,11 @@ TEST_CASE("editlab run: bad input", "[run_cli]") {
   r = run_cli(f.run("--shard 3/2"));
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--shard") && Contains("3/2") && Contains("1 <= K <= N"));
+  // A plain message, not CLI11's range up to 1.8e308 written out in full.
+  r = run_cli(f.run("--limit 0"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--limit: must be greater than 0, got 0"));
+  CHECK(r.err.size() < 200);
 }
 
 TEST_CASE("datasets: CounterFact's own records load as they are, as a JSON array or JSON Lines", "[run]") {

@@ -16,6 +16,7 @@
 # Usage: experiments/toy-world/scale-20k.sh [N=20000] [KILL_AT=3000] [EDITLAB=build/editlab] [WORK=out/scale-20k]
 #        (from the repository root; needs jq; about 35 minutes for 20,000 on 2 cores)
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 n=${1:-20000}
 kill_at=${2:-3000}
 editlab=$(realpath "${3:-build/editlab}")

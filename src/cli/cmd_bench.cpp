@@ -206,10 +206,10 @@ void setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::IsMember(bench_shape_names()))
       ->excludes(model);
   sub->add_option("--batch", opt->batch, "with --model / --shape: sequences per forward pass")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--tokens", opt->tokens, "with --model / --shape: tokens per sequence")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_flag("--keep", opt->keep, "with --shape: keep the written model directory");
   sub->callback([opt, &global] { run_bench(*opt, global); });

@@ -317,10 +317,10 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(int64_t{1}, int64_t{64}))
       ->capture_default_str();
   auto* ml = sub->add_option("--max-length", o->max_length, "generation length incl. the prompt")
-                 ->check(CLI::PositiveNumber)
+                 ->check(kPositive)
                  ->capture_default_str();
   sub->add_option("--max-new-tokens", o->max_new_tokens, "new tokens per generation (overrides --max-length)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->excludes(ml);
   sub->add_option("--save", o->save_dir, "write the edited model as a Hugging Face directory (any family; tokenizer files copied)");
   sub->add_flag("--json", o->json, "machine-readable output");
@@ -330,7 +330,7 @@ void setup_edit(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--stats-corpus", o->stats_corpus, "ROME and the MEMIT family: compute the statistics of every edited layer from this corpus, in one pass (cached; default: the hyperparameters' mom2_dataset when it is a file, relative to the hparams file or the working directory)")
       ->check(CLI::ExistingFile);
   sub->add_option("--samples", o->samples, "ROME and the MEMIT family: texts of the corpus to use (default: mom2_n_samples)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   sub->add_option("--context-templates", o->context_templates, "ROME and the MEMIT family: context templates to use (JSON list; MEMIT's must include \"{}\")")
       ->check(CLI::ExistingFile);
   sub->add_option("--save-context-templates", o->save_context_templates, "ROME and the MEMIT family: write the templates used (JSON list)");

@@ -50,10 +50,10 @@ void setup_generate(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(int64_t{1}, int64_t{64}))
       ->capture_default_str();
   auto* max_length = sub->add_option("--max-length", opt->max_length, "total tokens incl. the prompt")
-                         ->check(CLI::PositiveNumber)
+                         ->check(kPositive)
                          ->capture_default_str();
   sub->add_option("--max-new-tokens", opt->max_new_tokens, "new tokens (overrides --max-length)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->excludes(max_length);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_generate(*opt, global); });

@@ -90,7 +90,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--edit-batch", o->edit_batch,
                   "records edited together (overrides the config's \"edit_batch\"): MEMIT, EMMET and AlphaEdit "
                   "solve for the batch at once, the other methods apply it record by record")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   sub->add_option("--record-batch", o->record_batch,
                   fmt::format("records probed together (overrides the config's \"record_batch\", default {}): their "
                               "prompts share forward batches, each ROME / r-ROME edit applied to its own rows; 1 "
@@ -101,7 +101,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
                 "keep every probe's prompt and p(target_new), p(target_true) before and after in each record "
                 "(config \"details\": true; shown on each record of report --format html)");
   sub->add_option("--limit", o->limit, "only the first N selected records (overrides select.limit)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   sub->add_option("--format", o->format, "summary on stdout: md, json (aggregates) or none")
       ->check(CLI::IsMember({"md", "json", "none"}))
       ->capture_default_str();

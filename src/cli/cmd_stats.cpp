@@ -61,13 +61,13 @@ void setup_stats(CLI::App& app, const GlobalOptions& global) {
       "stats", "ROME's second-moment statistics C = E[k k^T] at a layer, cached");
   sub->footer("second-moment statistics C = E[k k^T] of the ROME key (the input of the MLP output projection: GPT-2 c_proj, GPT-J fc_out, NeoX dense_4h_to_h, Llama / Mistral / Qwen2 down_proj) at a layer, with a progress line, cached");
   sub->add_option("--model", opt->model_dir, "Hugging Face model directory")->required();
-  sub->add_option("--layer", opt->layer, "layer index")->required()->check(CLI::NonNegativeNumber);
+  sub->add_option("--layer", opt->layer, "layer index")->required()->check(kNonNegative);
   sub->add_option("--corpus", opt->corpus,
                   "texts: documents separated by blank lines, or JSON Lines with a \"text\" field (.jsonl)")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--samples", opt->samples, "use the first N texts (ROME: mom2_n_samples = 100000)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--mom2-dtype", opt->mom2_dtype, "accumulation dtype (ROME's mom2_dtype): float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}))

@@ -110,18 +110,18 @@ void setup_generate(CLI::App& parent) {
   sub->add_option("--seed", opt->world.seed, "random seed of the world, corpora and datasets")->capture_default_str();
   sub->add_option("--out", opt->out, "output directory (created if missing)")->required();
   sub->add_option("--train-docs", opt->world.train_documents, "documents in train.txt (9000: about 2 MB)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--stats-docs", opt->world.stats_documents, "documents in stats.txt")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--records", opt->world.records, "records in counterfact.json")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   sub->add_option("--implication-probes", opt->world.implication_probes,
                   "at least this many probes of each implication kind (symmetric, inverse, transitive_composed, "
                   "transitive_memorised, alias) in implications.json")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--bridge", opt->world.bridge_probability,
                   "probability that a fact whose object is a city (a landmark's, a company's, a person's) is "
@@ -139,7 +139,7 @@ void setup_generate(CLI::App& parent) {
       ->capture_default_str();
   sub->add_option("--generated-people", opt->world.world.generated_people,
                   "people with generated names, birthplaces and marriages, besides the real ones")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   sub->add_option("--country-stated", opt->world.world.country_stated_fraction,
                   "share of landmarks, companies and people whose country is stated directly in training "
@@ -244,7 +244,7 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
       ->check(CLI::ExistingFile);
   sub->add_option("--misses", opt->misses, "wrong answers listed per figure (prompt, expected, predicted)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_flag("--json", opt->json, "machine-readable output");
   sub->callback([opt, &global] { run_check(*opt, global); });
 }

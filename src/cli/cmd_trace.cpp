@@ -202,7 +202,7 @@ void setup_trace(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--dataset", opt->dataset,
                   "CounterFact-style records (JSON, JSON Lines): each record's rewrite prompt, subject and "
                   "target_true");
-  sub->add_option("--limit", opt->limit, "trace the first N records only")->check(CLI::NonNegativeNumber);
+  sub->add_option("--limit", opt->limit, "trace the first N records only")->check(kNonNegative);
   sub->add_option("--kinds", opt->kinds, "states to restore, comma-separated: hidden, mlp, attn")
       ->delimiter(',')
       ->capture_default_str();
@@ -214,7 +214,7 @@ void setup_trace(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--window", opt->window,
                   "layers restored together for mlp and attn (default: max(1, round(10 n_layer / 48)), 10 for "
                   "GPT-2 XL)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   sub->add_option("--seed", opt->seed, "noise seed (each prompt draws its own stream from it)")->capture_default_str();
   sub->add_flag("--include-unknown", opt->include_unknown,
                 "average every prompt, not only those whose answer is the model's top-1");

@@ -30,6 +30,11 @@ LoadedModel load(const GlobalOptions& global, const std::string& model_dir);
 
 void print_json(const nlohmann::json& j);
 
+// Option checks with plain messages ("--limit: must be greater than 0, got 0"); CLI11's
+// PositiveNumber / NonNegativeNumber print their range's upper end, 1.8e308, in full.
+extern const CLI::Validator kPositive;     // > 0
+extern const CLI::Validator kNonNegative;  // >= 0
+
 // One file per subcommand; each registers itself on the app.
 void setup_info(CLI::App& app, const GlobalOptions& global);
 void setup_devices(CLI::App& app, const GlobalOptions& global);

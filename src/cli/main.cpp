@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads,
                  "cores to compute on (default: all): with OpenBLAS, its threads run the matrix products and "
                  "libtorch's element-wise kernels run on one")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->envname("EDITLAB_THREADS");
   app.add_option("--device", global.device, "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)")->capture_default_str();
   app.add_option("--dtype", global.dtype, "compute dtype: float32, float64, bfloat16 (weights and matrix products in bfloat16; norms, softmaxes, logits, ROME's solve and v loss in float32) or float16 (CUDA only)")
