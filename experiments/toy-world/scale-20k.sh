@@ -14,7 +14,7 @@
 # methods' runs at this scale), suites efficacy, paraphrase, specificity, specificity_plus and loud.
 # Prints records/s of each shard's loop and of the whole (merged) run, and the checks.
 # Usage: experiments/toy-world/scale-20k.sh [N=20000] [KILL_AT=3000] [EDITLAB=build/editlab] [WORK=out/scale-20k]
-#        (from the repository root; needs jq; about 35 minutes for 20,000 on 2 cores)
+#        (from the repository root; needs jq; measured: 22 minutes for 20,000 on 2 cores)
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 n=${1:-20000}
