@@ -63,6 +63,10 @@ if [[ $pipeline == 1 ]]; then
   [[ -x "$py" ]] || { echo "rome-side-by-side.sh: $py missing (scripts/reference/setup-venv.sh)" >&2; exit 2; }
   [[ -n "$rome_dir" && -n "$spp_dir" ]] ||
     { echo "rome-side-by-side.sh: --pipeline needs --rome-dir and --specificityplus-dir (see --help)" >&2; exit 2; }
+  [[ -f "$rome_dir/rome/rome_main.py" ]] ||
+    { echo "rome-side-by-side.sh: $rome_dir/rome/rome_main.py not found: --rome-dir is a checkout of kmeng01/rome" >&2; exit 2; }
+  [[ -f "$spp_dir/experiments/py/eval_utils_counterfact.py" ]] ||
+    { echo "rome-side-by-side.sh: $spp_dir/experiments/py/eval_utils_counterfact.py not found: --specificityplus-dir is a checkout of apartresearch/specificityplus" >&2; exit 2; }
   [[ "$records" =~ ^[1-9][0-9]*$ ]] || { echo "rome-side-by-side.sh: --records takes a positive number" >&2; exit 2; }
 fi
 if [[ -z "$dir" ]]; then
