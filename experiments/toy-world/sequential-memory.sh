@@ -16,11 +16,8 @@ work=${3:-out/sequential-memory}
 mkdir -p "$work"
 work=$(realpath "$work")
 root=$(pwd)
-"$editlab" toy-world generate --seed 1 --records 2387 --train-docs 1 --stats-docs 1 --out "$work/world" >/dev/null
-jq -c --argjson n "$n" '[range($n) as $i | .[$i % length] | .case_id = $i]' "$work/world/counterfact.json" \
-  >"$work/counterfact-$n.json"
-echo '{"layers": [0], "num_steps": 1, "lr": 0.001, "weight_decay": 0, "kl_factor": 0, "norm_constraint": false}' \
-  >"$work/ft-1step.json"
+. "$(dirname "$0")/repeated-records.sh"
+repeated_records "$editlab" "$work" "$n"
 cat >"$work/sequential-$n.json" <<EOF
 {"model": "$root/data/toy-world/model", "method": "ft", "hparams": "ft-1step.json",
  "dataset": "counterfact-$n.json", "select": {"limit": $n},

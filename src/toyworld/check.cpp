@@ -195,27 +195,28 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       const std::string& n = dataset.name;
       // The bars are on the facts stated in training (what the model can know by heart); a record
       // that edits a fact never stated (a country the model must compose) is composition's bar.
-      const size_t rewrite = dataset_figure(n + "/rewrite", n + ": rewrite prompts -> target_true", std::nullopt);
-      const size_t rewrite_stated =
-          dataset_figure(n + "/rewrite_stated", n + ": rewrite prompts, fact stated in training", 0.95);
-      const size_t rewrite_composed =
-          dataset_figure(n + "/rewrite_composed", n + ": rewrite prompts, fact never stated (composed)", 0.70);
-      const size_t paraphrase =
-          dataset_figure(n + "/paraphrase", n + ": paraphrase prompts -> target_true", std::nullopt);
-      const size_t paraphrase_stated =
-          dataset_figure(n + "/paraphrase_stated", n + ": paraphrase prompts, fact stated in training", 0.85);
-      const size_t paraphrase_composed =
-          dataset_figure(n + "/paraphrase_composed", n + ": paraphrase prompts, fact never stated (composed)", 0.70);
+      // A prompt kind's figures: all its prompts, and those of facts stated / never stated.
+      struct Split {
+        size_t all, stated, composed;
+      };
+      const auto split = [&](const std::string& kind, const std::string& what, double bar) {
+        return Split{dataset_figure(n + "/" + kind, n + ": " + what + " -> target_true", std::nullopt),
+                     dataset_figure(n + "/" + kind + "_stated", n + ": " + what + ", fact stated in training", bar),
+                     dataset_figure(n + "/" + kind + "_composed",
+                                    n + ": " + what + ", fact never stated (composed)", 0.70)};
+      };
+      const Split rewrite = split("rewrite", "rewrite prompts", 0.95);
+      const Split paraphrase = split("paraphrase", "paraphrase prompts", 0.85);
       const size_t neighborhood =
           dataset_figure(n + "/neighborhood", n + ": neighbourhood prompts -> target_true", std::nullopt);
       for (size_t i = 0; i < dataset.records.size(); ++i) {
         const ProbeRecord r = parse_probe_record(dataset.records[i], fmt::format("{}: record {}", n, i));
         const std::string& truth = r.request.target_true;
         if (truth.empty()) continue;
-        std::vector<size_t> rewrite_figures{rewrite}, paraphrase_figures{paraphrase};
+        std::vector<size_t> rewrite_figures{rewrite.all}, paraphrase_figures{paraphrase.all};
         if (const auto it = stated.find({r.request.subject, r.request.relation_id}); it != stated.end()) {
-          rewrite_figures.push_back(it->second ? rewrite_stated : rewrite_composed);
-          paraphrase_figures.push_back(it->second ? paraphrase_stated : paraphrase_composed);
+          rewrite_figures.push_back(it->second ? rewrite.stated : rewrite.composed);
+          paraphrase_figures.push_back(it->second ? paraphrase.stated : paraphrase.composed);
         }
         dataset_probes.push_back({rewrite_figures, r.request.sentence(), truth});
         for (const auto& p : r.paraphrase_prompts) dataset_probes.push_back({paraphrase_figures, p, truth});

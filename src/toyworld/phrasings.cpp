@@ -2,6 +2,8 @@
 // rendering. The phrasing table itself, and the rules it keeps, are in phrasing_table.cpp.
 #include "editlab/toyworld/phrasings.h"
 
+#include <map>
+
 #include "editlab/util/error.h"
 #include "editlab/util/text.h"
 
@@ -80,7 +82,9 @@ const Phrasing& canonical_phrasing(Relation relation) {
   fail("internal error: relation {} has no training phrasing", spec(relation).id);
 }
 
-const Phrasing& dataset_phrasing(Relation relation) {
+namespace {
+
+const Phrasing& choose_dataset_phrasing(Relation relation) {
   const auto prompt = [](const Phrasing& p) { return p.text.substr(0, p.text.find(" {o}")); };
   const EntityType type = spec(relation).subject;
   // Whether a training sentence about the same type of subject continues p's prompt.
@@ -102,6 +106,18 @@ const Phrasing& dataset_phrasing(Relation relation) {
     if (p->text.find('?') == std::string_view::npos && !continued(*p)) return *p;
   }
   fail("internal error: every training statement of relation {} is continued by another", spec(relation).id);
+}
+
+}  // namespace
+
+const Phrasing& dataset_phrasing(Relation relation) {
+  // Chosen once per relation: the datasets ask for it several times per record.
+  static const std::map<Relation, const Phrasing*> chosen = [] {
+    std::map<Relation, const Phrasing*> out;
+    for (const auto& r : relations()) out[r.relation] = &choose_dataset_phrasing(r.relation);
+    return out;
+  }();
+  return *chosen.at(relation);
 }
 
 std::vector<std::string_view> mention_templates(EntityType type) { return templates_for(kMentions, type); }
