@@ -11,10 +11,14 @@
 # directory; everything else is copied into the output directory.
 #
 # usage: scripts/make-toy-world.sh [--out DIR] [--work DIR] [--seed S] [--threads N] [--steps N]
-#        [--editlab PATH] [--train-docs N] [--biographies F]
+#        [--editlab PATH] [--train-docs N] [--biographies F] [--country-stated F]
+#        [--weight-decay X] [--snapshot-every N]
 # The defaults rebuild what is committed: --out data/toy-world --work build/toy-world --seed 1
-# --threads 2. --steps, --train-docs and --biographies change the training length, the corpus's
-# documents and its share of biographies (and so the model): for trying candidates out.
+# --threads 2. --steps, --train-docs, --biographies, --country-stated and --weight-decay change
+# the training length, the corpus's documents, its share of biographies, the share of subjects
+# whose country is stated, and AdamW's weight decay (and so the model): for trying candidates
+# out. --snapshot-every N keeps the model every N steps in WORK/model/snapshots/step-N, to
+# measure what it knows along training (editlab toy-world check --model DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,8 +35,12 @@ STEPS=4000
 # drawn phrasings), the rest mixed single facts and mentions.
 TRAIN_DOCS=9000
 BIOGRAPHIES=0.5
+# Half of the landmarks, companies and people have their country stated; the rest test composition.
+COUNTRY_STATED=0.5
+WEIGHT_DECAY=0
+SNAPSHOT_EVERY=0
 TRAIN_ARGS=(--layers 6 --d-model 128 --heads 4 --n-positions 128 --block-size 128 --batch-size 16
-            --warmup 100 --lr 4e-3 --min-lr 1e-4 --weight-decay 0 --grad-clip 1 --seed 1234
+            --warmup 100 --lr 4e-3 --min-lr 1e-4 --grad-clip 1 --seed 1234
             --eval-every 200 --val-fraction 0.02 --checkpoint-every 500 --log-every 50)
 
 while [ $# -gt 0 ]; do
@@ -45,7 +53,10 @@ while [ $# -gt 0 ]; do
     --editlab) EDITLAB=$2; shift 2 ;;
     --train-docs) TRAIN_DOCS=$2; shift 2 ;;
     --biographies) BIOGRAPHIES=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --country-stated) COUNTRY_STATED=$2; shift 2 ;;
+    --weight-decay) WEIGHT_DECAY=$2; shift 2 ;;
+    --snapshot-every) SNAPSHOT_EVERY=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "make-toy-world.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,10 +88,11 @@ run() {
 
 TOTAL_START=$(date +%s.%N)
 run generate - "$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN_DOCS" --biographies "$BIOGRAPHIES" \
-  --out "$WORK/world"
+  --country-stated "$COUNTRY_STATED" --out "$WORK/world"
 run bpe - "$EDITLAB" toy-world bpe --corpus "$WORK/world/train.txt" --vocab-size 4096 --out "$WORK/bpe"
 run train - "$EDITLAB" --threads "$THREADS" train --corpus "$WORK/world/train.txt" --tokenizer "$WORK/bpe" \
-  --out "$WORK/model" --steps "$STEPS" "${TRAIN_ARGS[@]}"
+  --out "$WORK/model" --steps "$STEPS" --weight-decay "$WEIGHT_DECAY" --snapshot-every "$SNAPSHOT_EVERY" \
+  "${TRAIN_ARGS[@]}"
 # What the model knows, on the world and on the datasets' own prompts.
 CHECK_ARGS=(--model "$WORK/model" --world "$WORK/world" --dataset "$WORK/world/counterfact.json"
             --dataset "$WORK/world/implications.json")

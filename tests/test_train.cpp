@@ -146,7 +146,11 @@ TEST_CASE("a resumed run reaches bit-identical weights", "[train]") {
   auto options = tiny_options(tmp / "corpus.txt", tmp / "whole");
   options.steps = 12;
   options.eval_every = 4;
+  options.snapshot_every = 7;
   auto whole = train_gpt2(options);
+  options.snapshot_every = 0;
+  REQUIRE(fs::exists(tmp / "whole/snapshots/step-7/model.safetensors"));
+  REQUIRE_FALSE(fs::exists(tmp / "whole/snapshots/step-12"));  // the final model is whole/ itself
 
   options.out_dir = tmp / "parts";
   options.checkpoint_every = 3;
@@ -156,6 +160,13 @@ TEST_CASE("a resumed run reaches bit-identical weights", "[train]") {
   REQUIRE(first.step == 7);
   REQUIRE(fs::exists(tmp / "parts/checkpoint/optimizer.pt"));
   REQUIRE_FALSE(fs::exists(tmp / "parts/config.json"));
+  {
+    // The snapshot is the model at its step: the weights of the run stopped there.
+    auto snapshot = load_model(tmp / "whole/snapshots/step-7").model->parameters_by_name();
+    auto stopped = first.model->parameters_by_name();
+    REQUIRE(snapshot.size() == stopped.size());
+    for (size_t i = 0; i < snapshot.size(); ++i) REQUIRE(torch::equal(snapshot[i].second, stopped[i].second));
+  }
   // As if the process died between the two renames of a checkpoint swap.
   fs::rename(tmp / "parts/checkpoint", tmp / "parts/checkpoint.old");
   options.stop_at = 0;

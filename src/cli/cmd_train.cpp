@@ -76,6 +76,11 @@ void add_options(CLI::App* sub, TrainCliOptions& opt) {
       ->capture_default_str();
   sub->add_option("--log-every", t.log_every, "steps between progress lines (0 = with evals only)")
       ->capture_default_str();
+  sub->add_option("--snapshot-every", t.snapshot_every,
+                  "steps between snapshots of the model, each a Hugging Face directory OUT/snapshots/step-N "
+                  "(0 = none; the final model is OUT itself)")
+      ->check(kNonNegative)
+      ->capture_default_str();
   sub->add_option("--stop-at", t.stop_at, "checkpoint and stop after this step (0 = train to --steps)")
       ->capture_default_str();
   sub->add_flag("--resume", t.resume, "continue from OUT/checkpoint (same shape, corpus and options)");

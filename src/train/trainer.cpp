@@ -96,6 +96,7 @@ json options_json(const TrainOptions& o) {
             {"eval_every", o.eval_every},
             {"eval_batches", o.eval_batches},
             {"log_every", o.log_every},
+            {"snapshot_every", o.snapshot_every},
             {"resume", o.resume},
             {"stop_at", o.stop_at},
             {"device", o.device.str()}});
@@ -367,6 +368,11 @@ void Trainer::after_step(int64_t done, double loss, double lr) {
   if (done == final_step_ || (o_.checkpoint_every > 0 && done % o_.checkpoint_every == 0)) {
     save_checkpoint(done);
   }
+  if (o_.snapshot_every > 0 && done % o_.snapshot_every == 0 && done < o_.steps) {
+    auto t = Clock::now();
+    save_model(*model_, config_, o_.tokenizer_dir, o_.out_dir / "snapshots" / fmt::format("step-{}", done));
+    history_.seconds["snapshot"] += seconds_since(t);
+  }
 }
 
 void Trainer::report(int64_t done, double lr, std::optional<double> val_loss) {
@@ -531,6 +537,7 @@ void validate(const TrainOptions& o) {
   non_negative(static_cast<double>(o.checkpoint_every), "checkpoint_every");
   non_negative(static_cast<double>(o.eval_every), "eval_every");
   non_negative(static_cast<double>(o.log_every), "log_every");
+  non_negative(static_cast<double>(o.snapshot_every), "snapshot_every");
   if (o.stop_at < 0 || o.stop_at > o.steps) {
     fail("{} {}: must be between 0 (off) and {} {}", o.name("stop_at"), o.stop_at, o.name("steps"), o.steps);
   }

@@ -93,6 +93,9 @@ struct TrainOptions {
   int64_t eval_batches = 8;        // the val loss covers up to eval_batches * batch_size windows
   double val_fraction = 0.05;      // tail of the token stream held out; 0 = no validation
   int64_t log_every = 10;          // progress reports; 0 = only with evaluations
+  // Every this many steps (before the last) the model as it is then, as a Hugging Face directory
+  // in out_dir/snapshots/step-N/, to measure what it knows along training; 0 = none.
+  int64_t snapshot_every = 0;
 
   bool resume = false;  // continue out_dir/checkpoint (same shape, corpus and options)
   int64_t stop_at = 0;  // stop after this many steps with a checkpoint; 0 = train to `steps`
