@@ -369,8 +369,14 @@ void Trainer::after_step(int64_t done, double loss, double lr) {
     save_checkpoint(done);
   }
   if (o_.snapshot_every > 0 && done % o_.snapshot_every == 0 && done < o_.steps) {
+    // Written in full, then renamed: a snapshot directory is always complete.
     auto t = Clock::now();
-    save_model(*model_, config_, o_.tokenizer_dir, o_.out_dir / "snapshots" / fmt::format("step-{}", done));
+    const fs::path dir = o_.out_dir / "snapshots" / fmt::format("step-{}", done);
+    const fs::path tmp = dir.string() + ".tmp";
+    fs::remove_all(tmp);
+    save_model(*model_, config_, o_.tokenizer_dir, tmp);
+    fs::remove_all(dir);
+    fs::rename(tmp, dir);
     history_.seconds["snapshot"] += seconds_since(t);
   }
 }
