@@ -12,13 +12,16 @@
 #
 # usage: scripts/make-toy-world.sh [--out DIR] [--work DIR] [--seed S] [--threads N] [--steps N]
 #        [--editlab PATH] [--train-docs N] [--biographies F] [--country-stated F]
-#        [--weight-decay X] [--snapshot-every N]
+#        [--weight-decay X] [--snapshot-every N] [--resume]
 # The defaults rebuild what is committed: --out data/toy-world --work build/toy-world --seed 1
 # --threads 2. --steps, --train-docs, --biographies, --country-stated and --weight-decay change
 # the training length, the corpus's documents, its share of biographies, the share of subjects
 # whose country is stated, and AdamW's weight decay (and so the model): for trying candidates
 # out. --snapshot-every N keeps the model every N steps in WORK/model/snapshots/step-N, to
-# measure what it knows along training (editlab toy-world check --model DIR).
+# measure what it knows along training (editlab toy-world check --model DIR). --resume continues
+# a run that was stopped (killed, or its session ended) from WORK's last training checkpoint
+# (every 500 steps), given the same options: the world and BPE in WORK are checked against the
+# options' and kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +42,7 @@ BIOGRAPHIES=0.5
 COUNTRY_STATED=0.5
 WEIGHT_DECAY=0
 SNAPSHOT_EVERY=0
+RESUME=false
 TRAIN_ARGS=(--layers 6 --d-model 128 --heads 4 --n-positions 128 --block-size 128 --batch-size 16
             --warmup 100 --lr 4e-3 --min-lr 1e-4 --grad-clip 1 --seed 1234
             --eval-every 200 --val-fraction 0.02 --checkpoint-every 500 --log-every 50)
@@ -56,7 +60,8 @@ while [ $# -gt 0 ]; do
     --country-stated) COUNTRY_STATED=$2; shift 2 ;;
     --weight-decay) WEIGHT_DECAY=$2; shift 2 ;;
     --snapshot-every) SNAPSHOT_EVERY=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --resume) RESUME=true; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "make-toy-world.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,10 +71,16 @@ done
 # four times faster so.
 export OMP_WAIT_POLICY=PASSIVE
 
-rm -rf "$WORK"
-mkdir -p "$WORK" "$OUT/model"
 COMMANDS="$WORK/commands.tsv"  # stage <tab> seconds <tab> command line
-: > "$COMMANDS"
+if $RESUME; then
+  [ -f "$WORK/model/checkpoint/state.json" ] && [ -f "$WORK/bpe/vocab.json" ] && [ -f "$COMMANDS" ] || {
+    echo "make-toy-world.sh --resume: $WORK holds no stopped run (model/checkpoint/, bpe/, commands.tsv)" >&2; exit 2; }
+else
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  : > "$COMMANDS"
+fi
+mkdir -p "$OUT/model"
 
 seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -87,10 +98,32 @@ run() {
 }
 
 TOTAL_START=$(date +%s.%N)
-run generate - "$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN_DOCS" --biographies "$BIOGRAPHIES" \
-  --country-stated "$COUNTRY_STATED" --out "$WORK/world"
-run bpe - "$EDITLAB" toy-world bpe --corpus "$WORK/world/train.txt" --vocab-size 4096 --out "$WORK/bpe"
-run train - "$EDITLAB" --threads "$THREADS" train --corpus "$WORK/world/train.txt" --tokenizer "$WORK/bpe" \
+GENERATE=("$EDITLAB" toy-world generate --seed "$SEED" --train-docs "$TRAIN_DOCS" --biographies "$BIOGRAPHIES"
+          --country-stated "$COUNTRY_STATED")
+RESUME_ARGS=()
+if $RESUME; then
+  # The world and BPE are made again (in about a second) beside the stopped run's, which must be
+  # the same: the options must be the stopped run's. Nothing in WORK changes when they differ.
+  rm -rf "$WORK/world.again" "$WORK/bpe.again"
+  "${GENERATE[@]}" --out "$WORK/world.again" > /dev/null
+  "$EDITLAB" toy-world bpe --corpus "$WORK/world.again/train.txt" --vocab-size 4096 --out "$WORK/bpe.again" > /dev/null
+  for d in world bpe; do
+    if ! diff -r -q "$WORK/$d" "$WORK/$d.again" > /dev/null; then
+      rm -rf "$WORK/world.again" "$WORK/bpe.again"
+      echo "make-toy-world.sh --resume: the stopped run's $d differs from these options' (see $COMMANDS): give its options" >&2
+      exit 2
+    fi
+  done
+  rm -rf "$WORK/world.again" "$WORK/bpe.again"
+  # The stopped run's generate, bpe and train lines are kept; this run's train and check follow.
+  grep -e '^generate' -e '^bpe' -e '^train' "$COMMANDS" > "$COMMANDS.tmp" || true
+  mv "$COMMANDS.tmp" "$COMMANDS"
+  RESUME_ARGS=(--resume)
+else
+  run generate - "${GENERATE[@]}" --out "$WORK/world"
+  run bpe - "$EDITLAB" toy-world bpe --corpus "$WORK/world/train.txt" --vocab-size 4096 --out "$WORK/bpe"
+fi
+run train - "$EDITLAB" --threads "$THREADS" train --corpus "$WORK/world/train.txt" --tokenizer "$WORK/bpe" "${RESUME_ARGS[@]}" \
   --out "$WORK/model" --steps "$STEPS" --weight-decay "$WEIGHT_DECAY" --snapshot-every "$SNAPSHOT_EVERY" \
   "${TRAIN_ARGS[@]}"
 # What the model knows, on the world and on the datasets' own prompts.
