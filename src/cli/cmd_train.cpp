@@ -15,7 +15,9 @@ biases, layer norms and embeddings). Progress goes to stderr.
 --out receives config.json, model.safetensors, vocab.json, merges.txt (load it with
 --model), train-log.json (options, loss curve, final losses, tokens/s, time per phase) and
 checkpoint/ (model, AdamW state and step). --resume continues that checkpoint and reaches
-the same weights, bit for bit, as an uninterrupted run with the same --threads.
+the same weights, bit for bit, as an uninterrupted run with the same --threads. With
+--snapshot-every N, snapshots/step-N/ holds the model after every N steps, a directory every
+command loads with --model (to measure what it knew along training).
 --threads, --device and --dtype are the global options. On a machine shared with other
 work, set OMP_WAIT_POLICY=PASSIVE in the environment (or use --threads 1): by default
 libgomp's threads spin while they wait for a thread that another process pushed off its
@@ -51,7 +53,7 @@ void add_options(CLI::App* sub, TrainCliOptions& opt) {
   TrainOptions& t = opt.train;
   sub->add_option("--corpus", t.corpus, "UTF-8 text file; documents separated by empty lines")->required();
   sub->add_option("--tokenizer", t.tokenizer_dir, "directory with vocab.json and merges.txt")->required();
-  sub->add_option("--out", t.out_dir, "output directory (model, train-log.json, checkpoint/)")->required();
+  sub->add_option("--out", t.out_dir, "output directory (model, train-log.json, checkpoint/, snapshots/)")->required();
   sub->add_option("--layers", t.n_layer, "transformer blocks (n_layer)")->capture_default_str();
   sub->add_option("--d-model", t.n_embd, "hidden size (n_embd), divisible by --heads")->capture_default_str();
   sub->add_option("--heads", t.n_head, "attention heads (n_head)")->capture_default_str();

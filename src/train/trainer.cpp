@@ -365,11 +365,9 @@ void Trainer::after_step(int64_t done, double loss, double lr) {
   if (val_loss || done == final_step_ || (o_.log_every > 0 && done % o_.log_every == 0)) {
     report(done, lr, val_loss);
   }
-  if (done == final_step_ || (o_.checkpoint_every > 0 && done % o_.checkpoint_every == 0)) {
-    save_checkpoint(done);
-  }
   if (o_.snapshot_every > 0 && done % o_.snapshot_every == 0 && done < o_.steps) {
-    // Written in full, then renamed: a snapshot directory is always complete.
+    // Written in full, then renamed: a snapshot directory is always complete. Before the
+    // checkpoint, so that a run killed between the two writes this snapshot again when resumed.
     auto t = Clock::now();
     const fs::path dir = o_.out_dir / "snapshots" / fmt::format("step-{}", done);
     const fs::path tmp = dir.string() + ".tmp";
@@ -378,6 +376,9 @@ void Trainer::after_step(int64_t done, double loss, double lr) {
     fs::remove_all(dir);
     fs::rename(tmp, dir);
     history_.seconds["snapshot"] += seconds_since(t);
+  }
+  if (done == final_step_ || (o_.checkpoint_every > 0 && done % o_.checkpoint_every == 0)) {
+    save_checkpoint(done);
   }
 }
 
