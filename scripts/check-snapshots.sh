@@ -62,7 +62,8 @@ for path in glob.glob(os.path.join(sys.argv[1], "*.json")):
     step = float("inf") if name == "final" else int(name.split("-")[1])
     rows.append((step, name, json.load(open(path))["figures"]))
 columns = [("train_phrasings", "train"), ("held_out_phrasings", "held-out"), ("transitive_unstated", "landmark composed"),
-           ("composed_unstated", "all composed"), ("marriages", "marriages"), ("aliases", "aliases"),
+           ("composed_unstated", "all composed"), ("composed_unstated_seen_bridge", "composed, city seen"),
+           ("marriages", "marriages"), ("aliases", "aliases"),
            ("counterfact/rewrite_stated", "cf rewrite stated"), ("counterfact/paraphrase_stated", "cf para stated"),
            ("implications/implied/transitive_memorised", "impl memorised"),
            ("implications/implied/transitive_composed", "impl composed"),

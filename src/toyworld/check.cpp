@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "editlab/probe/record.h"
@@ -38,6 +39,7 @@ struct WorldRelation {
   std::string id;
   std::vector<std::string> train, held_out;  // phrasing templates; train[0] is the canonical one
   bool composed = false;
+  size_t first_hop = 0;  // composed relations: the path's first relation (landmark -> city)
 };
 
 struct WorldFact {
@@ -96,9 +98,15 @@ struct ParsedWorld {
       for (const auto& rule : world.at("rules")) {
         if (rule.value("kind", "") != "composition") continue;
         const auto it = relation_index.find(rule.value("relation", ""));
-        if (it == relation_index.end())
-          fail("world.json: a composition rule names an unknown relation: {}", rule.dump());
+        const json& path = rule.contains("path") ? rule.at("path") : json();
+        const auto hop = path.is_array() && path.size() == 2 && path[0].is_string()
+                             ? relation_index.find(path[0].get<std::string>())
+                             : relation_index.end();
+        if (it == relation_index.end() || hop == relation_index.end())
+          fail("world.json: a composition rule names an unknown relation or has no two-relation \"path\": {}",
+               rule.dump());
         relations[it->second].composed = true;
+        relations[it->second].first_hop = hop->second;
       }
     }
     const json& fact_list = field(world, "facts", "the top level");
@@ -165,6 +173,16 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
       {"transitive_stated", "landmark -> country, country stated in training", {}, std::nullopt, {}},
       {"composed_unstated",
        "every subject's country, never stated (landmarks, companies, people)",
+       {},
+       std::nullopt,
+       {}},
+      {"composed_unstated_seen_bridge",
+       "  of these, another subject of the same city has its country stated",
+       {},
+       std::nullopt,
+       {}},
+      {"composed_unstated_unseen_bridge",
+       "  of these, no other subject of the same city has its country stated",
        {},
        std::nullopt,
        {}},
@@ -260,6 +278,21 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
   const auto located_in_country = world.relation("located_in_country");
   const auto married_to = world.relation("married_to");
 
+  // A never-stated composed fact is in distribution (Wang et al. 2024, "Grokked transformers are
+  // implicit reasoners") when its bridge entity (the subject's city) is the bridge of some composed
+  // fact stated in training: the model has seen that city's second hop inside a composition.
+  std::map<std::pair<size_t, size_t>, size_t> object_of;  // (subject, relation) -> object
+  for (const auto& f : world.facts) object_of.emplace(std::pair{f.subject, f.relation}, f.object);
+  const auto bridge = [&](const WorldFact& f) -> std::optional<size_t> {
+    const auto it = object_of.find({f.subject, world.relations[f.relation].first_hop});
+    return it == object_of.end() ? std::nullopt : std::optional{it->second};
+  };
+  std::set<size_t> stated_bridges;
+  for (const auto& f : world.facts) {
+    if (!world.relations[f.relation].composed || !f.trained) continue;
+    if (const auto b = bridge(f)) stated_bridges.insert(*b);
+  }
+
   std::vector<Probe> probes;
   for (const auto& f : world.facts) {
     const WorldRelation& r = world.relations[f.relation];
@@ -292,11 +325,15 @@ CheckResult check_model(LanguageModel& model, const Tokenizer& tokenizer, const 
     }
     if (r.composed && !f.trained) {
       CheckFigure* all = figure("composed_unstated");
+      const auto b = bridge(f);
+      CheckFigure* split = figure(b && stated_bridges.contains(*b) ? "composed_unstated_seen_bridge"
+                                                                   : "composed_unstated_unseen_bridge");
       if (f.relation == located_in_country) {
         CheckFigure* landmarks = figure("transitive_unstated");
-        probes.push_back({canonical, answer, {&landmarks->tally, &all->tally, &*row.unstated}, landmarks});
+        probes.push_back(
+            {canonical, answer, {&landmarks->tally, &all->tally, &split->tally, &*row.unstated}, landmarks});
       } else {
-        probes.push_back({canonical, answer, {&all->tally, &*row.unstated}, all});
+        probes.push_back({canonical, answer, {&all->tally, &split->tally, &*row.unstated}, all});
       }
     }
     if (f.relation == located_in_country && f.trained) {
