@@ -232,9 +232,10 @@ void setup_check(CLI::App& parent, const GlobalOptions& global) {
       "check",
       "measure how well a model knows a toy world: top-1 greedy accuracy on every trained fact with "
       "its training and its held-out phrasings, landmark -> country questions for subjects whose "
-      "country is stated and never stated (composition), marriages in both directions, and people's facts under their "
-      "aliases; prints "
-      "the figures against the toy world's targets (exit code 0 whatever they are)");
+      "country is stated and never stated (composition; every subject's never-stated country, split by "
+      "whether another subject of the same city has its country stated), marriages in both directions, "
+      "and people's facts under their aliases; prints the figures against the toy world's targets "
+      "(exit code 0 whatever they are)");
   sub->add_option("--model", opt->model, "Hugging Face model directory trained on the world")->required();
   sub->add_option("--world", opt->world, "the world's directory (or its world.json)")->required();
   sub->add_option("--dataset", opt->datasets,
