@@ -88,6 +88,12 @@ TEST_CASE("toy-world commands: unknown options and bad inputs are one clear erro
   error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "other.json").string()), "not a toy world");
   std::ofstream(dir / "nofacts.json") << "{\"format\": \"editlab-toy-world\", \"entities\": [], \"relations\": []}";
   error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "nofacts.json").string()), "\"facts\"");
+  std::ofstream(dir / "nopath.json")
+      << R"({"format": "editlab-toy-world", "entities": [], "relations": [{"id": "r", "phrasings": )"
+         R"({"train": ["{s} is in {o}"], "held_out": []}}], "rules": [{"kind": "composition", "relation": "r"}], )"
+         R"("facts": []})";
+  error("toy-world check --model " + fixture + " --world " + shell_quote((dir / "nopath.json").string()),
+        "two-relation \"path\"");
   REQUIRE(run_cli("toy-world generate --out " + world + " --train-docs 5 --stats-docs 5 --records 5").exit_code == 0);
   error("toy-world check --model " + shell_quote((dir / "no-model").string()) + " --world " + world, "no-model");
 }
